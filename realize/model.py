@@ -1,0 +1,666 @@
+"""The discrete-time state-space model with its noise model and innovation form.
+
+A :class:`StateSpace` is
+
+    x[t+1] = A x[t] + B u[t] + w[t]
+    y[t]   = C x[t] + D u[t] + v[t]
+
+with, optionally, a noise model ``cov([w; v]) = [[Q, S], [S', R]]`` and/or the
+innovation (steady-state Kalman predictor) form
+
+    x[t+1] = A x[t] + B u[t] + K e[t]
+    y[t]   = C x[t] + D u[t] + e[t],      cov(e) = Lambda.
+
+Both describe the same output process when they are consistent (``K``, ``Lambda``
+from the Riccati equation of ``Q, R, S``); when both are given this is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from realize._checks import as_matrix, as_square, check_finite, check_psd, describe
+from realize.errors import InvalidValueError, NotStableError, ShapeError
+
+__all__ = ["StateSpace"]
+
+_MATRICES = ("A", "B", "C", "D", "Q", "R", "S", "K", "Lambda")
+_LABELS = (
+    "input_names",
+    "output_names",
+    "state_names",
+    "input_units",
+    "output_units",
+    "state_units",
+)
+
+
+def _labels(x, name: str, size: int) -> tuple[str, ...] | None:
+    if x is None:
+        return None
+    if isinstance(x, str):
+        x = [x]
+    try:
+        labels = tuple(str(s) for s in x)
+    except TypeError:
+        raise ShapeError(
+            f"{name}: expected a sequence of {size} strings, got {describe(x)}"
+        ) from None
+    if len(labels) != size:
+        raise ShapeError(f"{name}: expected {size} strings, got {len(labels)}")
+    return labels
+
+
+def _psd_sqrt(M: np.ndarray) -> np.ndarray:
+    """A factor L with L L' = M for a symmetric PSD (possibly singular) M."""
+    lam, V = np.linalg.eigh(M)
+    return V * np.sqrt(np.clip(lam, 0.0, None))
+
+
+class StateSpace:
+    """Discrete-time linear state-space model with optional noise model and innovation form.
+
+    Parameters
+    ----------
+    A : (n, n) array_like
+        State transition matrix.
+    B : (n, m) array_like, optional
+        Input matrix; omitted means no input (m = 0).
+    C : (p, n) array_like, optional
+        Output matrix; omitted means the whole state is the output (C = I, p = n).
+    D : (p, m) array_like, optional
+        Feedthrough; omitted means zero.
+    dt : float, default 1.0
+        Sampling period (positive), in the time unit of the data.
+    Q, R, S : arrays (n, n), (p, p), (n, p), optional
+        Noise model: ``Q = E[w w']``, ``R = E[v v']``, ``S = E[w v']``. If any is
+        given, the missing ones are zero; the joint covariance must be PSD.
+    K, Lambda : arrays (n, p), (p, p), optional
+        Innovation form: predictor gain and innovation covariance (both or neither).
+    input_names, output_names, state_names : sequences of str, optional
+    input_units, output_units, state_units : sequences of str, optional
+        Labels kept through conversions and in saved files.
+    name : str, optional
+
+    Attributes
+    ----------
+    A, B, C, D : arrays
+    Q, R, S : arrays or None (None when there is no noise model)
+    K, Lambda : arrays or None (None when there is no innovation form)
+    n, m, p : int
+        Numbers of states, inputs and outputs.
+
+    Raises
+    ------
+    ShapeError
+        Non-square A, mismatched B/C/D, covariances of the wrong size.
+    NonFiniteError
+        NaN or Inf in any matrix.
+    NotPositiveSemidefiniteError
+        A noise or innovation covariance that is not symmetric PSD.
+    InvalidValueError
+        A non-positive dt, or a noise model and innovation form that disagree.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.9, 0.2], [0.0, 0.5]], [[0.0], [1.0]], [[1.0, 0.0]],
+    ...                          Q=0.1 * np.eye(2), R=[[0.01]])
+    >>> sys.n, sys.m, sys.p, sys.is_stable()
+    (2, 1, 1, True)
+    >>> y = sys.simulate(np.ones((50, 1)), noise=False)
+    >>> y.shape
+    (50, 1)
+    """
+
+    __slots__ = (*_MATRICES, "dt", *_LABELS, "name")
+
+    def __init__(
+        self,
+        A,
+        B=None,
+        C=None,
+        D=None,
+        *,
+        dt: float = 1.0,
+        Q=None,
+        R=None,
+        S=None,
+        K=None,
+        Lambda=None,
+        input_names: Sequence[str] | None = None,
+        output_names: Sequence[str] | None = None,
+        state_names: Sequence[str] | None = None,
+        input_units: Sequence[str] | None = None,
+        output_units: Sequence[str] | None = None,
+        state_units: Sequence[str] | None = None,
+        name: str | None = None,
+    ):
+        A = as_square(A, "A")
+        n = A.shape[0]
+        B = np.zeros((n, 0)) if B is None else as_matrix(B, "B", rows=n)
+        m = B.shape[1]
+        C = np.eye(n) if C is None else as_matrix(C, "C", cols=n)
+        p = C.shape[0]
+        D = np.zeros((p, m)) if D is None else as_matrix(D, "D", rows=p, cols=m)
+        try:
+            dt = float(dt)
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"dt: expected a positive number, got {describe(dt)}") from None
+        if not np.isfinite(dt) or dt <= 0:
+            raise InvalidValueError(f"dt: expected a positive finite sampling period, got {dt}")
+
+        if Q is None and R is None and S is None:
+            Q = R = S = None
+        else:
+            Q = np.zeros((n, n)) if Q is None else check_psd(as_square(Q, "Q", n), "Q")
+            R = np.zeros((p, p)) if R is None else check_psd(as_square(R, "R", p), "R")
+            S = np.zeros((n, p)) if S is None else as_matrix(S, "S", n, p)
+            if S.size and np.any(S):
+                check_psd(np.block([[Q, S], [S.T, R]]), "[[Q, S], [S', R]]")
+
+        if (K is None) != (Lambda is None):
+            missing = "Lambda" if Lambda is None else "K"
+            raise InvalidValueError(
+                f"{missing}: expected the innovation form as both K and Lambda, got only one"
+            )
+        if K is not None:
+            K = as_matrix(K, "K", n, p)
+            Lambda = check_psd(as_square(Lambda, "Lambda", p), "Lambda")
+
+        for attr, value in zip(_MATRICES, (A, B, C, D, Q, R, S, K, Lambda)):
+            if value is not None:
+                value = np.ascontiguousarray(value, dtype=float)
+                value.setflags(write=False)
+            object.__setattr__(self, attr, value)
+        object.__setattr__(self, "dt", dt)
+        sizes = {"input": m, "output": p, "state": n}
+        for attr, value in zip(
+            _LABELS,
+            (input_names, output_names, state_names, input_units, output_units, state_units),
+        ):
+            object.__setattr__(self, attr, _labels(value, attr, sizes[attr.split("_")[0]]))
+        object.__setattr__(self, "name", None if name is None else str(name))
+
+        if Q is not None and K is not None:
+            self._check_consistency()
+
+    def __setattr__(self, key, value):
+        raise AttributeError("StateSpace is immutable; use replace(...) for a changed copy")
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n(self) -> int:
+        """Number of states."""
+        return self.A.shape[0]
+
+    @property
+    def m(self) -> int:
+        """Number of inputs."""
+        return self.B.shape[1]
+
+    @property
+    def p(self) -> int:
+        """Number of outputs."""
+        return self.C.shape[0]
+
+    @property
+    def has_noise_model(self) -> bool:
+        """Whether Q, R, S are set."""
+        return self.Q is not None
+
+    @property
+    def has_innovation_form(self) -> bool:
+        """Whether K, Lambda are set."""
+        return self.K is not None
+
+    def _fields(self) -> dict:
+        out = {k: getattr(self, k) for k in _MATRICES}
+        out["dt"] = self.dt
+        out.update({k: getattr(self, k) for k in _LABELS})
+        out["name"] = self.name
+        return out
+
+    def replace(self, **changes) -> StateSpace:
+        """A new, validated model with some fields changed.
+
+        Passing ``Q=None`` (or R, S) removes the noise model, ``K=None`` (or Lambda) the
+        innovation form. A model that has both is checked for consistency, so when
+        changing A, C, Q, R or S of such a model also pass ``K=None`` (or new K, Lambda).
+
+        Examples
+        --------
+        >>> import realize
+        >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
+        >>> sys.replace(dt=0.1).dt
+        0.1
+        """
+        fields = self._fields()
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"replace: unknown field(s) {sorted(unknown)}")
+        fields.update(changes)
+        noise_changes = [changes[k] for k in ("Q", "R", "S") if k in changes]
+        if noise_changes and all(v is None for v in noise_changes):
+            fields.update(Q=None, R=None, S=None)
+        if ("K" in changes and changes["K"] is None) or (
+            "Lambda" in changes and changes["Lambda"] is None
+        ):
+            fields.update(K=None, Lambda=None)
+        A = fields.pop("A")
+        return StateSpace(
+            A,
+            **{k: fields[k] for k in ("B", "C", "D")},
+            **{k: v for k, v in fields.items() if k not in ("B", "C", "D")},
+        )
+
+    # --------------------------------------------------------------- analysis
+    def poles(self) -> np.ndarray:
+        """Eigenvalues of A, shape (n,), complex."""
+        return np.linalg.eigvals(self.A).astype(complex)
+
+    def spectral_radius(self) -> float:
+        """Largest pole modulus."""
+        return float(np.max(np.abs(self.poles()))) if self.n else 0.0
+
+    def is_stable(self) -> bool:
+        """Whether all poles lie strictly inside the unit circle."""
+        return self.spectral_radius() < 1.0
+
+    def markov(self, k: int) -> np.ndarray:
+        """The first k Markov parameters (impulse response).
+
+        Returns
+        -------
+        h : (k, p, m) array
+            ``h[0] = D`` and ``h[j] = C A^(j-1) B`` for j >= 1.
+
+        Examples
+        --------
+        >>> import realize
+        >>> realize.StateSpace([[0.5]], [[1.0]], [[2.0]]).markov(3)[:, 0, 0].tolist()
+        [0.0, 2.0, 1.0]
+        """
+        k = int(k)
+        if k < 0:
+            raise InvalidValueError(f"k: expected a non-negative integer, got {k}")
+        h = np.empty((k, self.p, self.m))
+        if k:
+            h[0] = self.D
+        AjB = self.B.copy()
+        for j in range(1, k):
+            h[j] = self.C @ AjB
+            AjB = self.A @ AjB
+        return h
+
+    def freqresp(self, w) -> np.ndarray:
+        """Frequency response ``H(e^{iw}) = C (e^{iw} I - A)^{-1} B + D``.
+
+        Parameters
+        ----------
+        w : (N,) array_like
+            Frequencies in rad/sample (multiply by 1/dt for rad per time unit).
+
+        Returns
+        -------
+        H : (N, p, m) complex array
+        """
+        w = np.atleast_1d(np.asarray(w, dtype=float))
+        check_finite(w, "w")
+        if w.ndim != 1:
+            raise ShapeError(f"w: expected a 1-D array of frequencies, got shape {w.shape}")
+        z = np.exp(1j * w)
+        M = z[:, None, None] * np.eye(self.n) - self.A
+        X = np.linalg.solve(M, np.broadcast_to(self.B.astype(complex), (len(w), self.n, self.m)))
+        return self.C @ X + self.D
+
+    def stationary_covariance(self) -> np.ndarray:
+        """Stationary state covariance ``P = A P A' + Q`` (Q = K Lambda K' in innovation form).
+
+        Raises
+        ------
+        InvalidValueError
+            Without a noise model or innovation form.
+        NotStableError
+            If the model is unstable (no stationary distribution).
+        """
+        from realize.riccati import dlyap
+
+        if not self.is_stable():
+            raise NotStableError(
+                "sys: expected a stable model for the stationary covariance, "
+                f"got spectral radius {self.spectral_radius():.6g}"
+            )
+        return dlyap(self.A, self._process_noise()[0])
+
+    def _process_noise(self):
+        """(Q, R, S) of the model: the noise model, or the one implied by the innovation form."""
+        if self.Q is not None:
+            return self.Q, self.R, self.S
+        if self.K is not None:
+            KL = self.K @ self.Lambda
+            return KL @ self.K.T, self.Lambda, KL
+        raise InvalidValueError(
+            "sys: expected a model with a noise model (Q, R, S) or an innovation form (K, Lambda)"
+        )
+
+    # ---------------------------------------------------------- conversions
+    def innovation_form(self) -> StateSpace:
+        """The model with its steady-state Kalman predictor gain K and innovation covariance.
+
+        ``P = A P A' + Q - (A P C' + S) Lambda^{-1} (A P C' + S)'``,
+        ``Lambda = C P C' + R``, ``K = (A P C' + S) Lambda^{-1}``.
+
+        Raises
+        ------
+        NotStabilizableError
+            If the Riccati equation has no stabilizing solution.
+        InvalidValueError
+            Without a noise model.
+        """
+        if self.K is not None:
+            return self
+        if self.Q is None:
+            raise InvalidValueError(
+                "sys: expected a noise model (Q, R, S) to compute the innovation form, got none"
+            )
+        from realize.riccati import kalman_gain
+
+        _, K, Lam = kalman_gain(self.A, self.C, self.Q, self.R, self.S)
+        return self.replace(K=K, Lambda=Lam)
+
+    def noise_model(self) -> StateSpace:
+        """The model with Q, R, S (from the innovation form if needed: Q=KΛK', R=Λ, S=KΛ)."""
+        if self.Q is not None:
+            return self
+        Q, R, S = self._process_noise()
+        return self.replace(Q=Q, R=R, S=S)
+
+    def _check_consistency(self):
+        from realize.riccati import kalman_gain
+
+        _, K, Lam = kalman_gain(self.A, self.C, self.Q, self.R, self.S)
+        scale = max(1.0, float(np.max(np.abs(Lam))))
+        if not (
+            np.allclose(K, self.K, rtol=1e-6, atol=1e-8 * max(1.0, float(np.max(np.abs(K)))))
+            and np.allclose(Lam, self.Lambda, rtol=1e-6, atol=1e-8 * scale)
+        ):
+            raise InvalidValueError(
+                "K, Lambda: expected the innovation form of the noise model (Q, R, S), got a "
+                f"different one (max |K - K_riccati| = {np.max(np.abs(K - self.K)):.3g})"
+            )
+
+    def similarity(self, T) -> StateSpace:
+        """The equivalent model in the coordinates x_new = T x.
+
+        ``A -> T A T^-1, B -> T B, C -> C T^-1, Q -> T Q T', S -> T S, K -> T K``;
+        R, Lambda, D and the input/output labels are unchanged; state labels are dropped
+        (they no longer name the new coordinates).
+
+        Parameters
+        ----------
+        T : (n, n) array, invertible
+        """
+        T = as_square(T, "T", self.n)
+        try:
+            Ti = np.linalg.inv(T)
+        except np.linalg.LinAlgError:
+            raise InvalidValueError(
+                "T: expected an invertible matrix, got a singular one"
+            ) from None
+        fields = self._fields()
+        fields.update(
+            A=T @ self.A @ Ti,
+            B=T @ self.B,
+            C=self.C @ Ti,
+            state_names=None,
+            state_units=None,
+        )
+        if self.Q is not None:
+            fields.update(Q=T @ self.Q @ T.T, S=T @ self.S)
+        if self.K is not None:
+            fields.update(K=T @ self.K)
+        A = fields.pop("A")
+        # a similarity keeps the pair consistent; skip the Riccati check for speed and
+        # because rounding may move K by more than its tolerance on ill-conditioned T
+        return _build_unchecked(A, fields)
+
+    # ------------------------------------------------------------ simulation
+    def simulate(
+        self,
+        u=None,
+        T: int | None = None,
+        x0=None,
+        noise: bool = True,
+        rng=None,
+        return_states: bool = False,
+    ):
+        """Simulate the model.
+
+        Parameters
+        ----------
+        u : (T, m) array, optional
+            Inputs (1-D means one input). Required when m > 0.
+        T : int, optional
+            Number of samples; required when there is no input, else must equal len(u).
+        x0 : (n,) array, optional
+            Initial state. None: zero without noise, a draw from the stationary
+            distribution with noise.
+        noise : bool, default True
+            Add process and measurement noise (only where a noise model or innovation
+            form exists).
+        rng : numpy.random.Generator or int, optional
+            Source of the noise draws.
+        return_states : bool, default False
+            Also return the states x[0] .. x[T-1].
+
+        Returns
+        -------
+        y : (T, p) array
+        x : (T, n) array, only with ``return_states=True``
+
+        Examples
+        --------
+        >>> import numpy as np, realize
+        >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
+        >>> sys.simulate(np.ones(3)).ravel().tolist()
+        [0.0, 1.0, 1.5]
+        """
+        from realize._checks import as_timeseries
+        from realize.simulation import simulate_states
+
+        if u is None:
+            if self.m:
+                raise ShapeError(f"u: expected a (T, {self.m}) input array, got None")
+            if T is None:
+                raise InvalidValueError(
+                    "T: expected the number of samples when u is None, got None"
+                )
+            T = int(T)
+            if T < 0:
+                raise InvalidValueError(f"T: expected a non-negative integer, got {T}")
+            u = np.zeros((T, 0))
+        else:
+            u = as_timeseries(u, "u", channels=self.m) if self.m else np.asarray(u, dtype=float)
+            if not self.m:
+                raise ShapeError(f"u: the model has no inputs, got an array of shape {u.shape}")
+            if T is not None and int(T) != u.shape[0]:
+                raise ShapeError(f"u: expected {int(T)} samples (T), got {u.shape[0]}")
+            T = u.shape[0]
+
+        add_noise = noise and (self.Q is not None or self.K is not None)
+        rng = np.random.default_rng(rng)
+        w = v = None
+        if add_noise:
+            if self.Q is not None:
+                cov = np.block([[self.Q, self.S], [self.S.T, self.R]])
+                z = rng.standard_normal((T, self.n + self.p)) @ _psd_sqrt(cov).T
+                w, v = z[:, : self.n], z[:, self.n :]
+            else:
+                e = rng.standard_normal((T, self.p)) @ _psd_sqrt(self.Lambda).T
+                w, v = e @ self.K.T, e
+        if x0 is None:
+            if add_noise:
+                if not self.is_stable():
+                    raise NotStableError(
+                        "x0: the model is unstable and has no stationary distribution to draw "
+                        "the initial state from; pass x0 explicitly"
+                    )
+                x0 = _psd_sqrt(self.stationary_covariance()) @ rng.standard_normal(self.n)
+            else:
+                x0 = np.zeros(self.n)
+        else:
+            x0 = as_matrix(x0, "x0", rows=self.n, cols=1).ravel()
+
+        y, X = simulate_states(self.A, self.B, self.C, self.D, u, w, v, x0)
+        if return_states:
+            return y, X[:T]
+        return y
+
+    # --------------------------------------------------------------- interop
+    def to_control(self):
+        """The model as a python-control ``StateSpace`` (discrete time, same dt).
+
+        The noise model is not carried (python-control has none).
+        """
+        import control
+
+        kwargs = {}
+        if self.input_names:
+            kwargs["inputs"] = list(self.input_names)
+        if self.output_names:
+            kwargs["outputs"] = list(self.output_names)
+        if self.state_names:
+            kwargs["states"] = list(self.state_names)
+        if self.name:
+            kwargs["name"] = self.name
+        return control.ss(self.A, self.B, self.C, self.D, self.dt, **kwargs)
+
+    @classmethod
+    def from_control(
+        cls, sys, *, discretize: str | None = None, dt: float | None = None, **noise
+    ) -> StateSpace:
+        """A model from a python-control ``StateSpace`` or ``TransferFunction``.
+
+        Parameters
+        ----------
+        sys : control.StateSpace or control.TransferFunction
+        discretize : {'zoh', 'foh', 'tustin', 'euler', 'backward_diff'}, optional
+            Required for a continuous-time ``sys``: how to sample it (with ``dt``).
+        dt : float, optional
+            Sampling period when discretizing.
+        **noise
+            Optional Q, R, S, K, Lambda for the new model.
+        """
+        import control
+
+        if not isinstance(sys, control.StateSpace):
+            sys = control.ss(sys)
+        if sys.isctime(strict=True):
+            if discretize is None or dt is None:
+                raise InvalidValueError(
+                    "sys: expected a discrete-time system, got a continuous-time one; pass "
+                    "discretize='zoh' (or 'foh', 'tustin', ...) and dt to sample it"
+                )
+            sys = sys.sample(float(dt), method=discretize)
+        sdt = 1.0 if sys.dt is True or sys.dt is None else float(sys.dt)
+
+        def names(labels, prefix):
+            labels = list(labels)
+            default = all(s == f"{prefix}[{i}]" for i, s in enumerate(labels))
+            return None if default else labels
+
+        return cls(
+            np.asarray(sys.A),
+            np.asarray(sys.B),
+            np.asarray(sys.C),
+            np.asarray(sys.D),
+            dt=sdt,
+            input_names=names(sys.input_labels, "u"),
+            output_names=names(sys.output_labels, "y"),
+            state_names=names(sys.state_labels, "x"),
+            **noise,
+        )
+
+    def to_dlti(self):
+        """The model as a ``scipy.signal.StateSpace`` in discrete time (dt kept)."""
+        import scipy.signal
+
+        return scipy.signal.StateSpace(self.A, self.B, self.C, self.D, dt=self.dt)
+
+    @classmethod
+    def from_dlti(
+        cls, sys, *, discretize: str | None = None, dt: float | None = None, **noise
+    ) -> StateSpace:
+        """A model from a ``scipy.signal`` LTI system (StateSpace, TransferFunction, ZerosPolesGain).
+
+        A continuous-time system needs ``discretize`` (a ``scipy.signal.cont2discrete``
+        method such as 'zoh', 'foh', 'bilinear') and ``dt``.
+        """
+        import scipy.signal
+
+        ss = sys.to_ss()
+        if ss.dt is None:
+            if discretize is None or dt is None:
+                raise InvalidValueError(
+                    "sys: expected a discrete-time system, got a continuous-time one; pass "
+                    "discretize='zoh' (or 'foh', 'bilinear', ...) and dt to sample it"
+                )
+            A, B, C, D, sdt = scipy.signal.cont2discrete(
+                (ss.A, ss.B, ss.C, ss.D), float(dt), method=discretize
+            )
+        else:
+            A, B, C, D, sdt = ss.A, ss.B, ss.C, ss.D, ss.dt
+        return cls(A, B, C, D, dt=float(sdt), **noise)
+
+    # ------------------------------------------------------------------ repr
+    def __repr__(self) -> str:
+        extras = []
+        if self.Q is not None:
+            extras.append("noise model")
+        if self.K is not None:
+            extras.append("innovation form")
+        head = f"StateSpace(n={self.n}, m={self.m}, p={self.p}, dt={self.dt:g}"
+        head += (", " + ", ".join(extras)) if extras else ""
+        head += f", name={self.name!r})" if self.name else ")"
+        if self.n == 0:
+            return head
+        poles = self.poles()
+        shown = ", ".join(
+            f"{z.real:.4g}{z.imag:+.4g}j" if abs(z.imag) > 1e-12 else f"{z.real:.4g}"
+            for z in poles[:8]
+        )
+        more = ", ..." if len(poles) > 8 else ""
+        status = "stable" if self.is_stable() else "unstable"
+        return f"{head}\n  poles: [{shown}{more}] ({status})"
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, StateSpace):
+            return NotImplemented
+        a, b = self._fields(), other._fields()
+        for k in a:
+            x, y = a[k], b[k]
+            if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+                if x is None or y is None or x.shape != y.shape or not np.array_equal(x, y):
+                    return False
+            elif x != y:
+                return False
+        return True
+
+    __hash__ = None
+
+
+def _build_unchecked(A, fields) -> StateSpace:
+    """Construct a StateSpace skipping the noise-model / innovation-form consistency check."""
+    K, Lam = fields.pop("K"), fields.pop("Lambda")
+    sys = StateSpace(A, **fields)
+    if K is not None:
+        K = as_matrix(K, "K", sys.n, sys.p)
+        Lam = check_psd(as_square(Lam, "Lambda", sys.p), "Lambda")
+        for attr, value in (("K", K), ("Lambda", Lam)):
+            value = np.ascontiguousarray(value)
+            value.setflags(write=False)
+            object.__setattr__(sys, attr, value)
+    return sys

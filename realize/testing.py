@@ -1,0 +1,101 @@
+"""Random models for tests and examples (like ``numpy.testing``: public, but not core API)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from realize.model import StateSpace
+
+__all__ = ["random_statespace", "random_stable_matrix"]
+
+
+def random_stable_matrix(rng, n: int, radius: float = 0.95) -> np.ndarray:
+    """A random real (n, n) matrix with all eigenvalues inside ``|z| <= radius``.
+
+    Real and complex-conjugate eigenvalues are drawn uniformly in the disk, placed in
+    a real block-diagonal matrix and mixed by a random well-conditioned similarity.
+    """
+    rng = np.random.default_rng(rng)
+    blocks = []
+    k = 0
+    while k < n:
+        r = radius * np.sqrt(rng.uniform(0.0, 1.0))
+        if n - k >= 2 and rng.uniform() < 0.5:
+            th = rng.uniform(0.05, np.pi - 0.05)
+            a, b = r * np.cos(th), r * np.sin(th)
+            blocks.append(np.array([[a, b], [-b, a]]))
+            k += 2
+        else:
+            blocks.append(np.array([[r * rng.choice([-1.0, 1.0])]]))
+            k += 1
+    J = np.zeros((n, n))
+    i = 0
+    for blk in blocks:
+        s = blk.shape[0]
+        J[i : i + s, i : i + s] = blk
+        i += s
+    # similarity with singular values in [0.5, 2]: keeps the matrix well conditioned
+    U, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    T = U @ np.diag(rng.uniform(0.5, 2.0, n)) @ V
+    return T @ J @ np.linalg.inv(T)
+
+
+def random_statespace(
+    rng,
+    n: int,
+    m: int = 1,
+    p: int = 1,
+    *,
+    radius: float = 0.95,
+    noise: bool = False,
+    innovation: bool = False,
+    feedthrough: bool = True,
+    dt: float = 1.0,
+) -> StateSpace:
+    """A random stable MIMO model for tests.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or int
+    n, m, p : int
+        States, inputs, outputs.
+    radius : float
+        All poles lie inside the disk of this radius.
+    noise : bool
+        Attach a random noise model (Q, R positive definite, S nonzero, jointly PSD).
+    innovation : bool
+        Attach the innovation form (from the noise model if ``noise``, else random K, Lambda
+        with A - K C stable).
+    feedthrough : bool
+        Random D (else zero).
+
+    Examples
+    --------
+    >>> from realize.testing import random_statespace
+    >>> sys = random_statespace(0, 4, 2, 3, noise=True)
+    >>> sys.is_stable(), sys.has_noise_model
+    (True, True)
+    """
+    rng = np.random.default_rng(rng)
+    A = random_stable_matrix(rng, n, radius)
+    B = rng.standard_normal((n, m))
+    C = rng.standard_normal((p, n))
+    D = rng.standard_normal((p, m)) if feedthrough else np.zeros((p, m))
+    sys = StateSpace(A, B, C, D, dt=dt)
+    if noise:
+        F = rng.standard_normal((n + p, n + p))
+        cov = F @ F.T / (n + p) + 0.1 * np.eye(n + p)
+        sys = sys.replace(Q=cov[:n, :n], R=cov[n:, n:], S=cov[:n, n:])
+        if innovation:
+            sys = sys.innovation_form()
+    elif innovation:
+        for _ in range(100):
+            K = 0.3 * rng.standard_normal((n, p))
+            if np.max(np.abs(np.linalg.eigvals(A - K @ C))) < 1:
+                break
+        else:
+            K = np.zeros((n, p))
+        G = rng.standard_normal((p, p))
+        sys = sys.replace(K=K, Lambda=G @ G.T / p + 0.1 * np.eye(p))
+    return sys

@@ -1,0 +1,755 @@
+"""Minimal, balanced and Hankel-based realizations of discrete-time MIMO models.
+
+Conventions stated once
+-----------------------
+* Rank decisions (controllable and observable dimensions) are made on an
+  orthogonal staircase: the blocks that the staircase reduces are compressed by an
+  SVD and singular values ``<= tol`` count as zero. The default is
+  ``tol = sqrt(eps) * max(||A||_F, ||B||_F, ||C||_F)`` (MATLAB's ``minreal`` uses
+  sqrt(eps) too). SLICOT's TB01PD default ``n^2 eps`` (python-control's ``minreal``)
+  is too tight for models of a few dozen states: after a dozen staircase steps the
+  rounding of a truly zero block reaches ``1e-11`` relative, and planted uncontrollable
+  modes are kept (see benchmarks/bench_canonical.py).
+* Gramians solve ``P = A P A' + B B'`` and ``Q = A' Q A + C' C``; the Hankel
+  singular values are ``sigma_i = sqrt(lambda_i(P Q))``, in decreasing order,
+  computed as the singular values of ``Lo' Lc`` with ``P = Lc Lc'``, ``Q = Lo Lo'``.
+* Reductions (``minimal``, ``balanced_truncation``) act on the input-output map.
+  ``minimal`` carries the noise model or innovation form along (the noise enters as
+  extra inputs); ``balanced_truncation`` drops it (the bound concerns ``u -> y``).
+
+References
+----------
+.. [1] A. Varga, "Numerically stable algorithm for standard controllability form
+   determination", Electronics Letters 17(2), 1981.
+.. [2] M. S. Tombs and I. Postlethwaite, "Truncated balanced realization of a stable
+   non-minimal state-space system", Int. J. Control 46(4), 1987 (square-root method).
+.. [3] U. M. Al-Saggaf and G. F. Franklin, "An error bound for a discrete reduced order
+   model of a linear multivariable system", IEEE TAC 32(9), 1987.
+.. [4] Y. Liu and B. D. O. Anderson, "Singular perturbation approximation of balanced
+   systems", Int. J. Control 50(4), 1989.
+.. [5] B. L. Ho and R. E. Kalman, "Effective construction of linear state-variable
+   models from input/output functions", Regelungstechnik 14, 1966;
+   J.-N. Juang and R. S. Pappa, "An eigensystem realization algorithm for modal
+   parameter identification and model reduction", J. Guidance 8(5), 1985.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.linalg as sla
+
+from realize._checks import as_timeseries, describe
+from realize.errors import (
+    DataError,
+    InvalidValueError,
+    NotStableError,
+    OrderError,
+    ShapeError,
+)
+from realize.model import StateSpace, _build_unchecked, _psd_sqrt
+
+__all__ = [
+    "BalancedTruncation",
+    "KalmanDecomposition",
+    "balanced_truncation",
+    "era",
+    "gramians",
+    "hankel_singular_values",
+    "kalman_decomposition",
+    "markov_from_data",
+    "minimal",
+]
+
+_EPS = np.finfo(float).eps
+
+
+# --------------------------------------------------------------------- helpers
+def as_statespace(sys, name: str = "sys") -> StateSpace:
+    """Accept a realize ``StateSpace`` (or a discrete python-control one)."""
+    if isinstance(sys, StateSpace):
+        return sys
+    if type(sys).__module__.startswith("control"):
+        return StateSpace.from_control(sys)
+    raise InvalidValueError(f"{name}: expected a realize.StateSpace, got {describe(sys)}")
+
+
+def _default_tol(A: np.ndarray, *others: np.ndarray) -> float:
+    # sqrt(eps), as MATLAB's minreal: SLICOT's n^2 eps is too tight once the staircase has
+    # run a dozen steps (rounding of a truly zero block then reaches 1e-11 relative)
+    scale = max([np.linalg.norm(A)] + [np.linalg.norm(X) for X in others])
+    return float(np.sqrt(_EPS) * scale)
+
+
+def controllability_staircase(A, B, tol: float | None = None):
+    """Orthogonal controllability staircase (Varga 1981).
+
+    Returns ``(Ah, Bh, U, sizes)`` with ``Ah = U' A U``, ``Bh = U' B`` and, for
+    ``nc = sum(sizes)``, ``Ah[nc:, :nc] = 0`` and ``Bh[nc:] = 0`` exactly: the first
+    ``nc`` columns of U span the controllable subspace. ``sizes[k]`` is the rank
+    gained at the k-th step (the number of inputs with controllability index > k),
+    so ``sizes`` is non-increasing.
+    """
+    A = np.array(A, dtype=float)
+    B = np.array(B, dtype=float)
+    n = A.shape[0]
+    if tol is None:
+        tol = _default_tol(A, B)
+    U = np.eye(n)
+    sizes: list[int] = []
+    row0, col0 = 0, 0
+    while row0 < n:
+        blk = B[row0:] if not sizes else A[row0:, col0:row0]
+        if blk.shape[1] == 0:
+            break
+        W, s, _ = np.linalg.svd(blk, full_matrices=True)
+        r = int(np.count_nonzero(s > tol))
+        A[row0:, :] = W.T @ A[row0:, :]
+        A[:, row0:] = A[:, row0:] @ W
+        B[row0:] = W.T @ B[row0:]
+        U[:, row0:] = U[:, row0:] @ W
+        # what the SVD left below the rank is at most tol: it is a decision, make it exact
+        if not sizes:
+            B[row0 + r :] = 0.0
+        else:
+            A[row0 + r :, col0:row0] = 0.0
+        if r == 0:
+            break
+        sizes.append(r)
+        col0, row0 = row0, row0 + r
+    return A, B, U, sizes
+
+
+def _dual_rank_basis(A, C, tol):
+    """Orthonormal U whose first ``no`` columns span the observable part (dual staircase)."""
+    _, _, U, sizes = controllability_staircase(A.T, C.T, tol)
+    return U, int(sum(sizes))
+
+
+def _noise_inputs(sys: StateSpace) -> np.ndarray:
+    """The matrix through which noise drives the state, (n, q), or (n, 0) without noise."""
+    if sys.K is not None:
+        return np.asarray(sys.K)
+    if sys.Q is not None:
+        return _psd_sqrt(np.asarray(sys.Q))
+    return np.zeros((sys.n, 0))
+
+
+def _project(sys: StateSpace, P: np.ndarray, keep_noise: bool) -> StateSpace:
+    """The model in coordinates z = P x for an orthonormal-row P whose row space is
+    A-invariant (or whose complement is unobservable): A -> P A P', B -> P B, C -> C P'."""
+    fields = sys._fields()
+    fields.update(B=P @ sys.B, C=sys.C @ P.T, state_names=None, state_units=None)
+    if keep_noise:
+        if sys.Q is not None:
+            fields.update(Q=P @ sys.Q @ P.T, S=P @ sys.S)
+        if sys.K is not None:
+            fields.update(K=P @ sys.K)
+    else:
+        fields.update(Q=None, R=None, S=None, K=None, Lambda=None)
+    A = P @ sys.A @ P.T
+    fields.pop("A")
+    if fields["Q"] is not None:
+        fields["Q"] = 0.5 * (fields["Q"] + fields["Q"].T)
+    return _build_unchecked(A, fields)
+
+
+# --------------------------------------------------------------------- minimal
+def minimal(sys, tol: float | None = None, *, noise: bool = True) -> StateSpace:
+    """A minimal realization, by orthogonal staircase reduction.
+
+    First the states not controllable from the inputs are removed, then those not
+    observable from the outputs; each step is an orthogonal projection, so the
+    result is as accurate as the rank decisions.
+
+    Parameters
+    ----------
+    sys : StateSpace
+    tol : float, optional
+        Rank tolerance of the staircases: singular values ``<= tol`` count as zero.
+        Default ``sqrt(eps) * max(||A||_F, ||[B, G]||_F, ||C||_F)``, on the scale of the
+        whole model and used for both staircases (see the module notes).
+    noise : bool, default True
+        When the model has an innovation form (or noise model), the noise is treated
+        as extra inputs through ``K`` (or a square root ``G`` of ``Q``): the states it
+        excites are kept and the reduced model carries ``K``, ``Lambda`` (``Q, R, S``)
+        restricted to the kept states. With ``noise=False`` the reduction is of
+        ``u -> y`` only and the noise description is dropped.
+
+    Returns
+    -------
+    StateSpace
+        Order ``n_min <= n``; same D, dt and input/output labels.
+
+    Notes
+    -----
+    With ``U1`` the orthonormal basis of the controllable subspace from the staircase
+    ``U' A U = [[A_c, *], [0, A_u]]``, the reduced model is ``(U1' A U1, U1' B, C U1)``;
+    the observable part is found by the same staircase on ``(A', C')``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace(np.diag([0.5, 0.3]), [[1.0], [0.0]], [[1.0, 1.0]])
+    >>> realize.minimal(sys).n
+    1
+    """
+    sys = as_statespace(sys)
+    A = np.asarray(sys.A)
+    Bx = np.hstack([sys.B, _noise_inputs(sys)]) if noise else np.asarray(sys.B)
+    if tol is None:  # one tolerance for both staircases, on the scale of the given model
+        tol = _default_tol(A, Bx, np.asarray(sys.C))
+    _, _, U, sizes = controllability_staircase(A, Bx, tol)
+    red = _project(sys, U[:, : sum(sizes)].T, keep_noise=noise)
+    if red.n == 0:
+        return red
+    U, no = _dual_rank_basis(np.asarray(red.A), np.asarray(red.C), tol)
+    return _project(red, U[:, :no].T, keep_noise=noise)
+
+
+class KalmanDecomposition(NamedTuple):
+    """Kalman's canonical decomposition (see :func:`kalman_decomposition`)."""
+
+    sys: StateSpace
+    T: np.ndarray
+    sizes: tuple[int, int, int, int]
+    controllable_observable: StateSpace
+    controllable_unobservable: StateSpace
+    uncontrollable_observable: StateSpace
+    uncontrollable_unobservable: StateSpace
+
+
+def _orth_complement(V: np.ndarray, n: int, tol: float = 1e-10) -> np.ndarray:
+    if V.shape[1] == 0:
+        return np.eye(n)
+    W, s, _ = np.linalg.svd(V, full_matrices=True)
+    r = int(np.count_nonzero(s > tol * max(1.0, s[0])))
+    return W[:, r:]
+
+
+def kalman_decomposition(sys, tol: float | None = None) -> KalmanDecomposition:
+    """Kalman's canonical decomposition into the four controllable/observable parts.
+
+    With ``x_new = T x = [x_co; x_cu; x_uo; x_uu]`` (c/u: controllable or not,
+    o/u: observable or not)::
+
+        A_new = [[A_co,  0,    A_13, 0   ],      B_new = [[B_co],   C_new = [C_co, 0, C_uo, 0]
+                 [A_21,  A_cu, A_23, A_24],               [B_cu],
+                 [0,     0,    A_uo, 0   ],               [0   ],
+                 [0,     0,    A_43, A_uu]]               [0   ]]
+
+    and the displayed zeros are exact. The transfer function is that of
+    ``(A_co, B_co, C_co, D)``.
+
+    Parameters
+    ----------
+    sys : StateSpace
+    tol : float, optional
+        Rank tolerance of the staircases (see :func:`minimal`).
+
+    Returns
+    -------
+    KalmanDecomposition
+        ``sys`` (the transformed model, noise model transformed too), ``T``,
+        ``sizes = (n_co, n_cu, n_uo, n_uu)`` and the four parts as deterministic
+        models ``(A_ii, B_i, C_i, D)``.
+
+    Notes
+    -----
+    The controllable subspace ``R`` and unobservable subspace ``N`` come from the two
+    staircases; ``T^-1 = [V_co, V_cu, V_uo, V_uu]`` with ``V_cu`` an orthonormal basis of
+    ``R ∩ N`` (principal vectors with cosine one), ``V_co`` and ``V_uu`` its orthogonal
+    complements within ``R`` and ``N``, ``V_uo`` the orthogonal complement of ``R + N``.
+    ``A R ⊂ R`` and ``A N ⊂ N`` give the zero pattern.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace(np.diag([0.5, 0.3, 0.2]), [[1.0], [1.0], [0.0]],
+    ...                          [[1.0, 0.0, 1.0]])
+    >>> realize.kalman_decomposition(sys).sizes
+    (1, 1, 1, 0)
+    """
+    sys = as_statespace(sys)
+    A, B, C = np.asarray(sys.A), np.asarray(sys.B), np.asarray(sys.C)
+    n = sys.n
+    if tol is None:
+        tol = _default_tol(A, B, C)
+    _, _, Uc, sizes = controllability_staircase(A, B, tol)
+    nc = int(sum(sizes))
+    Uo, no = _dual_rank_basis(A, C, tol)
+    R, N = Uc[:, :nc], Uo[:, no:]
+    # principal angles between R and N: cosines equal to one span the intersection
+    if R.shape[1] and N.shape[1]:
+        Y, cos, Zt = np.linalg.svd(R.T @ N)
+        k = int(np.count_nonzero(cos > 1.0 - 1e-8))
+        V_cu = R @ Y[:, :k]
+        V_co = R @ Y[:, k:]
+        V_uu = N @ Zt.T[:, k:]
+    else:
+        V_cu = np.zeros((n, 0))
+        V_co, V_uu = R, N
+    V_uo = _orth_complement(np.hstack([V_co, V_cu, V_uu]), n)
+    Ti = np.hstack([V_co, V_cu, V_uo, V_uu])
+    if Ti.shape[1] != n:  # rank decisions of the two staircases disagree (borderline tol)
+        raise InvalidValueError(
+            f"tol: the controllability and observability rank decisions are inconsistent "
+            f"at tol={tol}; got subspace dimensions summing to {Ti.shape[1]} != n = {n}"
+        )
+    T = np.linalg.inv(Ti)
+    sz = (V_co.shape[1], V_cu.shape[1], V_uo.shape[1], V_uu.shape[1])
+    new = sys.similarity(T)
+    Anew, Bnew, Cnew = np.array(new.A), np.array(new.B), np.array(new.C)
+    o = np.cumsum((0,) + sz)
+    blk = [slice(o[i], o[i + 1]) for i in range(4)]
+    for i, j in ((0, 1), (0, 3), (2, 0), (2, 1), (2, 3), (3, 0), (3, 1)):
+        Anew[blk[i], blk[j]] = 0.0
+    Bnew[o[2] :] = 0.0
+    Cnew[:, blk[1]] = 0.0
+    Cnew[:, blk[3]] = 0.0
+    fields = new._fields()
+    fields.update(B=Bnew, C=Cnew)
+    fields.pop("A")
+    new = _build_unchecked(Anew, fields)
+
+    def part(i, with_b, with_c):
+        Ai = Anew[blk[i], blk[i]]
+        Bi = Bnew[blk[i]] if with_b else np.zeros((sz[i], sys.m))
+        Ci = Cnew[:, blk[i]] if with_c else np.zeros((sys.p, sz[i]))
+        return StateSpace(
+            Ai, Bi, Ci, sys.D, dt=sys.dt, input_names=sys.input_names, output_names=sys.output_names
+        )
+
+    return KalmanDecomposition(
+        new,
+        T,
+        sz,
+        part(0, True, True),
+        part(1, True, False),
+        part(2, False, True),
+        part(3, False, False),
+    )
+
+
+# ------------------------------------------------------------------- gramians
+def _require_stable(sys: StateSpace, what: str):
+    if sys.n and not sys.is_stable():
+        raise NotStableError(
+            f"sys: expected a stable model for {what}, got spectral radius "
+            f"{sys.spectral_radius():.6g} (>= 1)"
+        )
+
+
+def gramians(sys) -> tuple[np.ndarray, np.ndarray]:
+    """Controllability and observability Gramians of a stable discrete-time model.
+
+    Parameters
+    ----------
+    sys : StateSpace
+        Stable (spectral radius below one).
+
+    Returns
+    -------
+    P : (n, n) array
+        ``P = A P A' + B B' = sum_k A^k B B' A'^k``.
+    Q : (n, n) array
+        ``Q = A' Q A + C' C = sum_k A'^k C' C A^k``.
+
+    Raises
+    ------
+    NotStableError
+        If a pole lies on or outside the unit circle.
+
+    Examples
+    --------
+    >>> import realize
+    >>> P, Q = realize.gramians(realize.StateSpace([[0.5]], [[1.0]], [[2.0]]))
+    >>> float(P[0, 0]), float(Q[0, 0])
+    (1.3333333333333333, 5.333333333333333)
+    """
+    from realize.riccati import dlyap
+
+    sys = as_statespace(sys)
+    _require_stable(sys, "the Gramians")
+    A = np.asarray(sys.A)
+    return dlyap(A, sys.B @ sys.B.T), dlyap(A.T, sys.C.T @ sys.C)
+
+
+def _square_root_factors(sys: StateSpace):
+    """(Lc, Lo, U, sigma, Vt) with P = Lc Lc', Q = Lo Lo', Lo' Lc = U diag(sigma) Vt."""
+    P, Q = gramians(sys)
+    Lc, Lo = _psd_sqrt(P), _psd_sqrt(Q)
+    U, s, Vt = np.linalg.svd(Lo.T @ Lc)
+    return Lc, Lo, U, s, Vt
+
+
+def hankel_singular_values(sys) -> np.ndarray:
+    """Hankel singular values of a stable model, in decreasing order.
+
+    Parameters
+    ----------
+    sys : StateSpace
+        Stable.
+
+    Returns
+    -------
+    sigma : (n,) array
+        ``sigma_i = sqrt(lambda_i(P Q))``, the singular values of the Hankel operator
+        mapping past inputs to future outputs; zeros for non-minimal directions.
+
+    Raises
+    ------
+    NotStableError
+
+    Notes
+    -----
+    Computed as the singular values of ``Lo' Lc`` (``P = Lc Lc'``, ``Q = Lo Lo'``),
+    which avoids forming the non-symmetric product ``P Q``. They are invariant under
+    the bilinear (Tustin) map, so they equal python-control's ``hsvd`` of
+    ``sys.to_control()`` mapped to continuous time with ``d2c(..., 'tustin')``.
+
+    Examples
+    --------
+    >>> import realize
+    >>> s = realize.hankel_singular_values(realize.StateSpace([[0.5]], [[1.0]], [[1.0]]))
+    >>> round(float(s[0]), 12)
+    1.333333333333
+    """
+    sys = as_statespace(sys)
+    if sys.n == 0:
+        return np.zeros(0)
+    return _square_root_factors(sys)[3]
+
+
+class BalancedTruncation(NamedTuple):
+    """Result of :func:`balanced_truncation`."""
+
+    model: StateSpace
+    error_bound: float
+    hankel_singular_values: np.ndarray
+
+
+_METHODS = {"truncate": "truncate", "spa": "spa", "singular-perturbation": "spa", "matchdc": "spa"}
+
+
+def balanced_realization(sys, order: int | None = None):
+    """Square-root balanced realization, truncated to ``order`` states.
+
+    Returns ``(T, Ti, sigma)`` with ``T`` (order, n), ``Ti`` (n, order), ``T Ti = I``:
+    ``(T A Ti, T B, C Ti)`` has both Gramians equal to ``diag(sigma[:order])``.
+    Signs are fixed so that the entry of largest modulus in each row of ``T B`` is
+    positive (the balanced realization is otherwise unique for distinct sigma).
+    """
+    sys = as_statespace(sys)
+    return _balance(sys, sys.n if order is None else order, _square_root_factors(sys))
+
+
+def _nonzero_hsv(s: np.ndarray, n: int) -> int:
+    return int(np.count_nonzero(s > s[0] * _EPS * n * 10)) if len(s) else 0
+
+
+def _balance(sys: StateSpace, r: int, factors):
+    Lc, Lo, U, s, Vt = factors
+    if r > _nonzero_hsv(s, sys.n):
+        raise OrderError(
+            f"order: expected at most {_nonzero_hsv(s, sys.n)}, the number of nonzero Hankel "
+            f"singular values (the model is not minimal; reduce it with realize.minimal), "
+            f"got {r}"
+        )
+    d = 1.0 / np.sqrt(s[:r])
+    T = d[:, None] * (U[:, :r].T @ Lo.T)
+    Ti = (Lc @ Vt[:r].T) * d
+    Bb = T @ sys.B
+    if Bb.size:
+        sign = np.sign(Bb[np.arange(r), np.argmax(np.abs(Bb), axis=1)])
+        sign[sign == 0] = 1.0
+        T, Ti = sign[:, None] * T, Ti * sign
+    return T, Ti, s
+
+
+def balanced_truncation(sys, order: int, *, method: str = "truncate") -> BalancedTruncation:
+    """Balanced truncation or singular-perturbation approximation, discrete time.
+
+    Parameters
+    ----------
+    sys : StateSpace
+        Stable.
+    order : int
+        Order r of the reduced model, ``0 <= r <= n`` (at most the number of nonzero
+        Hankel singular values).
+    method : {'truncate', 'spa'}
+        'truncate' keeps the r most controllable-and-observable balanced states
+        (matches ``G`` at ``z = inf`` direction: same D). 'spa' (aliases
+        'singular-perturbation', 'matchdc') sets the discarded states to their
+        steady state, so the reduced model has the same DC gain ``G(1)``.
+
+    Returns
+    -------
+    BalancedTruncation
+        ``model`` (order r, no noise model), ``error_bound`` = ``2 sum_{i>r} sigma_i``
+        and ``hankel_singular_values`` (all n).
+
+    Raises
+    ------
+    NotStableError
+        If ``sys`` is unstable (balancing needs both Gramians).
+    OrderError
+        If ``order`` is outside ``[0, n]`` or exceeds the number of nonzero Hankel
+        singular values.
+    InvalidValueError
+        For an unknown method.
+
+    Notes
+    -----
+    With the balanced realization partitioned after r states, truncation keeps
+    ``(A11, B1, C1, D)``; the singular perturbation approximation is ([4]_)::
+
+        Ar = A11 + A12 (I - A22)^-1 A21,   Br = B1 + A12 (I - A22)^-1 B2,
+        Cr = C1 + C2 (I - A22)^-1 A21,     Dr = D + C2 (I - A22)^-1 B2.
+
+    Both are stable and satisfy ``sigma_{r+1} <= ||G - G_r||_inf <= 2 sum_{i>r}
+    sigma_i`` ([3]_, [4]_). Each sigma is counted separately (the bound with equal
+    sigmas counted once is tighter, but rounding makes "equal" a guess).
+
+    Examples
+    --------
+    >>> import realize
+    >>> from realize.testing import random_statespace
+    >>> sys = random_statespace(1, 6, 2, 2)
+    >>> res = realize.balanced_truncation(sys, 3)
+    >>> res.model.n, bool(res.error_bound >= res.hankel_singular_values[3])
+    (3, True)
+    """
+    sys = as_statespace(sys)
+    if method not in _METHODS:
+        raise InvalidValueError(f"method: expected one of {sorted(_METHODS)}, got {method!r}")
+    method = _METHODS[method]
+    try:
+        r = int(order)
+    except (TypeError, ValueError):
+        raise OrderError(f"order: expected an integer, got {describe(order)}") from None
+    if r != order or not 0 <= r <= sys.n:
+        raise OrderError(f"order: expected an integer in [0, {sys.n}], got {order!r}")
+    _require_stable(sys, "balanced truncation")
+    if sys.n == 0:
+        return BalancedTruncation(sys.replace(Q=None, K=None), 0.0, np.zeros(0))
+    base = sys.replace(Q=None, K=None, state_names=None, state_units=None)
+    factors = _square_root_factors(base)
+    hsv = factors[3]
+    bound = float(2.0 * np.sum(hsv[r:]))
+    if method == "truncate":
+        T, Ti, _ = _balance(base, r, factors)
+        red = base.replace(A=T @ base.A @ Ti, B=T @ base.B, C=base.C @ Ti)
+        return BalancedTruncation(red, bound, hsv)
+    # SPA: balance the minimal part exactly (zero sigmas carry no dynamics), then
+    # eliminate the fast (weak) states at their steady state x2 = (I - A22)^-1 (A21 x1 + B2 u)
+    k = _nonzero_hsv(hsv, sys.n)
+    T, Ti, _ = _balance(base, max(r, k), factors)  # raises OrderError when r > k
+    Ab, Bb, Cb = T @ base.A @ Ti, T @ base.B, base.C @ Ti
+    A11, A12, A21, A22 = Ab[:r, :r], Ab[:r, r:], Ab[r:, :r], Ab[r:, r:]
+    B1, B2, C1, C2 = Bb[:r], Bb[r:], Cb[:, :r], Cb[:, r:]
+    E = np.eye(k - r) - A22
+    X = np.linalg.solve(E, np.hstack([A21, B2]))
+    XA, XB = X[:, :r], X[:, r:]
+    red = base.replace(A=A11 + A12 @ XA, B=B1 + A12 @ XB, C=C1 + C2 @ XA, D=base.D + C2 @ XB)
+    return BalancedTruncation(red, bound, hsv)
+
+
+# ------------------------------------------------------------------------ ERA
+def _as_markov(markov) -> np.ndarray:
+    try:
+        h = np.asarray(markov, dtype=float)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"markov: expected a real (k, p, m) array of Markov parameters, got {describe(markov)}"
+        ) from None
+    if h.ndim == 1:
+        h = h[:, None, None]
+    if h.ndim != 3:
+        raise ShapeError(f"markov: expected a (k, p, m) array, got shape {h.shape}")
+    if not np.all(np.isfinite(h)):
+        from realize.errors import NonFiniteError
+
+        raise NonFiniteError("markov: expected finite values, got NaN or Inf")
+    return h
+
+
+def era(
+    markov,
+    order: int | None = None,
+    *,
+    rows: int | None = None,
+    cols: int | None = None,
+    tol: float | None = None,
+    dt: float = 1.0,
+):
+    """Ho-Kalman / eigensystem realization algorithm from MIMO Markov parameters.
+
+    Parameters
+    ----------
+    markov : (k, p, m) array
+        ``markov[0] = D``, ``markov[j] = C A^(j-1) B`` (as returned by
+        ``StateSpace.markov(k)`` or :func:`markov_from_data`). A 1-D array means SISO.
+    order : int, optional
+        Model order. Default: the numerical rank of the Hankel matrix (singular
+        values above ``tol * sigma_1``) when there is a clear rank drop, otherwise the
+        order at the largest gap ``sigma_i / sigma_{i+1}`` (noisy data).
+    rows, cols : int, optional
+        Block rows and columns of the Hankel matrix, ``rows + cols <= k - 1``;
+        default an as-square-as-possible split of the k - 1 available parameters.
+    tol : float, optional
+        Relative rank tolerance for ``order=None``; default ``max(p rows, m cols) * 1e3 * eps``.
+    dt : float
+        Sampling period of the returned model.
+
+    Returns
+    -------
+    model : StateSpace
+        ``(A, B, C, D)`` in the (finite-horizon) balanced coordinates of the Hankel SVD.
+    singular_values : (min(p rows, m cols),) array
+        Singular values of the Hankel matrix, used to choose the order.
+
+    Raises
+    ------
+    ShapeError
+        If ``markov`` is not (k, p, m).
+    OrderError
+        If there are too few Markov parameters for the Hankel sizes or the order.
+
+    Notes
+    -----
+    With ``H0[i, j] = markov[i + j + 1]`` and ``H1[i, j] = markov[i + j + 2]``
+    (block entries) and ``H0 = U S V'`` truncated to the order n::
+
+        A = S^-1/2 U' H1 V S^-1/2,   B = (S^1/2 V')[:, :m],   C = (U S^1/2)[:p, :].
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.8, 0.1], [0.0, 0.5]], [[1.0], [1.0]], [[1.0, 0.0]])
+    >>> model, sv = realize.era(sys.markov(20))
+    >>> model.n, np.allclose(np.sort(model.poles().real), [0.5, 0.8])
+    (2, True)
+    """
+    h = _as_markov(markov)
+    k, p, m = h.shape
+    avail = k - 1
+    if avail < 2:
+        raise OrderError(f"markov: expected at least 3 Markov parameters for ERA, got {k}")
+    if rows is None and cols is None:
+        rows = (avail + 1) // 2
+        cols = avail - rows
+    elif rows is None:
+        rows = avail - int(cols)
+    elif cols is None:
+        cols = avail - int(rows)
+    rows, cols = int(rows), int(cols)
+    if rows < 1 or cols < 1 or rows + cols > avail:
+        raise OrderError(
+            f"rows, cols: expected positive block sizes with rows + cols <= {avail} "
+            f"(k - 1 for k = {k} Markov parameters), got rows={rows}, cols={cols}"
+        )
+    idx = np.arange(rows)[:, None] + np.arange(cols)[None, :]
+    H0 = h[1 + idx].transpose(0, 2, 1, 3).reshape(rows * p, cols * m)
+    H1 = h[2 + idx].transpose(0, 2, 1, 3).reshape(rows * p, cols * m)
+    U, s, Vt = np.linalg.svd(H0, full_matrices=False)
+    if order is None:
+        if tol is None:
+            tol = max(H0.shape) * 1e3 * _EPS
+        if s[0] == 0:
+            order = 0
+        else:
+            r = int(np.count_nonzero(s > tol * s[0]))
+            if r < len(s):
+                order = r
+            else:
+                with np.errstate(divide="ignore"):
+                    order = int(np.argmax(np.log(s[:-1]) - np.log(s[1:]))) + 1
+    try:
+        n = int(order)
+    except (TypeError, ValueError):
+        raise OrderError(f"order: expected an integer, got {describe(order)}") from None
+    if n != order or n < 0 or n > len(s):
+        raise OrderError(
+            f"order: expected an integer in [0, {len(s)}] (the Hankel matrix is "
+            f"{H0.shape[0]} x {H0.shape[1]}), got {order!r}"
+        )
+    if n and s[n - 1] <= s[0] * _EPS * max(H0.shape):
+        raise OrderError(
+            f"order: the Hankel matrix has numerical rank below {n} "
+            f"(sigma_{n} / sigma_1 = {s[n - 1] / s[0]:.3g}); choose a smaller order"
+        )
+    sq = np.sqrt(s[:n])
+    Ob = U[:, :n] * sq
+    Cb = sq[:, None] * Vt[:n]
+    A = (U[:, :n].T @ H1 @ Vt[:n].T) / np.outer(sq, sq)
+    model = StateSpace(A, Cb[:, :m], Ob[:p, :], h[0], dt=dt)
+    return model, s
+
+
+def markov_from_data(y, u, k: int) -> np.ndarray:
+    """Least-squares estimate of the first k Markov parameters from input-output data.
+
+    Fits the finite impulse response ``y[t] = sum_{j<k} g_j u[t-j] + e[t]`` for
+    ``t >= k - 1``; the truncation biases ``g`` by the tail ``sum_{j>=k} g_j u[t-j]``,
+    so k should exceed the settling time.
+
+    Parameters
+    ----------
+    y : (T, p) array
+    u : (T, m) array
+        1-D means one channel.
+    k : int
+        Number of Markov parameters (``g_0 = D`` included).
+
+    Returns
+    -------
+    markov : (k, p, m) array
+        ``markov[j] ~ C A^(j-1) B`` (``markov[0] ~ D``), ready for :func:`era`.
+
+    Raises
+    ------
+    ShapeError
+        If y and u have different lengths.
+    DataError
+        Too few samples (``T - k + 1 < k m``) or an input that is not persistently
+        exciting of order k (rank-deficient regressor).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
+    >>> u = np.random.default_rng(0).standard_normal((400, 1))
+    >>> g = realize.markov_from_data(sys.simulate(u), u, 60)
+    >>> bool(np.allclose(g[:5, 0, 0], [0.0, 1.0, 0.5, 0.25, 0.125], atol=1e-9))
+    True
+    """
+    y = as_timeseries(y, "y")
+    u = as_timeseries(u, "u")
+    if u.shape[0] != y.shape[0]:
+        raise ShapeError(f"u: expected {y.shape[0]} samples (as many as y), got {u.shape[0]}")
+    try:
+        k = int(k)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"k: expected a positive integer, got {describe(k)}") from None
+    if k < 1:
+        raise InvalidValueError(f"k: expected a positive integer, got {k}")
+    T, m = u.shape
+    p = y.shape[1]
+    rows = T - k + 1
+    if rows < k * m:
+        raise DataError(
+            f"y, u: expected at least {k * m + k - 1} samples to estimate {k} Markov "
+            f"parameters of {m} input(s), got {T}"
+        )
+    # regressor row t: [u[t], u[t-1], ..., u[t-k+1]]
+    Phi = np.lib.stride_tricks.sliding_window_view(u, k, axis=0)[:, :, ::-1]
+    Phi = Phi.transpose(0, 2, 1).reshape(rows, k * m)
+    G, _, rank, sv = sla.lstsq(Phi, y[k - 1 :], lapack_driver="gelsd")
+    if rank < k * m:
+        raise DataError(
+            f"u: expected an input persistently exciting of order {k} (full-rank regressor "
+            f"of {k * m} columns), got rank {rank}"
+        )
+    return G.reshape(k, m, p).transpose(0, 2, 1)

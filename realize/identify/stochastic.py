@@ -1,0 +1,441 @@
+"""Output-only stochastic realization: covariances, Ho-Kalman, Faurre, CCA.
+
+A zero-mean stationary process ``y`` with covariances ``Sigma_k = E[y(t+k) y(t)']`` has
+a Markovian realization ``(A, C, G, Sigma_0)`` with ``Sigma_k = C A^{k-1} G`` (``k >= 1``).
+Among all models ``x(t+1) = A x(t) + w, y(t) = C x(t) + v`` with these covariances, the
+state covariances ``P`` are exactly the solutions of the linear matrix inequality of the
+positive-real lemma, and (Faurre 1976) they form a bounded set ``P_- <= P <= P_+``:
+
+* ``P_-`` (minimal) solves ``P = A P A' + (G - A P C') (Sigma_0 - C P C')^{-1} (G - A P C')'``
+  with ``A - K C`` stable and gives the forward innovation model
+  ``x(t+1) = A x(t) + K e(t), y(t) = C x(t) + e(t)``,
+  ``K = (G - A P_- C') Lambda^{-1}``, ``Lambda = Sigma_0 - C P_- C'``;
+* ``P_+ = Pbar_-^{-1}`` where ``Pbar_-`` is the minimal solution for the backward data
+  ``(A', G', C', Sigma_0)``; it gives the backward innovation model
+  ``xbar(t-1) = A' xbar(t) + Kbar ebar(t), y(t) = G' xbar(t) + ebar(t)``.
+
+A solution exists iff the covariance data are positive real: ``A`` stable and the
+spectral density ``Phi(w) = Sigma_0 + C (e^{iw} I - A)^{-1} G + [.]^H`` positive
+semidefinite on the unit circle. Sample covariances need not be; the smallest change of
+the form ``Sigma_0 -> Sigma_0 + delta I`` that makes them so is
+``delta = max(0, -min_w lambda_min(Phi(w))) + margin lambda_max(Sigma_0)``.
+
+Two ways to ``(A, C, G, Sigma_0)``:
+
+* ``"covariance"``: biased sample covariances ``Sigma_k``, SVD of their block Hankel
+  matrix (Ho & Kalman 1966; Akaike 1974; Aoki 1987).
+* ``"cca"``: canonical correlation analysis of past and future (Akaike 1975; Desai & Pal
+  1984). With ``R_f' R_f`` and ``R_p' R_p`` the future and past covariances, the SVD of
+  ``R_f^{-T} H R_p^{-1} = U S V'`` gives the canonical correlations ``S``, and
+  ``Gamma = R_f' U_n S_n^{1/2}``, ``Delta = S_n^{1/2} V_n' R_p`` are the observability
+  and reachability factors of the stochastically balanced realization, in which
+  ``P_- = Pbar_- = S_n`` (Desai-Pal). Computed from the streaming R factor of the
+  block-Hankel data (:mod:`realize.identify.hankel`): ``R_f^{-T} H R_p^{-1}`` is the
+  product of orthonormal bases of the future and past rows, so no covariance matrix is
+  inverted.
+
+References
+----------
+P. Faurre, "Stochastic realization algorithms", in *System Identification: Advances and
+Case Studies*, Academic Press, 1976.
+U. B. Desai, D. Pal, "A transformation approach to stochastic model reduction", IEEE TAC
+29 (1984) 1097-1100; U. B. Desai, D. Pal, R. D. Kirkpatrick, "A realization approach to
+stochastic model reduction", Int. J. Control 42 (1985) 821-838.
+H. Akaike, "Markovian representation of stochastic processes by canonical variables",
+SIAM J. Control 13 (1975) 162-173.
+A. Lindquist, G. Picci, *Linear Stochastic Systems*, Springer, 2015, Ch. 6 and 13.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from realize.errors import (
+    InvalidValueError,
+    NotPositiveRealError,
+    NotStabilizableError,
+    OrderError,
+    ShapeError,
+)
+
+__all__ = ["stochastic_realization", "StochasticRealization", "faurre", "spectral_minimum"]
+
+_METHODS = ("cca", "covariance")
+
+
+@dataclass
+class StochasticRealization:
+    """Result of :func:`realize.stochastic_realization`.
+
+    Attributes
+    ----------
+    model : StateSpace
+        Forward innovation model ``(A, C, K, Lambda)`` from the minimal Faurre solution
+        (no inputs; ``Q, R, S`` are those of the innovation form).
+    backward_model : StateSpace
+        Backward innovation model ``(A', G', Kbar, Lambdabar)``: the state runs backward,
+        ``xbar(t-1) = A' xbar(t) + Kbar ebar(t)``, ``y(t) = G' xbar(t) + ebar(t)``.
+    A, C, G, Sigma0 : arrays
+        The covariance realization: ``Sigma_k = C A^{k-1} G``, ``Sigma_0 = E[y y']``.
+    P_min, P_max : (n, n) arrays
+        Minimal and maximal solutions of the Faurre Riccati equation.
+    singular_values : (k,) array
+        Canonical correlations ("cca") or Hankel singular values ("covariance").
+    order : int
+    method : str
+    horizon : (int, int)
+        Past and future block rows.
+    delta : float
+        ``delta`` added to ``Sigma_0`` by the repair (0 without repair).
+    spectral_minimum : float
+        ``min_w lambda_min(Phi(w))`` of the (repaired) covariance data.
+    y_mean : (p,) array
+        Mean removed from the data.
+    """
+
+    model: object
+    backward_model: object
+    A: np.ndarray
+    C: np.ndarray
+    G: np.ndarray
+    Sigma0: np.ndarray
+    P_min: np.ndarray
+    P_max: np.ndarray
+    singular_values: np.ndarray
+    order: int
+    method: str
+    horizon: tuple
+    delta: float
+    spectral_minimum: float
+    y_mean: np.ndarray
+
+    def __repr__(self) -> str:
+        return (
+            f"StochasticRealization(method={self.method!r}, order={self.order}, "
+            f"horizon={self.horizon}, delta={self.delta:.3g})"
+        )
+
+
+# ------------------------------------------------------------- positive reality
+def spectral_minimum(A, C, G, Sigma0, n_grid: int = 1024) -> tuple[float, float]:
+    """``min_w lambda_min(Phi(e^{iw}))`` and its frequency (grid, then refined).
+
+    ``Phi(z) = Sigma_0 + C (z I - A)^{-1} G + G' (z^{-1} I - A')^{-1} C'``.
+    """
+    from scipy.optimize import minimize_scalar
+
+    n = A.shape[0]
+    I = np.eye(n)
+
+    def lam(w):
+        z = np.exp(1j * w)
+        T = C @ np.linalg.solve(z * I - A, G)
+        return float(np.linalg.eigvalsh(Sigma0 + T + T.conj().T)[0])
+
+    grid = np.linspace(0.0, np.pi, n_grid + 1)
+    vals = np.array([lam(w) for w in grid])
+    k = int(np.argmin(vals))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, n_grid)]
+    best_w, best = grid[k], vals[k]
+    if hi > lo:
+        res = minimize_scalar(lam, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+        if res.fun < best:
+            best_w, best = float(res.x), float(res.fun)
+    return best, best_w
+
+
+def faurre(A, C, G, Sigma0):
+    """Minimal solution of the Faurre Riccati equation and the forward innovation gain.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    C : (p, n) array
+    G : (n, p) array
+    Sigma0 : (p, p) array
+
+    Returns
+    -------
+    P : (n, n) array
+        ``P = A P A' + (G - A P C') (Sigma_0 - C P C')^{-1} (G - A P C')'`` with
+        ``A - K C`` stable.
+    K : (n, p) array
+    Lambda : (p, p) array
+
+    Raises
+    ------
+    NotPositiveRealError
+        If no such solution exists with ``Lambda`` positive definite.
+
+    Notes
+    -----
+    ``X = -P`` is the stabilizing solution of the control-form DARE with
+    ``(A', C', Q=0, R=Sigma_0, S=G)``, solved by :func:`realize.riccati.dare`.
+    """
+    from realize.riccati import dare
+
+    n, p = A.shape[0], C.shape[0]
+    try:
+        X = dare(A.T, C.T, np.zeros((n, n)), Sigma0, G)
+    except (NotStabilizableError, np.linalg.LinAlgError, ValueError) as exc:
+        raise NotPositiveRealError(
+            "Sigma: expected positive-real covariance data (a spectral factor), got a "
+            f"Riccati equation without a stabilizing solution ({exc})"
+        ) from None
+    P = -0.5 * (X + X.T)
+    Lam = Sigma0 - C @ P @ C.T
+    Lam = 0.5 * (Lam + Lam.T)
+    scale = max(1.0, float(np.max(np.abs(Sigma0))))
+    lam_min = float(np.linalg.eigvalsh(Lam)[0]) if p else 1.0
+    p_min = float(np.linalg.eigvalsh(P)[0]) if n else 0.0
+    if lam_min <= 1e-12 * scale or p_min < -1e-8 * max(1.0, float(np.max(np.abs(P)))):
+        raise NotPositiveRealError(
+            "Sigma: expected positive-real covariance data, got a Riccati solution with "
+            f"innovation covariance eigenvalue {lam_min:.3g} and state covariance "
+            f"eigenvalue {p_min:.3g}"
+        )
+    K = np.linalg.solve(Lam, (G - A @ P @ C.T).T).T
+    return P, K, Lam
+
+
+# ------------------------------------------------------------- realizations
+def _sample_covariances(records, lags: int) -> np.ndarray:
+    """Biased sample covariances Sigma_k, k < lags, pooled over records (FFT)."""
+    p = records[0].shape[1]
+    out = np.zeros((lags, p, p))
+    total = 0
+    for y in records:
+        T = y.shape[0]
+        nfft = 1 << int(np.ceil(np.log2(max(2 * T, lags))))
+        F = np.fft.rfft(y, n=nfft, axis=0)
+        # cross-spectra -> E[y(t+k) y(t)'] for every pair of channels
+        S = F[:, :, None] * F[:, None, :].conj()
+        r = np.fft.irfft(S, n=nfft, axis=0)[:lags]
+        out += r
+        total += T
+    return out / total
+
+
+def _ho_kalman_covariance(records, order, past, future):
+    Sig = _sample_covariances(records, past + future)
+    p = Sig.shape[1]
+    H = np.empty((future * p, past * p))
+    for a in range(future):
+        for b in range(past):
+            H[a * p : (a + 1) * p, b * p : (b + 1) * p] = Sig[a + b + 1]
+    U, s, Vt = np.linalg.svd(H, full_matrices=False)
+    return U, s, Vt, None, None, Sig[0]
+
+
+def _cca(records, past, future):
+    from realize.identify.hankel import HankelLayout, accumulate
+    from realize.identify.subspace import _svd_rank
+
+    p = records[0].shape[1]
+    lay = HankelLayout(0, p, past, future, detrend=False)
+    acc = accumulate([(y, np.zeros((y.shape[0], 0))) for y in records], lay)
+    L = acc.coordinates()
+    # past rows ordered y(t-1), y(t-2), ..., y(t-past); future y(t) ... y(t+future-1)
+    past_rows = np.concatenate([lay.y_rows(k, k + 1) for k in range(past - 1, -1, -1)])
+    Lp, Lf = L[past_rows], L[lay.y_rows(past, past + future)]
+    Qp, Rp = np.linalg.qr(Lp.T)
+    Qf, Rf = np.linalg.qr(Lf.T)
+    for Rx, name in ((Rp, "past"), (Rf, "future")):
+        d = np.abs(np.diag(Rx))
+        if _svd_rank(np.sort(d)[::-1]) < d.size:
+            raise InvalidValueError(
+                f"y: expected a full-rank {name} covariance, got a singular one (a constant "
+                "or deterministic channel, or too few samples for the horizon)"
+            )
+    U, s, Vt = np.linalg.svd(Qf.T @ Qp)
+    Sigma0 = Lf[:p] @ Lf[:p].T
+    return U, s, Vt, Rf, Rp, Sigma0
+
+
+def stochastic_realization(
+    y, order, method="cca", horizon=None, *, detrend=True, repair=False, repair_margin=1e-6, dt=1.0
+) -> StochasticRealization:
+    """Output-only stochastic realization: forward and backward innovation models.
+
+    Parameters
+    ----------
+    y : (T, p) array or list of (T_k, p) arrays
+        Output samples (1-D means one channel); a list gives several records.
+    order : int
+        State dimension n.
+    method : {"cca", "covariance"}, default "cca"
+        Canonical correlation analysis of past and future (Akaike, Desai-Pal), or the
+        Ho-Kalman SVD of the block Hankel matrix of sample covariances.
+    horizon : int or (int, int), optional
+        Past and future block rows; default ``max(10, 2 ceil(n / p) + 1)``.
+    detrend : bool, default True
+        Remove the sample mean (stored in ``result.y_mean``).
+    repair : bool, default False
+        When the estimated covariance data are not positive real, add the smallest
+        ``delta I`` to ``Sigma_0`` that makes them so (``delta = max(0, -min_w
+        lambda_min Phi(w)) + repair_margin lambda_max(Sigma_0)``; an unstable ``A`` is first
+        replaced by the least regularized stable shift estimate) instead of raising.
+    repair_margin : float, default 1e-6
+        Relative margin of the repair (keeps the spectral factor strictly minimum phase).
+    dt : float, default 1.0
+        Sampling period of the returned models.
+
+    Returns
+    -------
+    StochasticRealization
+        ``.model`` (forward innovation form), ``.backward_model``, ``.P_min``, ``.P_max``,
+        ``.A, .C, .G, .Sigma0``, ``.singular_values``.
+
+    Raises
+    ------
+    NotPositiveRealError
+        If the estimated covariances are not positive real and ``repair`` is False (the
+        message gives the spectral minimum and the ``delta`` that would repair it).
+    OrderError
+        If ``order`` exceeds what the horizon (``min(past, future - 1) p``) or the data
+        (numerical rank of the Hankel matrix) support.
+    DataError, NonFiniteError, ShapeError
+        Too few samples, NaN or Inf, wrong shapes.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.8]], C=[[1.0]], K=[[0.5]], Lambda=[[1.0]])
+    >>> y = true.simulate(T=20000, rng=0)
+    >>> res = realize.stochastic_realization(y, 1)
+    >>> round(float(res.model.poles()[0].real), 1)
+    0.8
+    >>> bool(np.all(np.linalg.eigvalsh(res.P_max - res.P_min) >= -1e-12))
+    True
+    """
+    from realize._checks import as_timeseries
+    from realize.errors import DataError
+    from realize.identify.hankel import _parse_horizon
+    from realize.identify.subspace import _stable_shift, _svd_rank
+    from realize.model import StateSpace
+
+    if method not in _METHODS:
+        raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    if isinstance(y, list) and y and all(isinstance(r, np.ndarray) for r in y):
+        records = [as_timeseries(r, f"y[{k}]") for k, r in enumerate(y)]
+    else:
+        records = [as_timeseries(y, "y")]
+    p = records[0].shape[1]
+    for k, r in enumerate(records):
+        if r.shape[1] != p:
+            raise ShapeError(f"y[{k}]: expected {p} channel(s) like record 0, got {r.shape[1]}")
+    try:
+        n = int(order)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"order: expected a positive integer, got {order!r}") from None
+    if n < 1:
+        raise OrderError(f"order: expected a positive model order, got {n}")
+    if horizon is None:
+        h = max(10, 2 * int(np.ceil(n / p)) + 1)
+        longest = max(r.shape[0] for r in records)
+        while h > int(np.ceil(n / p)) + 1 and 2 * h - 1 + 2 * h * p > longest:
+            h -= 1
+        past = future = h
+    else:
+        past, future = _parse_horizon(horizon)
+    cap = min(past, future - 1) * p
+    if n > cap:
+        raise OrderError(
+            f"order: expected at most {cap} states for horizon (past={past}, future={future}) "
+            f"with p={p} (order <= min(past, future - 1) p), got {n}; use horizon >= "
+            f"{int(np.ceil(n / p)) + 1}"
+        )
+    s_blocks = past + future
+    need = s_blocks - 1 + s_blocks * p
+    total = sum(max(r.shape[0] - s_blocks + 1, 0) for r in records)
+    if total < s_blocks * p:
+        raise DataError(
+            f"y: expected at least {need} samples for horizon (past={past}, future={future}) "
+            f"with p={p}, got {', '.join(str(r.shape[0]) for r in records)}"
+        )
+    if detrend:
+        y_mean = np.concatenate(records).mean(axis=0)
+        records = [r - y_mean for r in records]
+    else:
+        y_mean = np.zeros(p)
+
+    if method == "covariance":
+        U, s, Vt, Rf, Rp, Sigma0 = _ho_kalman_covariance(records, n, past, future)
+    else:
+        U, s, Vt, Rf, Rp, Sigma0 = _cca(records, past, future)
+    rank = _svd_rank(s)
+    if n > rank:
+        raise OrderError(
+            f"order: the data support at most {rank} states (numerical rank of the "
+            f"{'canonical correlation' if method == 'cca' else 'covariance Hankel'} matrix), "
+            f"got {n}"
+        )
+    sq = np.sqrt(s[:n])
+    Gamma = U[:, :n] * sq
+    Delta = sq[:, None] * Vt[:n]
+    if Rf is not None:
+        Gamma = Rf.T @ Gamma
+        Delta = Delta @ Rp
+    C = Gamma[:p].copy()
+    G = Delta[:, :p].copy()
+    A = np.linalg.lstsq(Gamma[:-p], Gamma[p:], rcond=None)[0]
+    Sigma0 = 0.5 * (Sigma0 + Sigma0.T)
+
+    delta = 0.0
+    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+    if rho >= 1.0:
+        if not repair:
+            raise NotPositiveRealError(
+                f"Sigma: expected positive-real covariance data, got an unstable covariance "
+                f"realization (spectral radius of A {rho:.6g}); pass repair=True to use the "
+                "least regularized stable estimate of A"
+            )
+        A, _ = _stable_shift(Gamma[:-p], Gamma[p:])
+    phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
+    scale = float(np.linalg.eigvalsh(Sigma0)[-1])
+    fix = max(0.0, -phi_min) + repair_margin * scale
+    try:
+        if phi_min <= 0:
+            raise NotPositiveRealError("spectral density not positive definite")
+        P, K, Lam = faurre(A, C, G, Sigma0)
+    except NotPositiveRealError as exc:
+        if not repair:
+            raise NotPositiveRealError(
+                f"Sigma: expected positive-real covariance data, got a spectral density with "
+                f"smallest eigenvalue {phi_min:.4g} at w = {w_min:.4g} rad/sample ({exc}); "
+                f"pass repair=True to add delta I = {fix:.4g} I to Sigma_0"
+            ) from None
+        delta = fix
+        Sigma0 = Sigma0 + delta * np.eye(p)
+        phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
+        P, K, Lam = faurre(A, C, G, Sigma0)
+    Pb, Kb, Lamb = faurre(A.T, G.T, C.T, Sigma0)
+    try:
+        P_max = np.linalg.inv(Pb)
+    except np.linalg.LinAlgError:
+        raise OrderError(
+            f"order: the backward realization is not minimal at order {n} (singular "
+            "backward state covariance); choose a smaller order"
+        ) from None
+    P_max = 0.5 * (P_max + P_max.T)
+    model = StateSpace(A, C=C, dt=dt, K=K, Lambda=Lam)
+    backward = StateSpace(A.T, C=G.T, dt=dt, K=Kb, Lambda=Lamb)
+    return StochasticRealization(
+        model=model,
+        backward_model=backward,
+        A=A,
+        C=C,
+        G=G,
+        Sigma0=Sigma0,
+        P_min=P,
+        P_max=P_max,
+        singular_values=s,
+        order=n,
+        method=method,
+        horizon=(past, future),
+        delta=delta,
+        spectral_minimum=phi_min,
+        y_mean=y_mean,
+    )

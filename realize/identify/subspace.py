@@ -1,0 +1,780 @@
+"""Combined deterministic-stochastic subspace identification: N4SID, MOESP and CVA.
+
+Model (innovation form)::
+
+    x[t+1] = A x[t] + B u[t] + K e[t]
+    y[t]   = C x[t] + D u[t] + e[t],        E[e e'] = Lambda
+
+All computations run on the coordinates ``L`` of the rows of the block-Hankel data
+matrix (``H = L Q'``, see :mod:`realize.identify.hankel`), so that the cost after the
+single pass over the data is independent of its length. With ``i`` past and ``f``
+future block rows, ``W_p = [U_p; Y_p]`` the past, the algorithm is the robust
+combined algorithm of Van Overschee & De Moor (1996, Fig. 4.8), with the weightings
+of their unifying theorem (Sec. 4.3.3):
+
+1. Oblique projection ``O_i = Y_f /_{U_f} W_p`` (least squares of ``Y_f`` on
+   ``[W_p; U_f]``, keeping the ``W_p`` part).
+2. Weighted SVD ``W_1 O_i W_2 = U S V'``:
+
+   ============  ======================================  =====================
+   method        W_1                                     W_2
+   ============  ======================================  =====================
+   ``"n4sid"``   I                                       I
+   ``"moesp"``   I                                       Pi_{U_f}^perp (PO-MOESP, Verhaegen 1994)
+   ``"cva"``     (Y_f Pi^perp Y_f' / N)^{-1/2}           Pi_{U_f}^perp (Larimore 1990)
+   ============  ======================================  =====================
+
+   The CVA singular values are the canonical correlations between future outputs and
+   the past, conditional on the future inputs; they drive ``order="auto"``.
+3. Extended observability ``Gamma_f = W_1^{-1} U_n S_n^{1/2}``; ``C`` its first block
+   row and ``A`` from its shift invariance ``Gamma_up A = Gamma_down`` (least squares;
+   with ``stable=True`` the smallest Tikhonov regularization of that least-squares
+   problem that gives a stable ``A``, Van Gestel et al. 2001).
+4. ``Z_i = Y_f / [W_p; U_f]`` and ``Z_{i+1} = Y_f^- / [W_p^+; U_f^-]``; the regression
+
+   .. math::
+
+      \\begin{bmatrix}\\Gamma_{f-1}^\\dagger Z_{i+1} \\\\ Y_{i|i}\\end{bmatrix}
+      - \\begin{bmatrix} A \\\\ C\\end{bmatrix} \\Gamma_f^\\dagger Z_i
+      = \\mathcal{K}(B, D)\\, U_f + \\rho
+
+   is linear in ``(B, D)`` (VODM eq. 4.57-4.60) and solved by least squares; the
+   residual covariance ``rho rho' / N = [[Q, S], [S', R]]`` gives the noise model and
+   the Riccati equation the Kalman gain ``K`` and innovation covariance ``Lambda``.
+
+References
+----------
+P. Van Overschee, B. De Moor, *Subspace Identification for Linear Systems: Theory,
+Implementation, Applications*, Kluwer, 1996.
+M. Verhaegen, "Identification of the deterministic part of MIMO state space models
+given in innovations form from input-output data", Automatica 30 (1994) 61-74.
+W. E. Larimore, "Canonical variate analysis in identification, filtering, and adaptive
+control", Proc. 29th IEEE CDC (1990).
+T. Van Gestel, J. A. K. Suykens, P. Van Dooren, B. De Moor, "Identification of stable
+models in subspace identification by using regularization", IEEE TAC 46 (2001) 1416-1420.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from realize.errors import (
+    DataError,
+    InvalidValueError,
+    NotStabilizableError,
+    OrderError,
+    RealizeWarning,
+    ShapeError,
+)
+from realize.identify.hankel import HankelLayout, SubspaceAccumulator, _parse_horizon
+from realize.identify.order import auto_candidates, information_criterion, max_order
+
+__all__ = ["n4sid", "SubspaceResult", "identify_from_accumulator"]
+
+_METHODS = ("n4sid", "moesp", "cva")
+#: relative singular-value threshold for numerical rank in the d x d projections
+_RTOL = 1e-11
+
+
+@dataclass
+class SubspaceResult:
+    """Result of :func:`realize.n4sid`.
+
+    Attributes
+    ----------
+    model : StateSpace
+        Identified model with ``A, B, C, D``, innovation form ``K, Lambda`` and, where the
+        residual covariances admit a Kalman filter, the noise model ``Q, R, S``.
+    order : int
+        Model order n.
+    singular_values : (k,) array
+        Singular values of the weighted oblique projection of the chosen method (the
+        order plot).
+    canonical_correlations : (k,) array
+        CVA singular values (canonical correlations, in [0, 1]) used by ``order="auto"``.
+    x0 : (n,) array or (records, n) array
+        Least-squares initial state of each record (one row per record when several);
+        None when the data were only streamed.
+    fit : (p,) array or None
+        Simulation fit in percent on the identification data, per output (for output-only
+        data, the fit of the one-step predictor); None when the data were streamed
+        through a :class:`SubspaceAccumulator`.
+    horizon : (int, int)
+        Past and future block rows.
+    method : str
+    criterion : (k,) array
+        Order-selection criterion for each candidate order (``orders``).
+    orders : (k,) array
+        Candidate orders of ``criterion``.
+    n_columns : int
+        Number of Hankel columns (data windows) used.
+    y_mean, u_mean : arrays
+        Offsets removed with ``detrend=True`` (zeros otherwise); the model maps
+        ``u - u_mean`` to ``y - y_mean``.
+    regularization : float
+        Tikhonov weight used to make ``A`` stable (0 when none was needed).
+    """
+
+    model: object
+    order: int
+    singular_values: np.ndarray
+    canonical_correlations: np.ndarray
+    x0: np.ndarray | None
+    fit: np.ndarray | None
+    horizon: tuple
+    method: str
+    criterion: np.ndarray | None = None
+    orders: np.ndarray | None = None
+    n_columns: int = 0
+    y_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    u_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    regularization: float = 0.0
+
+    def __repr__(self) -> str:
+        fit = "None" if self.fit is None else np.array2string(self.fit, precision=2)
+        return (
+            f"SubspaceResult(method={self.method!r}, order={self.order}, "
+            f"horizon={self.horizon}, fit={fit}, n_columns={self.n_columns})"
+        )
+
+
+# --------------------------------------------------------------------- helpers
+def _svd_rank(s: np.ndarray) -> int:
+    if s.size == 0 or s[0] <= 0:
+        return 0
+    return int(np.sum(s > _RTOL * s[0]))
+
+
+def _row_basis(M: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (d, r) of the row space of M (k, d) (truncated SVD)."""
+    if M.shape[0] == 0:
+        return np.zeros((M.shape[1], 0))
+    _, s, Vt = np.linalg.svd(M, full_matrices=False)
+    return Vt[: _svd_rank(s)].T
+
+
+def _solve_rows(Y: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Minimum-norm Theta with Theta X = Y in the least-squares sense (over columns)."""
+    if X.shape[0] == 0:
+        return np.zeros((Y.shape[0], 0))
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    r = _svd_rank(s)
+    return ((Y @ Vt[:r].T) / s[:r]) @ U[:, :r].T
+
+
+def _observability(A: np.ndarray, C: np.ndarray, f: int) -> np.ndarray:
+    p, n = C.shape
+    G = np.empty((f * p, n))
+    M = C
+    for k in range(f):
+        G[k * p : (k + 1) * p] = M
+        M = M @ A
+    return G
+
+
+def _stable_shift(G_up: np.ndarray, G_down: np.ndarray):
+    """A from Gamma_up A = Gamma_down; the least Tikhonov weight that makes it stable.
+
+    ``A(c) = (Gamma_up' Gamma_up + c I)^{-1} Gamma_up' Gamma_down`` tends to 0 as c grows;
+    the smallest c with spectral radius below 1 is found by bisection on log c.
+    """
+    n = G_up.shape[1]
+    A0 = np.linalg.lstsq(G_up, G_down, rcond=None)[0]
+    radius = lambda A: float(np.max(np.abs(np.linalg.eigvals(A)))) if n else 0.0
+    if radius(A0) < 1.0:
+        return A0, 0.0
+    GtG = G_up.T @ G_up
+    GtD = G_up.T @ G_down
+    target = 1.0 - 1e-9
+    At = lambda c: np.linalg.solve(GtG + c * np.eye(n), GtD)
+    lo, hi = 0.0, 1e-10 * max(np.trace(GtG), 1e-300)
+    while radius(At(hi)) >= target:
+        lo, hi = hi, hi * 4.0
+    for _ in range(60):
+        mid = np.sqrt(lo * hi) if lo > 0 else hi / 4.0
+        if radius(At(mid)) >= target:
+            lo = mid
+        else:
+            hi = mid
+        if lo > 0 and hi / lo < 1 + 1e-6:
+            break
+    return At(hi), float(hi)
+
+
+def _toeplitz(markov: list, f: int) -> np.ndarray:
+    """Lower block-triangular Toeplitz matrix with blocks markov[0] (diagonal), markov[1]..."""
+    p, m = markov[0].shape
+    H = np.zeros((f, p, f, m))
+    for k in range(f):
+        r = np.arange(k, f)
+        H[r, :, r - k, :] = markov[k]
+    return H.reshape(f * p, f * m)
+
+
+class _Projections:
+    """The projections of one data set that do not depend on the order."""
+
+    def __init__(self, L: np.ndarray, lay: HankelLayout, method: str):
+        i, m, s = lay.past, lay.m, lay.s
+        rows = lambda idx: L[idx]
+        self.lay = lay
+        Up, Uf = rows(lay.u_rows(0, i)), rows(lay.u_rows(i, s))
+        Yp, Yf = rows(lay.y_rows(0, i)), rows(lay.y_rows(i, s))
+        Wp = np.vstack([Up, Yp])
+        self.Uf = Uf
+        # persistency of excitation of order s: the input Hankel rows must have full rank
+        Uall = rows(lay.u_rows(0, s))
+        su = np.linalg.svd(Uall, compute_uv=False) if m else np.zeros(0)
+        self.input_rank = _svd_rank(su)
+        self.input_condition = float(su[0] / su[-1]) if m and su[-1] > 0 else np.inf
+        # 1. oblique projection O_i = Y_f /_{U_f} W_p
+        Theta = _solve_rows(Yf, np.vstack([Wp, Uf]))
+        O = Theta[:, : Wp.shape[0]] @ Wp
+        Vu = _row_basis(Uf)
+        perp = lambda X: X - (X @ Vu) @ Vu.T
+        O_perp = perp(O)
+        # CVA weight W1 = (Y_f Pi^perp Y_f')^{-1/2} through the SVD of Y_f Pi^perp (no Gram)
+        Uy, sy, _ = np.linalg.svd(perp(Yf), full_matrices=False)
+        sy_floor = np.maximum(sy, max(sy[0], 1e-300) * 1e-8) if sy.size else sy
+        W1 = (Uy / sy_floor) @ Uy.T
+        self.canonical_correlations = np.linalg.svd(W1 @ O_perp, compute_uv=False)
+        if method == "n4sid":
+            M, self.W1inv = O, None
+        elif method == "moesp":
+            M, self.W1inv = O_perp, None
+        else:
+            M, self.W1inv = W1 @ O_perp, (Uy * sy_floor) @ Uy.T
+        self.U, self.singular_values, _ = np.linalg.svd(M, full_matrices=False)
+        if method == "cva":
+            self.canonical_correlations = self.singular_values
+        # 4. Z_i and Z_{i+1} (orthogonal projections onto the past and future inputs)
+        V1 = _row_basis(np.vstack([Wp, Uf]))
+        self.Zi = (Yf @ V1) @ V1.T
+        Wp_plus = np.vstack([rows(lay.u_rows(0, i + 1)), rows(lay.y_rows(0, i + 1))])
+        Uf_minus = rows(lay.u_rows(i + 1, s))
+        V2 = _row_basis(np.vstack([Wp_plus, Uf_minus]))
+        self.Zi1 = (rows(lay.y_rows(i + 1, s)) @ V2) @ V2.T
+        self.Yi = rows(lay.y_rows(i, i + 1))
+        self.data_rank = _svd_rank(self.singular_values)
+
+    def gamma(self, n: int) -> np.ndarray:
+        G = self.U[:, :n] * np.sqrt(self.singular_values[:n])
+        return G if self.W1inv is None else self.W1inv @ G
+
+    def estimate(self, n: int, feedthrough: bool, stable: bool):
+        """(A, B, C, D, Q, R, S, regularization) for order n."""
+        lay = self.lay
+        p, m, f = lay.p, lay.m, lay.future
+        G = self.gamma(n)
+        C = G[:p].copy()
+        if stable:
+            A, c = _stable_shift(G[:-p], G[p:])
+        else:
+            A, c = np.linalg.lstsq(G[:-p], G[p:], rcond=None)[0], 0.0
+        Gf = _observability(A, C, f)
+        Gp = np.linalg.pinv(Gf)
+        Gp1 = np.linalg.pinv(Gf[:-p])
+        AC = np.vstack([A, C])
+        lhs = np.vstack([Gp1 @ self.Zi1, self.Yi]) - AC @ (Gp @ self.Zi)
+        Kc = _solve_rows(lhs, self.Uf)
+        rho = lhs - Kc @ self.Uf if m else lhs
+        cov = rho @ rho.T
+        cov = 0.5 * (cov + cov.T)
+        Q, S, R = cov[:n, :n], cov[:n, n:], cov[n:, n:]
+        B, D = self._input_matrices(A, C, Gf, Gp, Gp1, Kc, feedthrough)
+        return A, B, C, D, Q, R, S, c
+
+    def _input_matrices(self, A, C, Gf, Gp, Gp1, Kc, feedthrough):
+        """(B, D) from the least-squares fit of the structured matrix K(B, D)."""
+        lay = self.lay
+        p, m, f = lay.p, lay.m, lay.future
+        n = A.shape[0]
+        if m == 0:
+            return np.zeros((n, 0)), np.zeros((p, 0))
+        GpA = A @ Gp
+        GpC = C @ Gp
+
+        def K_of(B, D):
+            markov = [D] + [Gf[k * p : (k + 1) * p] @ B for k in range(f - 1)]
+            Hf = _toeplitz(markov, f)
+            top = -GpA @ Hf
+            top[:, :m] += B
+            top[:, m:] += Gp1 @ Hf[p:, m:]
+            bottom = -GpC @ Hf
+            bottom[:, :m] += D
+            return np.vstack([top, bottom]).ravel()
+
+        cols = []
+        for idx in range(n * m):
+            E = np.zeros(n * m)
+            E[idx] = 1.0
+            cols.append(K_of(E.reshape(n, m), np.zeros((p, m))))
+        if feedthrough:
+            for idx in range(p * m):
+                E = np.zeros(p * m)
+                E[idx] = 1.0
+                cols.append(K_of(np.zeros((n, m)), E.reshape(p, m)))
+        theta = np.linalg.lstsq(np.column_stack(cols), Kc.ravel(), rcond=None)[0]
+        B = theta[: n * m].reshape(n, m)
+        D = theta[n * m :].reshape(p, m) if feedthrough else np.zeros((p, m))
+        return B, D
+
+
+def _innovation_model(A, B, C, D, Q, R, S, dt):
+    """StateSpace with Q, R, S and the Kalman predictor K, Lambda (Riccati).
+
+    Where the filter Riccati equation has no stabilizing solution (noise-free data,
+    singular R), K = S R^+ is kept if it gives a stable predictor, else K = 0, and the
+    noise model is the one implied by the innovation form.
+    """
+    from realize.model import StateSpace
+    from realize.riccati import kalman_gain
+
+    n, p = C.shape[1], C.shape[0]
+    try:
+        if n == 0:
+            raise NotStabilizableError("no states")
+        _, K, Lam = kalman_gain(A, C, Q, R, S)
+        if np.all(np.isfinite(K)):
+            return StateSpace(A, B, C, D, dt=dt, Q=Q, R=R, S=S, K=K, Lambda=Lam)
+    except (NotStabilizableError, np.linalg.LinAlgError, InvalidValueError):
+        pass
+    K = S @ np.linalg.pinv(R) if n else np.zeros((0, p))
+    if n and np.max(np.abs(np.linalg.eigvals(A - K @ C))) >= 1.0:
+        K = np.zeros((n, p))
+    return StateSpace(A, B, C, D, dt=dt, K=K, Lambda=0.5 * (R + R.T))
+
+
+# ------------------------------------------------------------------- the core
+def _select_and_estimate(proj: _Projections, n_columns, order, feedthrough, stable, criterion):
+    lay = proj.lay
+    p, m = lay.p, lay.m
+    n_cap = max_order(p, m, lay.past, lay.future)
+    supported = min(n_cap, proj.data_rank)
+    if isinstance(order, str):
+        if order != "auto":
+            raise InvalidValueError(f"order: expected 'auto', an int or a range, got {order!r}")
+        if supported < 1:
+            raise DataError(
+                "y: expected data with some dynamics, got a zero projection "
+                "(no correlation between past and future)"
+            )
+        candidates = auto_candidates(
+            proj.canonical_correlations, p, m, lay.past, lay.future, n_columns, supported
+        )
+        criterion = "bic"
+    elif np.ndim(order) == 0:
+        try:
+            n = int(order)
+        except (TypeError, ValueError):
+            raise InvalidValueError(
+                f"order: expected 'auto', an int or a range, got {order!r}"
+            ) from None
+        _check_order(n, n_cap, proj, lay)
+        return n, None, None, proj.estimate(n, feedthrough, stable)
+    else:
+        candidates = [int(k) for k in order]
+    if not candidates:
+        raise InvalidValueError("order: expected a non-empty range of orders, got an empty one")
+    if criterion not in ("bic", "aic"):
+        raise InvalidValueError(f"criterion: expected 'bic' or 'aic', got {criterion!r}")
+    for n in candidates:
+        _check_order(n, n_cap, proj, lay)
+    best, crit, estimates = None, [], {}
+    for n in candidates:
+        est = proj.estimate(n, feedthrough, stable)
+        R = est[5]
+        sign, logdet = np.linalg.slogdet(R)
+        logdet = logdet if sign > 0 else -np.inf
+        value = information_criterion(logdet, n, n_columns, p, m, feedthrough, criterion)
+        crit.append(value)
+        estimates[n] = est
+        if best is None or value < crit[candidates.index(best)]:
+            best = n
+    return best, np.array(crit), np.array(candidates), estimates[best]
+
+
+def _check_order(n, n_cap, proj, lay):
+    if n < 1:
+        raise OrderError(f"order: expected a positive model order, got {n}")
+    if n > n_cap:
+        need = max(int(np.ceil(n / lay.p)) + 1, int(np.ceil(n / (lay.m + lay.p))))
+        raise OrderError(
+            f"order: expected at most {n_cap} states for horizon (past={lay.past}, "
+            f"future={lay.future}) with p={lay.p}, m={lay.m} (order <= min((future-1) p, "
+            f"past (m+p))), got {n}; use horizon >= {need}"
+        )
+    if n > proj.data_rank:
+        raise OrderError(
+            f"order: the data support at most {proj.data_rank} states (the weighted "
+            f"projection has numerical rank {proj.data_rank}), got {n}"
+        )
+
+
+def _check_focus(focus, in_memory: bool):
+    if focus not in ("prediction", "simulation"):
+        raise InvalidValueError(f"focus: expected 'prediction' or 'simulation', got {focus!r}")
+    if focus == "simulation" and not in_memory:
+        raise InvalidValueError(
+            "focus: 'simulation' needs the data in memory (a second pass over the samples); "
+            "use focus='prediction' with streamed or dask data"
+        )
+
+
+def _check_excitation(proj: _Projections):
+    lay = proj.lay
+    if lay.m == 0:
+        return
+    full = lay.s * lay.m
+    if proj.input_rank == 0:
+        raise DataError(
+            "u: expected a nonzero input, got an input that is identically zero "
+            "(after detrending); use u=None for output-only data"
+        )
+    if proj.input_rank < full or proj.input_condition > 1e10:
+        warnings.warn(
+            f"u: the input is not persistently exciting of order {lay.s} (past + future): "
+            f"its block-Hankel matrix has numerical rank {proj.input_rank} of {full} "
+            f"(condition number {proj.input_condition:.3g}); B and D are not uniquely "
+            "determined and the minimum-norm estimate is returned",
+            RealizeWarning,
+            stacklevel=4,
+        )
+
+
+def identify_from_accumulator(
+    acc: SubspaceAccumulator,
+    order="auto",
+    method="n4sid",
+    *,
+    feedthrough=False,
+    stable=False,
+    criterion="bic",
+    dt=1.0,
+    focus="prediction",
+    _records=None,
+    _dask_records=None,
+) -> SubspaceResult:
+    """Identify a model from the R factor held by an accumulator (see :func:`n4sid`).
+
+    With ``_records`` (in-memory data) the initial states and the fit are computed on the
+    data; otherwise ``x0`` comes from the samples the accumulator kept and ``fit`` is None.
+    """
+    if method not in _METHODS:
+        raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    _check_focus(focus, _records is not None)
+    lay = acc.layout
+    if lay is None or acc.n_columns == 0:
+        raise DataError("y: expected data, got an empty accumulator")
+    if acc.n_columns < lay.d:
+        raise DataError(
+            f"y: expected at least {lay.d} Hankel columns for horizon (past={lay.past}, "
+            f"future={lay.future}) (one record of at least {lay.min_samples()} samples), "
+            f"got {acc.n_columns} columns from {acc.n_samples} samples"
+        )
+    proj = _Projections(acc.coordinates(), lay, method)
+    _check_excitation(proj)
+    n, crit, orders, est = _select_and_estimate(
+        proj, acc.n_columns, order, feedthrough, stable, criterion
+    )
+    A, B, C, D, Q, R, S, reg = est
+    from realize.identify.evaluation import estimate_initial_state, simulation_fit
+
+    u_mean, y_mean = acc.u_mean, acc.y_mean
+    center = lambda y, u: (y - y_mean, u - u_mean)
+    x0s = None
+    if focus == "simulation" and lay.m:
+        from realize.identify.output_error import output_error_bd
+
+        B, D, x0s = output_error_bd(A, C, [center(y, u) for y, u in _records], feedthrough)
+    model = _innovation_model(A, B, C, D, Q, R, S, dt)
+    # the fit is that of the simulation; without inputs, that of the one-step predictor
+    # x(t+1) = (A - K C) x(t) + K y(t), yhat(t) = C x(t), the only meaningful output
+    if lay.m == 0:
+        K = np.array(model.K)
+        sim = (A - K @ C, K, C, np.zeros((lay.p, lay.p)))
+        as_input = lambda y, u: (y, y)
+    else:
+        sim = (A, B, C, D)
+        as_input = lambda y, u: (y, u)
+    if _dask_records is not None:
+        from realize.identify.evaluation import blockwise_fit
+
+        recs = [as_input(y, u) for y, u in _dask_records]
+        x0s, fit = blockwise_fit(*sim, recs, y_mean, y_mean if lay.m == 0 else u_mean)
+        x0 = x0s[0] if len(x0s) == 1 else np.array(x0s)
+    elif _records is not None:
+        recs = [as_input(*center(y, u)) for y, u in _records]
+        if x0s is None:
+            x0s = [estimate_initial_state(*sim, y, u) for y, u in recs]
+        fit = simulation_fit(*sim, recs, x0s)
+        x0 = x0s[0] if len(x0s) == 1 else np.array(x0s)
+    else:
+        head = acc.head()
+        x0 = None
+        if head is not None:
+            x0 = estimate_initial_state(*sim, *as_input(*center(*head)))
+        fit = None
+    return SubspaceResult(
+        model=model,
+        order=n,
+        singular_values=proj.singular_values,
+        canonical_correlations=proj.canonical_correlations,
+        x0=x0,
+        fit=fit,
+        horizon=(lay.past, lay.future),
+        method=method,
+        criterion=crit,
+        orders=orders,
+        n_columns=acc.n_columns,
+        y_mean=y_mean,
+        u_mean=u_mean,
+        regularization=reg,
+    )
+
+
+# ------------------------------------------------------------------ public API
+def _is_dask(x) -> bool:
+    return type(x).__module__.split(".")[0] == "dask"
+
+
+def _records(y, u):
+    """Normalize the data arguments to a list of (y, u) pairs (u may be None).
+
+    Several records are a list of ``(y, u)`` tuples (``u`` None for output-only data).
+    """
+    if isinstance(y, list) and y and all(isinstance(rec, tuple) for rec in y):
+        if u is not None:
+            raise InvalidValueError(
+                "u: expected None when y is a list of (y, u) records, got an array"
+            )
+        recs = []
+        for k, rec in enumerate(y):
+            if len(rec) != 2:
+                raise InvalidValueError(f"y[{k}]: expected a (y, u) pair, got {len(rec)} items")
+            recs.append((rec[0], rec[1]))
+        return recs
+    return [(y, u)]
+
+
+def _default_horizon(order, p: int) -> int:
+    if isinstance(order, str):
+        n = 0
+    elif np.ndim(order) == 0:
+        n = int(order)
+    else:
+        n = max(int(k) for k in order)
+    return max(10, 2 * int(np.ceil(n / p)) + 1)
+
+
+def n4sid(
+    y,
+    u=None,
+    order="auto",
+    horizon=None,
+    method="n4sid",
+    *,
+    feedthrough=False,
+    stable=False,
+    detrend=False,
+    focus="prediction",
+    criterion="bic",
+    dt=1.0,
+) -> SubspaceResult:
+    """Subspace identification of a combined deterministic-stochastic state-space model.
+
+    Identifies ``x[t+1] = A x[t] + B u[t] + K e[t], y[t] = C x[t] + D u[t] + e[t]`` from
+    input-output data by the robust combined algorithm of Van Overschee & De Moor with the
+    N4SID, MOESP or CVA weighting (see :mod:`realize.identify.subspace`). The data pass is
+    a streaming tall-skinny QR of the block-Hankel matrix (:mod:`realize.identify.hankel`):
+    linear in the number of samples, with memory independent of it.
+
+    Parameters
+    ----------
+    y : (T, p) array, list of records, dask array or SubspaceAccumulator
+        Outputs (1-D means one output). A list ``[(y1, u1), (y2, u2), ...]`` gives several
+        experiments (no Hankel column crosses a record boundary). Dask arrays (or records of
+        dask arrays) are reduced block by block in parallel on the active dask scheduler.
+    u : (T, m) array, optional
+        Inputs, as many samples as ``y``. None: output-only (stochastic) identification.
+    order : "auto", int or sequence of int, default "auto"
+        "auto": BIC over the orders ``1 .. n_floor + 1``, ``n_floor`` the number of canonical
+        correlations above the noise floor ``(sqrt(f p) + sqrt(i (m + p)))^2 / N``; a
+        sequence: the information criterion ``criterion`` over those orders. Both are
+        defined in :mod:`realize.identify.order`.
+    horizon : int or (int, int), optional
+        Past and future block rows ``(i, f)``; an int sets both. Default
+        ``max(10, 2 ceil(n_max / p) + 1)`` with ``n_max`` the largest order requested,
+        reduced (not below what the order needs) when the data are too short.
+    method : {"n4sid", "moesp", "cva"}, default "n4sid"
+        Weighting of the singular value decomposition.
+    feedthrough : bool, default False
+        Estimate ``D`` (otherwise ``D = 0``).
+    stable : bool, default False
+        Enforce a stable ``A`` by the smallest regularization of the shift equation that
+        achieves it (Van Gestel et al. 2001); the weight is in ``result.regularization``.
+    detrend : bool, default False
+        Remove the mean of every Hankel row (offsets of ``u`` and ``y``); the offsets are
+        in ``result.u_mean`` and ``result.y_mean``.
+    focus : {"prediction", "simulation"}, default "prediction"
+        "prediction": ``B`` and ``D`` from the subspace regression (VODM, consistent for the
+        innovation model, one pass over the data). "simulation": ``B``, ``D`` and the
+        initial states by least squares on the simulation error given ``A`` and ``C``
+        (:mod:`realize.identify.output_error`); best for simulation (output-error) use on
+        real data, needs in-memory data. ``A``, ``C``, ``K`` and the noise model are the
+        same for both.
+    criterion : {"bic", "aic"}, default "bic"
+        Information criterion for a sequence of candidate orders.
+    dt : float, default 1.0
+        Sampling period of the returned model.
+
+    Returns
+    -------
+    SubspaceResult
+        ``.model`` (StateSpace with K, Lambda and, where a Kalman filter exists, Q, R, S),
+        ``.order``, ``.singular_values``, ``.x0``, ``.fit`` (per output, percent) and more.
+
+    Raises
+    ------
+    ShapeError
+        ``u`` and ``y`` of different lengths, or wrong dimensions.
+    NonFiniteError
+        NaN or Inf in the data.
+    DataError
+        Fewer samples than the horizon needs (the message names the minimum), or an
+        identically zero input.
+    OrderError
+        An order above ``min((future - 1) p, past (m + p))`` or above what the data support.
+
+    Warns
+    -----
+    RealizeWarning
+        When the input is not persistently exciting of order ``past + future``.
+
+    Notes
+    -----
+    The horizon trades bias for variance: the past ``i`` must be long enough for the
+    Kalman state to be a function of ``i`` past samples (``(A - K C)^i`` small), the
+    future ``f > n / p``. The minimal number of samples of a record is
+    ``s - 1 + s (m + p)`` (``s = i + f``; one more with ``detrend``), so that the
+    Hankel matrix has at least as many columns as rows; far more are needed for accuracy.
+
+    References
+    ----------
+    P. Van Overschee, B. De Moor, *Subspace Identification for Linear Systems*, 1996.
+    M. Verhaegen, Automatica 30 (1994) 61-74.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.testing import random_statespace
+    >>> true = random_statespace(0, 3, 1, 1, noise=True)
+    >>> u = np.random.default_rng(1).standard_normal((4000, 1))
+    >>> y = true.simulate(u, rng=2)
+    >>> res = realize.n4sid(y, u, order=3, feedthrough=True)
+    >>> res.order, res.model.n
+    (3, 3)
+    >>> res.model.is_stable(), res.fit.shape
+    (True, (1,))
+    """
+    from realize._checks import as_timeseries
+
+    if isinstance(y, SubspaceAccumulator):
+        if u is not None:
+            raise InvalidValueError("u: expected None with an accumulator, got an array")
+        return identify_from_accumulator(
+            y,
+            order,
+            method,
+            feedthrough=feedthrough,
+            stable=stable,
+            criterion=criterion,
+            dt=dt,
+            focus=focus,
+        )
+    if method not in _METHODS:
+        raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    raw = _records(y, u)
+    _check_focus(focus, not any(_is_dask(r[0]) for r in raw))
+    multi = len(raw) > 1
+    dask_input = any(_is_dask(r[0]) for r in raw)
+    records = []
+    for k, (yk, uk) in enumerate(raw):
+        ny = f"y[{k}]" if multi else "y"
+        nu = f"u[{k}]" if multi else "u"
+        if dask_input:
+            if yk.ndim == 1:
+                yk = yk[:, None]
+            if uk is not None and uk.ndim == 1:
+                uk = uk[:, None]
+            if yk.ndim != 2:
+                raise ShapeError(f"{ny}: expected a (T, p) array, got shape {yk.shape}")
+        else:
+            yk = as_timeseries(yk, ny)
+            uk = None if uk is None else as_timeseries(uk, nu)
+        if uk is not None and uk.shape[0] != yk.shape[0]:
+            raise ShapeError(
+                f"{nu}: expected as many samples as {ny} ({yk.shape[0]}), got {uk.shape[0]}"
+            )
+        records.append((yk, uk))
+    p = records[0][0].shape[1]
+    m = 0 if records[0][1] is None else records[0][1].shape[1]
+    for k, (yk, uk) in enumerate(records):
+        if yk.shape[1] != p or (0 if uk is None else uk.shape[1]) != m:
+            raise ShapeError(
+                f"y[{k}]: expected {p} output(s) and {m} input(s) like record 0, "
+                f"got {yk.shape[1]} and {0 if uk is None else uk.shape[1]}"
+            )
+    if horizon is None:
+        h = _default_horizon(order, p)
+        longest = max(r[0].shape[0] for r in records)
+        lo = 1
+        if not isinstance(order, str):
+            n_need = int(order) if np.ndim(order) == 0 else max(int(k) for k in order)
+            lo = int(np.ceil(n_need / p)) + 1
+        while h > max(lo, 2) and HankelLayout(m, p, h, h, bool(detrend)).min_samples() > longest:
+            h -= 1
+        past, future = h, h
+    else:
+        past, future = _parse_horizon(horizon)
+    lay = HankelLayout(m, p, past, future, bool(detrend))
+    total = sum(max(r[0].shape[0] - lay.s + 1, 0) for r in records)
+    if total < lay.d:
+        raise DataError(
+            f"y: expected at least {lay.min_samples()} samples for horizon (past={past}, "
+            f"future={future}) with m={m} input(s) and p={p} output(s) (a Hankel matrix "
+            f"with at least as many columns as its {lay.d} rows), got "
+            f"{', '.join(str(r[0].shape[0]) for r in records)}"
+        )
+    if dask_input:
+        from realize.identify.hankel import accumulate_dask
+
+        acc = accumulate_dask(records, lay)
+        return identify_from_accumulator(
+            acc,
+            order,
+            method,
+            feedthrough=feedthrough,
+            stable=stable,
+            criterion=criterion,
+            dt=dt,
+            _dask_records=records,
+        )
+    from realize.identify.hankel import accumulate
+
+    records = [(yk, np.zeros((yk.shape[0], 0)) if uk is None else uk) for yk, uk in records]
+    acc = accumulate(records, lay)
+    return identify_from_accumulator(
+        acc,
+        order,
+        method,
+        feedthrough=feedthrough,
+        stable=stable,
+        criterion=criterion,
+        dt=dt,
+        focus=focus,
+        _records=records,
+    )

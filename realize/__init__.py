@@ -34,6 +34,7 @@ _LAZY = {
     # Riccati and Lyapunov equations
     "dare": "realize.riccati",
     "dlyap": "realize.riccati",
+    "kalman_gain": "realize.riccati",
     # canonical forms and realizations
     "canonical_form": "realize.canonical",
     "kalman_decomposition": "realize.realization",

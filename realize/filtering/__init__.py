@@ -1,0 +1,39 @@
+"""Kalman filtering: filter, smoother, exact log-likelihood and EM.
+
+Layout (after statsmodels' ``tsa/statespace``): one algorithm per module.
+
+``conventional``  compiled covariance filter (``_ext/_kalman_filter.pyx``)
+``univariate``    sequential processing of the channels when R is diagonal
+                  (``_ext/_kalman_univariate.pyx``, NumPy reference beside it)
+``square_root``   array (QR) square-root filter for ill-conditioned problems
+                  (``_ext/_kalman_square_root.pyx``, NumPy reference beside it)
+``smoother``      fixed-interval RTS smoother, compiled (``_ext/_kalman_smoother.pyx``)
+``likelihood``    the log-likelihood alone
+``em``            Shumway-Stoffer expectation-maximization
+``reference``     plain NumPy filter and textbook RTS smoother (the definitions)
+``results``       FilterResult, SmootherResult, EMResult
+
+Conventions: ``x[t+1] = A[t] x[t] + B[t] u[t] + w[t]``, ``y[t] = C[t] x[t] + D[t] u[t] + v[t]``,
+``cov([w; v]) = [[Q, S], [S', R]]``; ``predicted_state[t] = E[x_t | y_0..y_{t-1}]`` with
+``predicted_state[0] = x0``. statsmodels' ``predicted_state[:, :T].T`` is ours.
+``_model``        validation, time-varying stacks, inputs, initialization
+"""
+
+from realize.filtering._model import DIFFUSE_KAPPA, STEADY_STATE_TOL
+from realize.filtering.em import em
+from realize.filtering.filter import kalman_filter
+from realize.filtering.likelihood import loglik
+from realize.filtering.results import EMResult, FilterResult, SmootherResult
+from realize.filtering.smoother import kalman_smoother
+
+__all__ = [
+    "kalman_filter",
+    "kalman_smoother",
+    "loglik",
+    "em",
+    "FilterResult",
+    "SmootherResult",
+    "EMResult",
+    "DIFFUSE_KAPPA",
+    "STEADY_STATE_TOL",
+]

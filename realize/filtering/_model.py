@@ -1,0 +1,343 @@
+"""Validation and normalization shared by the filters, the smoother, the likelihood and EM.
+
+Every entry point turns its ``sys``, ``y``, ``u``, ``x0``, ``P0`` into a :class:`Prepared`
+problem: the matrices as stacks with a leading time axis of length 1 (time-invariant) or
+T (time-varying), the inputs folded into the intercepts ``c[t] = B[t] u[t]`` and
+``d[t] = D[t] u[t]`` (one matrix product, outside the recursion), the data as a
+(N, T, p) stack, and the initial mean and covariance resolved from ``init``.
+
+Initialization (the ``init`` argument)
+--------------------------------------
+``"auto"`` (default)
+    The stationary distribution, ``x0 = 0`` and ``P0 = dlyap(A, Q)``, when A (its first
+    value, if time-varying) is stable; otherwise the approximate diffuse start.
+``"stationary"``
+    As above, and :class:`~realize.errors.NotStableError` for an unstable A.
+``"diffuse"``
+    The approximate diffuse start ``x0 = 0``, ``P0 = kappa I`` with ``kappa = 1e6``
+    (statsmodels' ``approximate_diffuse`` default; Durbin & Koopman 2012, section 5.1).
+``"steady_state"``
+    Start in steady state: ``P0`` is the stabilizing solution of the filter Riccati
+    equation, so the gain and innovation covariance are those of the innovation form
+    (K, Lambda) from the first sample on; the covariance recursion is skipped until a
+    missing value. For a model given in innovation form this is the innovation form
+    itself. Needs time-invariant matrices.
+
+An explicit ``x0`` or ``P0`` overrides the corresponding part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from realize._checks import check_finite, describe
+from realize.errors import (
+    DataError,
+    InvalidValueError,
+    NotPositiveSemidefiniteError,
+    NotStableError,
+    ShapeError,
+)
+
+__all__ = ["Prepared", "prepare", "DIFFUSE_KAPPA", "STEADY_STATE_TOL", "INITS"]
+
+#: variance of the approximate diffuse initialization, P0 = kappa I
+DIFFUSE_KAPPA = 1e6
+#: default steady-state tolerance: freeze once max|P[t+1] - P[t]| <= tol * max|P[t]|
+STEADY_STATE_TOL = 1e-13
+INITS = ("auto", "stationary", "diffuse", "steady_state")
+
+
+@dataclass
+class Prepared:
+    """A validated filtering problem (arrays C-contiguous float64)."""
+
+    A: np.ndarray  # (TA, n, n)
+    C: np.ndarray  # (TC, p, n)
+    Q: np.ndarray  # (TQ, n, n)
+    R: np.ndarray  # (TR, p, p)
+    S: np.ndarray  # (TS, n, p)
+    B: np.ndarray  # (TB, n, m)
+    D: np.ndarray  # (TD, p, m)
+    c: np.ndarray  # (Nc, Tc, n) state intercept B u
+    d: np.ndarray  # (Nd, Td, p) observation intercept D u
+    y: np.ndarray  # (N, T, p), NaN = missing
+    u: np.ndarray | None  # (Nu, T, m)
+    x0: np.ndarray  # (N0, n)
+    P0: np.ndarray  # (n, n)
+    batched: bool  # y was given as (N, T, p)
+    steady_start: bool
+    init: str
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def p(self) -> int:
+        return self.C.shape[1]
+
+    @property
+    def N(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def T(self) -> int:
+        return self.y.shape[1]
+
+    @property
+    def time_invariant(self) -> bool:
+        return all(M.shape[0] == 1 for M in (self.A, self.C, self.Q, self.R, self.S))
+
+
+def _get(sys, name):
+    if isinstance(sys, dict):
+        return sys.get(name)
+    return getattr(sys, name, None)
+
+
+def _stack(x, name: str, rows: int | None, cols: int | None, T: int) -> np.ndarray:
+    """A (1, rows, cols) or (T, rows, cols) float64 stack from a matrix or a time stack."""
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise ShapeError(f"{name}: expected a real numeric array, got {describe(x)}") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise ShapeError(
+            f"{name}: expected a ({rows}, {cols}) matrix or a ({T}, {rows}, {cols}) time stack, "
+            f"got shape {arr.shape}"
+        )
+    if (
+        arr.shape[0] not in (1, T)
+        or (rows is not None and arr.shape[1] != rows)
+        or (cols is not None and arr.shape[2] != cols)
+    ):
+        raise ShapeError(
+            f"{name}: expected a ({rows}, {cols}) matrix or a ({T}, {rows}, {cols}) time stack, "
+            f"got shape {arr.shape}"
+        )
+    check_finite(arr, name)
+    return np.ascontiguousarray(arr)
+
+
+def _check_psd_stack(M: np.ndarray, name: str) -> np.ndarray:
+    """Symmetrize a stack of covariances, raising if any is not symmetric PSD."""
+    if M.shape[1] == 0:
+        return M
+    scale = np.maximum(1.0, np.abs(M).max(axis=(1, 2)))
+    asym = np.abs(M - M.transpose(0, 2, 1)).max(axis=(1, 2))
+    bad = np.nonzero(asym > 1e-8 * scale)[0]
+    where = lambda i: f"[{i}]" if M.shape[0] > 1 else ""  # noqa: E731
+    if bad.size:
+        i = int(bad[0])
+        raise NotPositiveSemidefiniteError(
+            f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, got an "
+            f"asymmetric one (max |{name} - {name}'| = {asym[i]:.3g})"
+        )
+    Ms = 0.5 * (M + M.transpose(0, 2, 1))
+    lam = np.linalg.eigvalsh(Ms)[:, 0]
+    bad = np.nonzero(lam < -1e-8 * scale)[0]
+    if bad.size:
+        i = int(bad[0])
+        raise NotPositiveSemidefiniteError(
+            f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, got smallest "
+            f"eigenvalue {lam[i]:.3g}"
+        )
+    return np.ascontiguousarray(Ms)
+
+
+def _data(y, p: int) -> tuple[np.ndarray, bool]:
+    try:
+        arr = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"y: expected a real (T, p) or (N, T, p) array, got {describe(y)}"
+        ) from None
+    batched = arr.ndim == 3
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[2] != p:
+        raise ShapeError(
+            f"y: expected a (T, {p}) or (N, T, {p}) array for a model with {p} output(s), "
+            f"got shape {np.shape(y)}"
+        )
+    if arr.shape[1] < 1 or arr.shape[0] < 1:
+        raise DataError(f"y: expected at least one sample, got shape {np.shape(y)}")
+    if np.any(np.isinf(arr)):
+        raise InvalidValueError("y: expected finite values or NaN (missing), got Inf")
+    if np.all(np.isnan(arr)):
+        raise DataError("y: expected at least one observed value, got every entry missing (NaN)")
+    if batched:
+        allnan = np.all(np.isnan(arr), axis=(1, 2))
+        if np.any(allnan):
+            raise DataError(
+                f"y: expected at least one observed value per series, got series "
+                f"{int(np.nonzero(allnan)[0][0])} entirely missing (NaN)"
+            )
+    return np.ascontiguousarray(arr), batched
+
+
+def _inputs(u, m: int, N: int, T: int) -> np.ndarray | None:
+    if m == 0:
+        if u is not None and np.size(u) > 0:
+            raise ShapeError(f"u: the model has no inputs, got an array of shape {np.shape(u)}")
+        return None
+    if u is None:
+        raise ShapeError(
+            f"u: expected a (T, {m}) input array for a model with {m} input(s), got None"
+        )
+    try:
+        arr = np.asarray(u, dtype=float)
+    except (TypeError, ValueError):
+        raise ShapeError(f"u: expected a real (T, {m}) array, got {describe(u)}") from None
+    if arr.ndim == 1 and m == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[0] not in (1, N) or arr.shape[1] != T or arr.shape[2] != m:
+        raise ShapeError(
+            f"u: expected a ({T}, {m}) array (or ({N}, {T}, {m}) for N series), "
+            f"got shape {np.shape(u)}"
+        )
+    check_finite(arr, "u")
+    return np.ascontiguousarray(arr)
+
+
+def _intercept(M: np.ndarray, u: np.ndarray | None, rows: int) -> np.ndarray:
+    """(Nu, T, rows) intercepts M[t] u[t], or a (1, 1, rows) zero when there is no input."""
+    if u is None:
+        return np.zeros((1, 1, rows))
+    if M.shape[0] == 1:
+        out = u @ M[0].T
+    else:
+        out = np.einsum("trm,ntm->ntr", M, u)
+    return np.ascontiguousarray(out)
+
+
+def noise_matrices(sys):
+    """(Q, R, S) of ``sys``: the noise model, or the one implied by its innovation form."""
+    Q, R, S = _get(sys, "Q"), _get(sys, "R"), _get(sys, "S")
+    if Q is not None or R is not None or S is not None:
+        return Q, R, S
+    K, Lam = _get(sys, "K"), _get(sys, "Lambda")
+    if K is not None and Lam is not None:
+        K = np.asarray(K, dtype=float)
+        Lam = np.asarray(Lam, dtype=float)
+        if K.ndim == 3 or Lam.ndim == 3:
+            KL = np.einsum("...ij,...jk->...ik", K, Lam)
+            return np.einsum("...ij,...kj->...ik", KL, K), Lam, KL
+        KL = K @ Lam
+        return KL @ K.T, Lam, KL
+    raise InvalidValueError(
+        "sys: expected a model with a noise model (Q, R, S) or an innovation form (K, Lambda)"
+    )
+
+
+def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
+    """Validate and normalize a filtering problem (see the module docstring)."""
+    if init not in INITS:
+        raise InvalidValueError(f"init: expected one of {INITS}, got {init!r}")
+    A0 = _get(sys, "A")
+    if A0 is None:
+        raise ShapeError(
+            f"sys: expected a StateSpace or a mapping with at least A and C, got {describe(sys)}"
+        )
+    A_arr = np.asarray(A0, dtype=float)
+    n = A_arr.shape[-1] if A_arr.ndim >= 2 else 1
+    C0 = _get(sys, "C")
+    C_arr = np.eye(n) if C0 is None else np.asarray(C0, dtype=float)
+    p = C_arr.shape[-2] if C_arr.ndim >= 2 else 1
+    if n < 1 or p < 1:
+        raise ShapeError(f"sys: expected at least one state and one output, got n={n}, p={p}")
+    yy, batched = _data(y, p)
+    N, T = yy.shape[0], yy.shape[1]
+    A = _stack(A_arr, "A", n, n, T)
+    C = _stack(C_arr, "C", p, n, T)
+    B0 = _get(sys, "B")
+    B = np.zeros((1, n, 0)) if B0 is None else _stack(B0, "B", n, None, T)
+    m = B.shape[2]
+    D0 = _get(sys, "D")
+    D = np.zeros((1, p, m)) if D0 is None else _stack(D0, "D", p, m, T)
+    Qm, Rm, Sm = noise_matrices(sys)
+    Q = np.zeros((1, n, n)) if Qm is None else _check_psd_stack(_stack(Qm, "Q", n, n, T), "Q")
+    R = np.zeros((1, p, p)) if Rm is None else _check_psd_stack(_stack(Rm, "R", p, p, T), "R")
+    S = np.zeros((1, n, p)) if Sm is None else _stack(Sm, "S", n, p, T)
+    if np.any(S):
+        Tj = max(Q.shape[0], R.shape[0], S.shape[0])
+        joint = np.empty((Tj, n + p, n + p))
+        joint[:, :n, :n] = Q
+        joint[:, n:, n:] = R
+        joint[:, :n, n:] = S
+        joint[:, n:, :n] = S.transpose(0, 2, 1)
+        _check_psd_stack(joint, "[[Q, S], [S', R]]")
+    uu = _inputs(u, m, N, T)
+    c = _intercept(B, uu, n)
+    d = _intercept(D, uu, p)
+
+    steady_start = False
+    time_invariant = all(M.shape[0] == 1 for M in (A, C, Q, R, S))
+    P0_res = None
+    if init == "steady_state":
+        if not time_invariant:
+            raise InvalidValueError(
+                "init: 'steady_state' needs time-invariant A, C, Q, R, S, got a time-varying model"
+            )
+        from realize.riccati import kalman_gain
+
+        P0_res = kalman_gain(A[0], C[0], Q[0], R[0], S[0])[0]
+        steady_start = P0 is None
+    elif P0 is None:
+        rho = float(np.max(np.abs(np.linalg.eigvals(A[0]))))
+        if init == "stationary" and rho >= 1.0:
+            raise NotStableError(
+                "init: 'stationary' needs a stable A (spectral radius < 1), "
+                f"got spectral radius {rho:.6g}"
+            )
+        if init in ("auto", "stationary") and rho < 1.0:
+            from realize.riccati import dlyap
+
+            P0_res = dlyap(A[0], Q[0])
+        else:
+            P0_res = DIFFUSE_KAPPA * np.eye(n)
+    if P0 is not None:
+        P0_res = _check_psd_stack(_stack(P0, "P0", n, n, 1), "P0")[0]
+    if x0 is None:
+        x0_res = np.zeros((1, n))
+    else:
+        x0_res = np.asarray(x0, dtype=float)
+        if x0_res.ndim == 0:
+            x0_res = x0_res.reshape(1)
+        if x0_res.ndim == 1:
+            x0_res = x0_res[None]
+        if x0_res.ndim != 2 or x0_res.shape[1] != n or x0_res.shape[0] not in (1, N):
+            raise ShapeError(
+                f"x0: expected an ({n},) array (or ({N}, {n}) for N series), got "
+                f"shape {np.shape(x0)}"
+            )
+        check_finite(x0_res, "x0")
+    return Prepared(
+        A=A,
+        C=C,
+        Q=Q,
+        R=R,
+        S=S,
+        B=B,
+        D=D,
+        c=c,
+        d=d,
+        y=yy,
+        u=uu,
+        x0=np.ascontiguousarray(x0_res),
+        P0=np.ascontiguousarray(P0_res),
+        batched=batched,
+        steady_start=steady_start,
+        init=init,
+    )

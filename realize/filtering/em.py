@@ -1,0 +1,273 @@
+"""Expectation-maximization for linear Gaussian state-space models (Shumway & Stoffer 1982;
+Shumway & Stoffer 2017, section 6.3; Ghahramani & Hinton 1996 for the input terms)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from realize.errors import DataError, InvalidValueError
+from realize.filtering._model import noise_matrices, prepare
+from realize.filtering.filter import run_filter
+from realize.filtering.results import EMResult
+from realize.filtering.smoother import smooth_groups
+
+__all__ = ["em", "ESTIMABLE"]
+
+ESTIMABLE = ("A", "B", "C", "D", "Q", "R", "x0", "P0")
+
+
+def _regress(Syz: np.ndarray, Szz: np.ndarray, name: str) -> np.ndarray:
+    """Theta = Syz Szz^-1 (the normal equations of one M-step block)."""
+    try:
+        return np.linalg.solve(Szz.T, Syz.T).T
+    except np.linalg.LinAlgError:
+        raise DataError(
+            f"{name}: expected data that determine it (a nonsingular moment matrix), got a "
+            "singular one (constant inputs or too few samples?)"
+        ) from None
+
+
+def _block_update(Syz, Szz, old, nx, est_x, est_u, name_x, name_u):
+    """Maximize over [M_x, M_u] (regression of a target on [x; u]) or one of the two with
+    the other held at its current value. Returns (M_x, M_u)."""
+    Mx, Mu = old
+    m = Szz.shape[0] - nx
+    if est_x and est_u and m:
+        G = _regress(Syz, Szz, f"{name_x}, {name_u}")
+        return G[:, :nx], G[:, nx:]
+    if est_x:
+        rhs = Syz[:, :nx] - (Mu @ Szz[nx:, :nx] if m else 0.0)
+        Mx = _regress(rhs, Szz[:nx, :nx], name_x)
+    elif est_u and m:
+        rhs = Syz[:, nx:] - Mx @ Szz[:nx, nx:]
+        Mu = _regress(rhs, Szz[nx:, nx:], name_u)
+    return Mx, Mu
+
+
+def em(
+    sys,
+    y,
+    u=None,
+    x0=None,
+    P0=None,
+    *,
+    estimate=("A", "B", "C", "D", "Q", "R"),
+    init: str = "auto",
+    n_iter: int = 100,
+    tol: float = 1e-8,
+) -> EMResult:
+    r"""Maximum-likelihood estimation of the model's matrices by EM (Shumway & Stoffer).
+
+    Each iteration runs the Kalman smoother (E-step: smoothed states, covariances and
+    lag-one covariances under the current model) and maximizes the expected complete-data
+    log-likelihood in closed form (M-step). The likelihood never decreases.
+
+    Parameters
+    ----------
+    sys : StateSpace
+        Starting model with a noise model (Q, R and S = 0) or an innovation form
+        (converted to Q = K Lambda K', R = Lambda only if K Lambda = S = 0 is not needed:
+        give an explicit noise model).
+    y : (T, p) or (N, T, p) array
+        Outputs (N series share the model); NaN marks missing entries.
+    u : (T, m) or (N, T, m) array, optional
+        Inputs.
+    x0, P0 : (n,), (n, n) arrays, optional
+        Initial state mean and covariance; defaults from ``init`` evaluated once at the
+        starting model and then held fixed unless estimated.
+    estimate : sequence of str
+        Which of ``"A", "B", "C", "D", "Q", "R", "x0", "P0"`` to estimate; the rest stay
+        fixed. Default: the model's matrices, not the initial state.
+    init : str
+        As in :func:`realize.kalman_filter` (for the default x0, P0).
+    n_iter : int
+        Maximum number of iterations.
+    tol : float
+        Stop when the log-likelihood increases by less than ``tol * |loglik|``.
+
+    Returns
+    -------
+    EMResult
+        ``model`` (StateSpace with Q, R and S = 0), ``x0``, ``P0``, ``loglik``
+        ((iterations + 1,) array: the starting model's and each iterate's), ``n_iter``,
+        ``converged``.
+
+    Raises
+    ------
+    InvalidValueError
+        An unknown name in ``estimate``, correlated noise (S != 0), a time-varying model.
+    DataError
+        Data that leave a block of the M-step undetermined.
+
+    Notes
+    -----
+    With smoothed moments ``E[x_t x_t'] = Ps_t + xs_t xs_t'`` and
+    ``E[x_{t+1} x_t'] = Ps_{t+1,t} + xs_{t+1} xs_t'`` and regressors ``z_t = [x_t; u_t]``::
+
+        [C D] = (sum_t E[y_t z_t']) (sum_t E[z_t z_t'])^-1                 t = 0..T-1
+        R = 1/T sum_t E[(y_t - C x_t - D u_t)(y_t - C x_t - D u_t)']
+        [A B] = (sum_t E[x_{t+1} z_t']) (sum_t E[z_t z_t'])^-1             t = 0..T-2
+        Q = 1/(T-1) sum_t E[(x_{t+1} - A x_t - B u_t)(...)']
+        x0 = xs_0,  P0 = Ps_0 + (xs_0 - x0)(xs_0 - x0)'
+
+    (Shumway & Stoffer 2017, eqs. 6.70-6.73); a matrix held fixed enters its block's
+    regression as known. The same updates, without inputs, are pykalman's.
+
+    Missing entries are part of the complete data (Shumway & Stoffer 2017, section 6.4):
+    with (1) the observed and (2) the missing channels of y_t, under the current model
+    ``y_t = a_t + G_t x_t + eta_t`` given the data, where ``a^(1) = y^(1)``, ``G^(1) = 0``,
+    ``a^(2) = D^(2) u + R21 R11^-1 (y^(1) - D^(1) u)``, ``G^(2) = C^(2) - R21 R11^-1 C^(1)``
+    and ``cov(eta^(2)) = R22 - R21 R11^-1 R12``; the moments ``E[y_t z_t']`` and
+    ``E[y_t y_t']`` follow, and the updates above are unchanged.
+
+    References
+    ----------
+    .. [1] R. H. Shumway and D. S. Stoffer, "An approach to time series smoothing and
+       forecasting using the EM algorithm", J. Time Series Analysis 3(4), 1982.
+    .. [2] R. H. Shumway and D. S. Stoffer, *Time Series Analysis and Its Applications*,
+       4th ed., Springer, 2017, section 6.3.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.8]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = true.simulate(T=500, rng=0)
+    >>> start = realize.StateSpace([[0.3]], C=[[1.0]], Q=[[0.5]], R=[[1.0]])
+    >>> res = realize.em(start, y, estimate=("A", "Q", "R"), n_iter=50)
+    >>> bool(np.all(np.diff(res.loglik) >= -1e-9 * abs(res.loglik[0])))
+    True
+    """
+    from realize.model import StateSpace
+
+    estimate = tuple(estimate)
+    bad = [e for e in estimate if e not in ESTIMABLE]
+    if bad:
+        raise InvalidValueError(f"estimate: expected names among {ESTIMABLE}, got {bad}")
+    if int(n_iter) < 0:
+        raise InvalidValueError(f"n_iter: expected a non-negative integer, got {n_iter}")
+    prep = prepare(sys, y, u, x0, P0, init)
+    if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
+        raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")
+    if np.any(prep.S):
+        raise InvalidValueError("sys: em expects uncorrelated noise (S = 0), got a nonzero S")
+    n, N, T = prep.n, prep.N, prep.T
+    if T < 2:
+        raise DataError(f"y: em expects at least 2 samples, got {T}")
+    A, B, C, D = prep.A[0].copy(), prep.B[0].copy(), prep.C[0].copy(), prep.D[0].copy()
+    Q, R = prep.Q[0].copy(), prep.R[0].copy()
+    x0v = np.broadcast_to(prep.x0, (N, n)).copy() if prep.x0.shape[0] > 1 else prep.x0[0].copy()
+    P0m = prep.P0.copy()
+    m = B.shape[1]
+    Y = prep.y
+    U = np.zeros((N, T, 0)) if prep.u is None else np.broadcast_to(prep.u, (N, T, m))
+    noise_matrices(sys)  # raises without a noise model
+    missing = bool(np.any(np.isnan(Y)))
+
+    def model_dict():
+        return dict(A=A, B=B, C=C, D=D, Q=Q, R=R)
+
+    lls = []
+    converged = False
+    it = 0
+    for it in range(int(n_iter) + 1):
+        pr = prepare(model_dict(), Y, None if prep.u is None else prep.u, x0v, P0m, "auto")
+        groups = run_filter(pr, "conventional", store=True, tol=None)
+        ll = float(sum(o["loglik"].sum() for _, o in groups))
+        lls.append(ll)
+        if it > 0 and ll - lls[-2] < tol * abs(lls[-2]):
+            converged = True
+            break
+        if it == int(n_iter):
+            break
+        sm = smooth_groups(pr, groups, None)
+        xs, Ps, Pc = sm["xs"], sm["Ps"], sm["Pc"]  # (N,T,n), (N,T,n,n), (N,T-1,n,n)
+        Ps_sum = Ps.sum(axis=(0, 1))
+        # observation block: regress y_t on z_t = [x_t; u_t], t = 0..T-1
+        Z = np.concatenate([xs, U], axis=2)
+        Szz = np.einsum("nti,ntj->ij", Z, Z)
+        Szz[:n, :n] += Ps_sum
+        if missing:
+            Syz, Syy = _output_moments(Y, U, xs, Ps, C, D, R)
+        else:
+            Syz = np.einsum("nti,ntj->ij", Y, Z)
+            Syy = np.einsum("nti,ntj->ij", Y, Y)
+        C, D = _block_update(Syz, Szz, (C, D), n, "C" in estimate, "D" in estimate, "C", "D")
+        if "R" in estimate:
+            G = np.hstack([C, D])
+            R = (Syy - G @ Syz.T - Syz @ G.T + G @ Szz @ G.T) / (N * T)
+            R = 0.5 * (R + R.T)
+        # transition block: regress x_{t+1} on z_t, t = 0..T-2
+        Z0 = Z[:, :-1]
+        Szz = np.einsum("nti,ntj->ij", Z0, Z0)
+        Szz[:n, :n] += Ps[:, :-1].sum(axis=(0, 1))
+        Sxz = np.einsum("nti,ntj->ij", xs[:, 1:], Z0)
+        Sxz[:, :n] += Pc.sum(axis=(0, 1))
+        Sxx = np.einsum("nti,ntj->ij", xs[:, 1:], xs[:, 1:]) + Ps[:, 1:].sum(axis=(0, 1))
+        A, B = _block_update(Sxz, Szz, (A, B), n, "A" in estimate, "B" in estimate, "A", "B")
+        if "Q" in estimate:
+            G = np.hstack([A, B])
+            Q = (Sxx - G @ Sxz.T - Sxz @ G.T + G @ Szz @ G.T) / (N * (T - 1))
+            Q = 0.5 * (Q + Q.T)
+        if "x0" in estimate:
+            x0v = xs[:, 0].mean(axis=0)
+        if "P0" in estimate:
+            dev = xs[:, 0] - np.broadcast_to(x0v, (N, n))
+            P0m = Ps[:, 0].mean(axis=0) + dev.T @ dev / N
+            P0m = 0.5 * (P0m + P0m.T)
+    kwargs = {}
+    if isinstance(sys, StateSpace):
+        kwargs = dict(
+            dt=sys.dt,
+            input_names=sys.input_names,
+            output_names=sys.output_names,
+            input_units=sys.input_units,
+            output_units=sys.output_units,
+            name=sys.name,
+        )
+    model = StateSpace(A, B, C, D, Q=Q, R=R, **kwargs)
+    return EMResult(
+        model=model,
+        x0=np.asarray(x0v),
+        P0=P0m,
+        loglik=np.asarray(lls),
+        n_iter=len(lls) - 1,
+        converged=converged,
+    )
+
+
+def _output_moments(Y, U, xs, Ps, C, D, R):
+    """Sum over t and series of E[y_t z_t'] and E[y_t y_t'] with missing entries of y
+    filled in by their conditional distribution given x_t and the observed entries."""
+    N, T, p = Y.shape
+    n = xs.shape[2]
+    m = U.shape[2]
+    Syz = np.zeros((p, n + m))
+    Syy = np.zeros((p, p))
+    miss = np.isnan(Y)
+    for i in range(N):
+        Psi = Ps[i]
+        for t in range(T):
+            x, u, P = xs[i, t], U[i, t], Psi[t]
+            W = ~miss[i, t]
+            a = np.zeros(p)
+            G = np.zeros((p, n))
+            V = np.zeros((p, p))
+            if W.all():
+                a = Y[i, t]
+            else:
+                M = ~W
+                a[W] = Y[i, t, W]
+                Du = D @ u
+                if W.any():
+                    B = np.linalg.solve(R[np.ix_(W, W)], R[np.ix_(W, M)]).T  # R21 R11^-1
+                    a[M] = Du[M] + B @ (Y[i, t, W] - Du[W])
+                    G[M] = C[M] - B @ C[W]
+                    V[np.ix_(M, M)] = R[np.ix_(M, M)] - B @ R[np.ix_(W, M)]
+                else:
+                    a[M], G[M], V[np.ix_(M, M)] = Du, C, R
+            Ey = a + G @ x
+            Exx = P + np.outer(x, x)
+            Syz[:, :n] += np.outer(a, x) + G @ Exx
+            Syz[:, n:] += np.outer(Ey, u)
+            Syy += np.outer(a, a) + np.outer(a, G @ x) + np.outer(G @ x, a) + G @ Exx @ G.T + V
+    return Syz, Syy

@@ -1,0 +1,185 @@
+"""The public Kalman filter: validation, choice of algorithm, result assembly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from realize.errors import InvalidValueError
+from realize.filtering._model import STEADY_STATE_TOL, Prepared, prepare
+from realize.filtering.results import FilterResult
+
+__all__ = ["kalman_filter", "METHODS", "run_filter"]
+
+METHODS = ("conventional", "univariate", "square_root", "reference")
+
+
+def _runner(method: str):
+    if method == "conventional":
+        from realize.filtering.conventional import conventional_filter as run
+    elif method == "univariate":
+        from realize.filtering.univariate import univariate_filter as run
+    elif method == "square_root":
+        from realize.filtering.square_root import square_root_filter as run
+    elif method == "reference":
+        from realize.filtering.reference import reference_filter as run
+    else:
+        raise InvalidValueError(f"method: expected one of {METHODS}, got {method!r}")
+    return run
+
+
+def run_filter(prep: Prepared, method: str, store: bool, tol) -> list:
+    """Run one algorithm; returns its output groups ``[(series, outputs), ...]``."""
+    groups = _runner(method)(prep, store=store, tol=tol)
+    for idx, out in groups:
+        if not np.all(np.isfinite(out["loglik"])):
+            raise InvalidValueError(
+                f"sys: the log-likelihood of series {idx.tolist()} is not finite "
+                "(overflow: is the model explosive over this horizon?)"
+            )
+    return groups
+
+
+def _merge(prep: Prepared, groups: list, key: str, per_series: bool) -> np.ndarray:
+    """Gather one output over the groups into an (N, ...) array."""
+    if len(groups) == 1:
+        a = groups[0][1][key]
+        if per_series:
+            return a
+        return np.broadcast_to(a, (prep.N, *a.shape))
+    first = groups[0][1][key]
+    out = np.empty((prep.N, *(first.shape[1:] if per_series else first.shape)))
+    for idx, o in groups:
+        out[idx] = o[key][0] if per_series else o[key]
+    return out
+
+
+def assemble(prep: Prepared, groups: list, method: str) -> FilterResult:
+    """Build the public result (squeezing the series axis for a single series)."""
+    T = prep.T
+    mask = np.isnan(prep.y)
+    f = {}
+    for key in ("xp", "xf", "v", "llobs", "loglik"):
+        f[key] = _merge(prep, groups, key, True)
+    for key in ("Pp", "Pf", "F", "K", "steady"):
+        f[key] = _merge(prep, groups, key, False)
+    innov = np.where(mask, np.nan, f["v"])
+    res = dict(
+        predicted_state=f["xp"][:, :T],
+        predicted_cov=f["Pp"][:, :T],
+        filtered_state=f["xf"],
+        filtered_cov=f["Pf"],
+        innovations=innov,
+        innovation_cov=f["F"],
+        gain=f["K"],
+        loglik=f["loglik"],
+        loglik_obs=f["llobs"],
+        next_state=f["xp"][:, T],
+        next_cov=f["Pp"][:, T],
+        steady=f["steady"].astype(bool),
+    )
+    if not prep.batched:
+        res = {k: v[0] for k, v in res.items()}
+        res["loglik"] = float(res["loglik"])
+    return FilterResult(**res, method=method, raw=dict(prep=prep, groups=groups))
+
+
+def kalman_filter(
+    sys,
+    y,
+    u=None,
+    x0=None,
+    P0=None,
+    *,
+    init: str = "auto",
+    method: str = "conventional",
+    steady_state: bool = True,
+    tol: float = STEADY_STATE_TOL,
+) -> FilterResult:
+    r"""Kalman filter of a linear Gaussian state-space model, with its exact log-likelihood.
+
+    The model, with noise covariance ``cov([w; v]) = [[Q, S], [S', R]]``, is
+
+    .. math:: x_{t+1} = A_t x_t + B_t u_t + w_t, \qquad y_t = C_t x_t + D_t u_t + v_t.
+
+    Parameters
+    ----------
+    sys : StateSpace or mapping
+        A :class:`~realize.StateSpace` with a noise model (Q, R, S) or an innovation form
+        (K, Lambda: then Q = K Lambda K', R = Lambda, S = K Lambda); or a mapping (dict)
+        with keys ``A, B, C, D, Q, R, S`` (or ``K, Lambda``) whose values may carry a
+        leading time axis of length T for time-varying models (``A[t]`` maps x_t to
+        x_{t+1}).
+    y : (T, p) or (N, T, p) array
+        Outputs; NaN marks a missing entry (whole rows or single channels). A 1-D array
+        is one channel; a 3-D array is N series filtered with the same model.
+    u : (T, m) or (N, T, m) array, optional
+        Inputs (required when the model has inputs); must be finite.
+    x0 : (n,) array, optional
+        Mean of x_0 before y_0 is seen (``predicted_state[0] = x0``); default zero.
+    P0 : (n, n) array, optional
+        Covariance of x_0; the default follows ``init``.
+    init : {"auto", "stationary", "diffuse", "steady_state"}
+        ``"auto"``: the stationary covariance ``P0 = dlyap(A, Q)`` for a stable A, else the
+        approximate diffuse ``P0 = 1e6 I``. ``"steady_state"``: start from the Riccati
+        solution, i.e. with the innovation form's gain K and covariance Lambda.
+    method : {"conventional", "univariate", "square_root", "reference"}
+        ``"conventional"``: the compiled covariance filter (default; the only one with the
+        steady-state switch and with one covariance recursion shared by N series).
+        ``"univariate"``: compiled sequential processing of the channels (needs diagonal
+        R; no p x p factorization in the recursion). ``"square_root"``: the compiled array
+        (QR) square-root filter for ill-conditioned problems. ``"reference"``: the plain
+        NumPy definition.
+    steady_state : bool, default True
+        Freeze the gain once the covariance recursion has converged (time-invariant
+        models, no missing values), until the next missing value.
+    tol : float, default 1e-13
+        Convergence test ``max|P[t+1] - P[t]| <= tol * max|P[t]|``.
+
+    Returns
+    -------
+    FilterResult
+        ``predicted_state`` (T, n), ``predicted_cov`` (T, n, n), ``filtered_state``,
+        ``filtered_cov``, ``innovations`` (T, p), ``innovation_cov`` (T, p, p), ``gain``
+        (T, n, p), ``loglik``, ``loglik_obs``, ``next_state``, ``next_cov``, ``steady``.
+
+    Raises
+    ------
+    ShapeError
+        Mismatched shapes of the model, y, u, x0 or P0.
+    NotPositiveSemidefiniteError
+        Q, R, [[Q, S], [S', R]] or P0 not symmetric PSD.
+    NonFiniteError
+        NaN or Inf in u or the model; Inf in y.
+    DataError
+        y entirely missing.
+    InvalidValueError
+        A singular innovation covariance, or a non-finite log-likelihood.
+
+    Notes
+    -----
+    With W the channels observed at time t (Durbin & Koopman 2012, sections 4.3, 4.10)::
+
+        v_t = y_W - C_W x_{t|t-1} - D_W u_t,   F_t = C_W P_t C_W' + R_W
+        K_t = (A P_t C_W' + S_W) F_t^-1
+        x_{t+1|t} = A x_{t|t-1} + B u_t + K_t v_t,   P_{t+1} = A P_t A' + Q - K_t F_t K_t'
+        log L = -1/2 sum_t (|W_t| log 2 pi + log det F_t + v_t' F_t^-1 v_t)
+
+    References
+    ----------
+    .. [1] J. Durbin and S. J. Koopman, *Time Series Analysis by State Space Methods*,
+       2nd ed., Oxford University Press, 2012.
+    .. [2] B. D. O. Anderson and J. B. Moore, *Optimal Filtering*, Prentice-Hall, 1979.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=200, rng=0)
+    >>> y[10] = np.nan
+    >>> res = realize.kalman_filter(sys, y)
+    >>> res.predicted_state.shape, res.innovation_cov.shape, bool(np.isfinite(res.loglik))
+    ((200, 1), (200, 1, 1), True)
+    """
+    prep = prepare(sys, y, u, x0, P0, init)
+    groups = run_filter(prep, method, store=True, tol=tol if steady_state else None)
+    return assemble(prep, groups, method)

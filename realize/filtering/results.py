@@ -1,0 +1,106 @@
+"""Result containers of the filter, the smoother and EM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["FilterResult", "SmootherResult", "EMResult"]
+
+
+@dataclass
+class FilterResult:
+    """Output of :func:`realize.kalman_filter`.
+
+    Shapes are for one series y (T, p); for N series y (N, T, p) every array gains a
+    leading axis N (covariances shared by the series are read-only broadcast views).
+
+    Attributes
+    ----------
+    predicted_state : (T, n) array
+        ``E[x_t | y_0..y_{t-1}]``; ``predicted_state[0] = x0``.
+    predicted_cov : (T, n, n) array
+        Its covariance P[t]; ``predicted_cov[0] = P0``.
+    filtered_state : (T, n) array
+        ``E[x_t | y_0..y_t]``.
+    filtered_cov : (T, n, n) array
+    innovations : (T, p) array
+        ``y_t - C x_{t|t-1} - D u_t``; NaN where y is missing.
+    innovation_cov : (T, p, p) array
+        ``C P[t] C' + R`` on all channels (the observed block is the one used).
+    gain : (T, n, p) array
+        Predictor gain ``K_t = (A P C' + S) F^-1`` (columns of missing channels are zero):
+        ``x_{t+1|t} = A x_{t|t-1} + B u_t + K_t innovations_t``.
+    loglik : float (or (N,) array)
+        Exact Gaussian log-likelihood of the observed entries.
+    loglik_obs : (T,) array
+        Per-sample contributions (zero where all channels are missing).
+    next_state, next_cov : (n,), (n, n) arrays
+        ``E[x_T | y_0..y_{T-1}]`` and its covariance (the one-step forecast).
+    steady : (T,) bool array
+        True where the steady-state gain was reused instead of the covariance recursion.
+    method : str
+    """
+
+    predicted_state: np.ndarray
+    predicted_cov: np.ndarray
+    filtered_state: np.ndarray
+    filtered_cov: np.ndarray
+    innovations: np.ndarray
+    innovation_cov: np.ndarray
+    gain: np.ndarray
+    loglik: float | np.ndarray
+    loglik_obs: np.ndarray
+    next_state: np.ndarray
+    next_cov: np.ndarray
+    steady: np.ndarray
+    method: str
+    raw: dict = field(repr=False, default_factory=dict)
+
+
+@dataclass
+class SmootherResult:
+    """Output of :func:`realize.kalman_smoother`.
+
+    Attributes
+    ----------
+    smoothed_state : (T, n) array
+        ``E[x_t | y_0..y_{T-1}]``.
+    smoothed_cov : (T, n, n) array
+    smoothed_lag1_cov : (T-1, n, n) array
+        ``cov(x_{t+1}, x_t | y_0..y_{T-1})`` for t = 0..T-2 (for EM).
+    filter : FilterResult
+        The forward pass.
+    loglik : float (or (N,) array)
+    """
+
+    smoothed_state: np.ndarray
+    smoothed_cov: np.ndarray
+    smoothed_lag1_cov: np.ndarray
+    filter: FilterResult
+    loglik: float | np.ndarray
+
+
+@dataclass
+class EMResult:
+    """Output of :func:`realize.em`.
+
+    Attributes
+    ----------
+    model : StateSpace
+        The estimated model (with Q, R, S = 0).
+    x0, P0 : (n,), (n, n) arrays
+        Initial state mean and covariance (estimated when requested, else as given).
+    loglik : (iterations + 1,) array
+        Log-likelihood of the starting model and after each iteration (never decreasing).
+    n_iter : int
+    converged : bool
+    """
+
+    model: object
+    x0: np.ndarray
+    P0: np.ndarray
+    loglik: np.ndarray
+    n_iter: int
+    converged: bool

@@ -1,0 +1,188 @@
+"""Array square-root Kalman filter (Kailath, Sayed & Hassibi 2000, section 12.3;
+Verhaegen & Van Dooren 1986).
+
+The predicted covariance is carried as a factor L (P = L L') and never formed. With
+W the observed channels and Gamma a factor of the joint noise covariance
+``cov([w; v_W]) = Gamma Gamma'``, one orthogonal transformation (a QR factorization)
+triangularizes the pre-array::
+
+    [ C_W L   Gamma_v ]          [ F^{1/2}      0      ]
+    [ A L     Gamma_w ]  Theta = [ K F^{1/2}  L_{t+1}  ]
+
+so that ``F = F^{1/2} F^{1/2}'`` is the innovation covariance, ``K`` the predictor gain
+(with S) and ``L_{t+1}`` the factor of P_{t+1}. Only well-conditioned factors enter the
+arithmetic, so P stays symmetric positive semidefinite and the likelihood accurate where
+``C P C' + R`` is too ill-conditioned for the conventional update (see the tests for a
+constructed case). The recursion is compiled (``_ext/_kalman_square_root.pyx``, LAPACK's
+dgeqrf per step); the NumPy loop :func:`square_root_filter_reference` beside it is its
+definition and test oracle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import solve_triangular
+
+from realize.errors import InvalidValueError
+from realize.filtering._model import Prepared
+from realize.filtering.reference import LOG2PI, _at
+
+__all__ = ["square_root_filter", "square_root_filter_reference", "psd_factor"]
+
+
+def psd_factor(M: np.ndarray) -> np.ndarray:
+    """A factor L with L L' = M: Cholesky when M is positive definite, else from eigh."""
+    try:
+        return np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        lam, V = np.linalg.eigh(0.5 * (M + M.T))
+        return V * np.sqrt(np.clip(lam, 0.0, None))
+
+
+def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
+    T, n, p = prep.T, prep.n, prep.p
+    y = prep.y[i]
+    c = prep.c[i if prep.c.shape[0] > 1 else 0]
+    d = prep.d[i if prep.d.shape[0] > 1 else 0]
+    x = prep.x0[i if prep.x0.shape[0] > 1 else 0].copy()
+    L = psd_factor(prep.P0)
+    out = dict(
+        xp=np.zeros((1, T + 1, n)),
+        Pp=np.zeros((T + 1, n, n)),
+        xf=np.zeros((1, T, n)),
+        Pf=np.zeros((T, n, n)),
+        v=np.zeros((1, T, p)),
+        F=np.zeros((T, p, p)),
+        Finv=np.zeros((T, p, p)),
+        K=np.zeros((T, n, p)),
+        llobs=np.zeros((1, T)),
+        steady=np.zeros(T, dtype=np.int8),
+    )
+    cache: dict = {}
+    tv_noise = any(M.shape[0] > 1 for M in (prep.Q, prep.R, prep.S))
+    for t in range(T):
+        A, C, Q, R, S = (_at(M, t) for M in (prep.A, prep.C, prep.Q, prep.R, prep.S))
+        ct, dt = _at(c, t), _at(d, t)
+        W = np.flatnonzero(~np.isnan(y[t]))
+        k = W.size
+        key = (t if tv_noise else -1, W.tobytes())
+        Gam = cache.get(key)
+        if Gam is None:
+            Sig = np.block([[Q, S[:, W]], [S[:, W].T, R[np.ix_(W, W)]]])
+            Gam = psd_factor(Sig)
+            if not tv_noise:
+                cache[key] = Gam
+        CL = C[W] @ L
+        pre = np.block([[CL, Gam[n:]], [A @ L, Gam[:n]]])
+        post = np.linalg.qr(pre.T, mode="r").T[:, : n + k]
+        F12 = post[:k, :k]
+        sgn = np.where(np.diag(F12) < 0, -1.0, 1.0)
+        F12 = F12 * sgn
+        Kbar = post[k:, :k] * sgn
+        Lnext = post[k:, k:]
+        if store:
+            out["xp"][0, t] = x
+            out["Pp"][t] = L @ L.T
+            out["F"][t] = C @ out["Pp"][t] @ C.T + R
+        if k:
+            dg = np.diag(F12)
+            if np.any(dg <= 0):
+                raise InvalidValueError(
+                    f"sys: expected a positive definite innovation covariance, got a singular "
+                    f"one at t={t}"
+                )
+            v = y[t, W] - C[W] @ x - dt[W]
+            e = solve_triangular(F12, v, lower=True)
+            out["llobs"][0, t] = -0.5 * (k * LOG2PI + 2.0 * np.sum(np.log(dg)) + e @ e)
+            if store:
+                # P C_W' F^-1 v = L (C_W L)' F^{-T/2} e
+                Z = solve_triangular(F12, CL @ L.T, lower=True).T
+                out["xf"][0, t] = x + Z @ e
+                out["Pf"][t] = out["Pp"][t] - Z @ Z.T
+                Fi12 = solve_triangular(F12, np.eye(k), lower=True)
+                out["Finv"][t][np.ix_(W, W)] = Fi12.T @ Fi12
+                out["K"][t][:, W] = Kbar @ Fi12
+                out["v"][0, t, W] = v
+            x = A @ x + ct + Kbar @ e
+        else:
+            if store:
+                out["xf"][0, t], out["Pf"][t] = x, out["Pp"][t]
+            x = A @ x + ct
+        L = Lnext
+    if store:
+        out["xp"][0, T], out["Pp"][T] = x, L @ L.T
+    out["loglik"] = out["llobs"].sum(axis=1)
+    return out
+
+
+def square_root_filter_reference(prep: Prepared, store: bool = True, tol=None) -> list:
+    """NumPy definition of :func:`square_root_filter` (same interface)."""
+    return [(np.array([i]), _filter_one(prep, i, store)) for i in range(prep.N)]
+
+
+def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
+    """Compiled square-root filter, one series at a time (interface of
+    ``conventional_filter``; ``tol`` is ignored: no steady-state switch)."""
+    from realize._ext._kalman_square_root import square_root_filter as kernel
+
+    T, n, p = prep.T, prep.n, prep.p
+    Tg = max(prep.Q.shape[0], prep.R.shape[0], prep.S.shape[0])
+    joint = np.empty((Tg, n + p, n + p))
+    joint[:, :n, :n] = prep.Q
+    joint[:, n:, n:] = prep.R
+    joint[:, :n, n:] = prep.S
+    joint[:, n:, :n] = np.swapaxes(prep.S, 1, 2)
+    Gam = np.ascontiguousarray(np.stack([psd_factor(J) for J in joint]))
+    L0 = np.ascontiguousarray(psd_factor(prep.P0))
+    groups = []
+    e2, e3 = np.empty((0, 0)), np.empty((0, 0, 0))
+    for i in range(prep.N):
+        if store:
+            out = dict(
+                xp=np.empty((1, T + 1, n)),
+                Pp=np.empty((T + 1, n, n)),
+                xf=np.empty((1, T, n)),
+                Pf=np.empty((T, n, n)),
+                v=np.empty((1, T, p)),
+                F=np.empty((T, p, p)),
+                Finv=np.empty((T, p, p)),
+                K=np.empty((T, n, p)),
+            )
+        else:
+            out = dict(xp=e3, Pp=e3, xf=e3, Pf=e3, v=e3, F=e3, Finv=e3, K=e3)
+        out["llobs"] = np.zeros((1, T))
+        out["loglik"] = np.zeros(1)
+        out["steady"] = np.zeros(T if store else 0, dtype=np.int8)
+        bad = kernel(
+            prep.A,
+            prep.C,
+            Gam,
+            prep.R,
+            _row(i, prep.c),
+            _row(i, prep.d),
+            prep.y[i],
+            _row(i, prep.x0),
+            L0,
+            out["loglik"],
+            out["xp"][0] if store else e2,
+            out["Pp"],
+            out["xf"][0] if store else e2,
+            out["Pf"],
+            out["v"][0] if store else e2,
+            out["F"],
+            out["Finv"],
+            out["K"],
+            out["llobs"][0],
+        )
+        if bad >= 0:
+            raise InvalidValueError(
+                f"sys: expected a positive definite innovation covariance, got a singular one "
+                f"at t={bad}"
+            )
+        groups.append((np.array([i]), out))
+    return groups
+
+
+def _row(i: int, a: np.ndarray) -> np.ndarray:
+    """Series i of a per-series stack, or the shared one."""
+    return a[i if a.shape[0] > 1 else 0]

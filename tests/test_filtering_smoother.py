@@ -1,0 +1,107 @@
+"""Fixed-interval smoother: against statsmodels, pykalman and the textbook RTS reference."""
+
+import numpy as np
+import pytest
+from test_filtering import _close, random_problem
+from test_filtering_oracles import statsmodels_smoother
+
+import realize
+from realize.testing import random_statespace
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("time_varying", [False, True])
+def test_smoother_matches_statsmodels(seed, time_varying):
+    rng = np.random.default_rng([7, seed, time_varying])
+    n, m, p = rng.integers(1, 5), rng.integers(1, 3), rng.integers(1, 4)
+    model, u, y = random_problem(rng, n, m, p, 70, time_varying=time_varying)
+    res = realize.kalman_smoother(model, y, u)
+    f = res.filter
+    ref = statsmodels_smoother(model, y, u, x0=f.predicted_state[0], P0=f.predicted_cov[0])
+    assert abs(res.loglik - ref["loglik"]) <= 1e-9 * abs(ref["loglik"])
+    _close(res.smoothed_state, ref["smoothed_state"])
+    _close(res.smoothed_cov, ref["smoothed_cov"])
+    # statsmodels' smoothed_state_autocov[t] = cov(x[t+1], x[t] | y)
+    _close(res.smoothed_lag1_cov, ref["autocov"][:-1])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_smoother_matches_rts_reference(seed):
+    """The compiled Durbin-Koopman recursion against the classical RTS form (decorrelated
+    for S != 0): two different algorithms for the same quantities."""
+    rng = np.random.default_rng(200 + seed)
+    model, u, y = random_problem(rng, 4, 1, 3, 90, time_varying=seed == 1, missing=0.2)
+    fast = realize.kalman_smoother(model, y, u)
+    ref = realize.kalman_smoother(model, y, u, method="reference")
+    for key in ("smoothed_state", "smoothed_cov", "smoothed_lag1_cov"):
+        _close(getattr(fast, key), getattr(ref, key), 1e-9)
+
+
+def test_smoother_matches_pykalman(rng):
+    pk = pytest.importorskip("pykalman")
+    n, m, p, T = 3, 2, 2, 60
+    sys = random_statespace(rng, n, m, p, noise=True).replace(S=np.zeros((n, p)))
+    u = rng.standard_normal((T, m))
+    y = sys.simulate(u, rng=rng)
+    y[[5, 17, 40]] = np.nan  # pykalman masks whole observations
+    A_t = sys.A + 0.05 * rng.standard_normal((T, n, n))
+    x0, P0 = rng.standard_normal(n), np.eye(n)
+    kf = pk.KalmanFilter(
+        transition_matrices=A_t[:-1],
+        observation_matrices=sys.C,
+        transition_covariance=sys.Q,
+        observation_covariance=sys.R,
+        transition_offsets=(u @ sys.B.T)[:-1],
+        observation_offsets=u @ sys.D.T,
+        initial_state_mean=x0,
+        initial_state_covariance=P0,
+    )
+    xs, Ps = kf.smooth(np.ma.masked_invalid(y))
+    model = dict(A=A_t, B=sys.B, C=sys.C, D=sys.D, Q=sys.Q, R=sys.R)
+    res = realize.kalman_smoother(model, y, u, x0=x0, P0=P0)
+    _close(res.smoothed_state, xs)
+    _close(res.smoothed_cov, Ps)
+    ll = kf.loglikelihood(np.ma.masked_invalid(y))
+    assert res.loglik == pytest.approx(ll, rel=1e-9)
+
+
+def test_steady_state_smoother(rng):
+    sys = random_statespace(rng, 4, 1, 2, noise=True)
+    u = rng.standard_normal((500, 1))
+    y = sys.simulate(u, rng=rng)
+    y[300, 0] = np.nan
+    fast = realize.kalman_smoother(sys, y, u)
+    exact = realize.kalman_smoother(sys, y, u, steady_state=False)
+    for key in ("smoothed_state", "smoothed_cov", "smoothed_lag1_cov"):
+        _close(getattr(fast, key), getattr(exact, key), 1e-10)
+
+
+def test_many_series_smoother(rng):
+    sys = random_statespace(rng, 3, 0, 2, noise=True)
+    y = np.stack([sys.simulate(T=50, rng=rng) for _ in range(4)])
+    for yy in (y, np.where(rng.uniform(size=y.shape) < 0.1, np.nan, y)):
+        res = realize.kalman_smoother(sys, yy)
+        assert res.smoothed_cov.shape == (4, 50, 3, 3)
+        for i in range(4):
+            one = realize.kalman_smoother(sys, yy[i])
+            _close(res.smoothed_state[i], one.smoothed_state, 1e-11)
+            _close(res.smoothed_cov[i], one.smoothed_cov, 1e-11)
+            _close(res.smoothed_lag1_cov[i], one.smoothed_lag1_cov, 1e-11)
+
+
+def test_smoother_with_singular_predicted_covariance(rng):
+    """Innovation form from a known state: P = 0 throughout (the RTS gain P_f A' P^-1 does
+    not exist); the backward recursion still gives smoothed = predicted, covariance 0."""
+    sys = random_statespace(rng, 3, 0, 2, innovation=True)
+    y = sys.simulate(T=40, rng=rng)
+    res = realize.kalman_smoother(sys, y, x0=np.zeros(3), P0=np.zeros((3, 3)))
+    np.testing.assert_allclose(res.smoothed_state, res.filter.predicted_state, atol=1e-12)
+    np.testing.assert_allclose(res.smoothed_cov, 0.0, atol=1e-12)
+
+
+def test_smoothed_covariance_is_smaller(rng):
+    sys = random_statespace(rng, 3, 0, 1, noise=True)
+    y = sys.simulate(T=80, rng=rng)
+    res = realize.kalman_smoother(sys, y)
+    gap = res.filter.filtered_cov - res.smoothed_cov
+    assert np.all(np.linalg.eigvalsh(gap) > -1e-10)

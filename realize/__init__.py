@@ -59,6 +59,7 @@ _LAZY = {
     "reverse_time_sde": "realize.reverse",
     "BilinearStateSpace": "realize.bilinear",
     "carleman": "realize.bilinear",
+    "identify_bilinear": "realize.bilinear",
 }
 _SUBMODULES = {"datasets", "texture", "plot", "nn", "identify", "cli"}
 

@@ -1,11 +1,19 @@
 import os
 import zlib
 
+# 2 shared cores: one thread per process keeps torch and BLAS from oversubscribing
+# (set before numpy and torch are imported by the tests).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
 # CI is reproducible: hypothesis draws the same examples every run, with no deadline.
+# Subprocesses started by tests (the CLI, examples, torchrun) must import the installed
+# package, not the source tree in the working directory (which has no compiled kernels).
+os.environ.setdefault("PYTHONSAFEPATH", "1")
+
 settings.register_profile(
     "ci",
     deadline=None,

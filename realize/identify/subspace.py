@@ -383,11 +383,16 @@ def _select_and_estimate(proj: _Projections, n_columns, order, feedthrough, stab
         raise InvalidValueError(f"criterion: expected 'bic' or 'aic', got {criterion!r}")
     for n in candidates:
         _check_order(n, n_cap, proj, lay)
+    # Lambda(n) below the rounding level of the data carries no information: floor it at
+    # 1e-12 of the output power, so that exact (noise-free) data do not reward extra states
+    # whose only effect is to shave rounding errors off the residual.
+    power = float(np.sum(proj.Yi * proj.Yi)) / p
+    floor = 1e-12 * power * np.eye(p)
     best, crit, estimates = None, [], {}
     for n in candidates:
         est = proj.estimate(n, feedthrough, stable)
         R = est[5]
-        sign, logdet = np.linalg.slogdet(R)
+        sign, logdet = np.linalg.slogdet(R + floor)
         logdet = logdet if sign > 0 else -np.inf
         value = information_criterion(logdet, n, n_columns, p, m, feedthrough, criterion)
         crit.append(value)

@@ -1,0 +1,192 @@
+"""Lifting realizations into SSMLayer and back: exact outputs, exact round trips."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import realize  # noqa: E402
+from realize.errors import InvalidValueError, NotStableError, ShapeError  # noqa: E402
+from realize.nn import SSMLayer  # noqa: E402
+from realize.nn.lift import (  # noqa: E402
+    companion_form,
+    companion_matrix,
+    contractive_transform,
+    modal_form,
+    poly_to_reflection,
+    reflection_to_poly,
+)
+from realize.testing import random_statespace  # noqa: E402
+
+PARS = ["dense", "diagonal", "companion", "memory"]
+
+
+def simulate(sys, u):
+    return np.stack([sys.simulate(ui, noise=False) for ui in u])
+
+
+def rel(a, b):
+    return np.abs(a - b).max() / max(np.abs(b).max(), 1e-300)
+
+
+def memory_system(rng, n_shift=3):
+    """A random model with a nilpotent (FIR) part beside decaying modes, in random coordinates."""
+    from scipy.linalg import block_diag
+
+    r, th = rng.uniform(0.3, 0.9), rng.uniform(0.2, 3.0)
+    A0 = block_diag(
+        np.eye(n_shift, k=-1),
+        np.diag(rng.uniform(-0.9, 0.9, 2)),
+        r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]),
+    )
+    n = A0.shape[0]
+    T = rng.standard_normal((n, n)) + 2 * np.eye(n)
+    return realize.StateSpace(
+        T @ A0 @ np.linalg.inv(T),
+        rng.standard_normal((n, 2)),
+        rng.standard_normal((2, n)),
+        rng.standard_normal((2, 2)),
+    )
+
+
+@pytest.mark.parametrize("par", PARS)
+@pytest.mark.parametrize("stable", [False, True])
+@pytest.mark.parametrize("modes", ["complex", "blocks"])
+def test_lift_is_exact_float64(rng, par, stable, modes):
+    for trial in range(2):
+        n, m, p = rng.integers(1, 7), rng.integers(1, 3), rng.integers(1, 3)
+        sys = (
+            memory_system(rng) if par == "memory" and trial % 2 else random_statespace(rng, n, m, p)
+        )
+        layer = SSMLayer.from_realization(sys, par, stable=stable, modes=modes, dtype=torch.float64)
+        u = rng.standard_normal((2, 50, sys.m))
+        ref = simulate(sys, u)
+        for mode in ("fft", "scan", "recurrent"):
+            y = layer(torch.as_tensor(u), mode=mode).detach().numpy()
+            assert rel(y, ref) < 1e-10, (mode, trial)
+        back = layer.to_realization()
+        assert back.n == sys.n
+        assert rel(back.markov(30), sys.markov(30)) < 1e-10
+        # characteristic polynomials (poles of a nilpotent block are ill-conditioned)
+        np.testing.assert_allclose(np.poly(back.A), np.poly(sys.A), atol=1e-9)
+
+
+@pytest.mark.parametrize("par", PARS)
+def test_lift_float32(rng, par):
+    for _ in range(3):
+        sys = random_statespace(rng, 4, 2, 2, radius=0.9)
+        layer = SSMLayer.from_realization(sys, par, dtype=torch.float32)
+        u = rng.standard_normal((2, 80, 2))
+        y = layer(torch.as_tensor(u, dtype=torch.float32)).detach().numpy()
+        assert y.dtype == np.float32
+        assert rel(y, simulate(sys, u)) < 1e-5
+
+
+def test_memory_form_finds_the_shift(rng):
+    sys = memory_system(rng, n_shift=3)
+    layer = SSMLayer.from_realization(sys, "memory", dtype=torch.float64)
+    assert layer.n_shift == 3
+    S = layer.shift.numpy()
+    assert np.all(np.linalg.matrix_power(S, 3) == 0) and np.all(np.isin(S, (0.0, 1.0)))
+    A = layer.to_realization().A
+    assert np.allclose(A[:3, 3:], 0) and np.allclose(A[3:, :3], 0)
+
+
+def test_round_trip_after_training_step(rng):
+    """to_realization() reports the layer as trained, in every parametrization."""
+    sys = random_statespace(rng, 4, 1, 1)
+    u = torch.as_tensor(rng.standard_normal((2, 40, 1)))
+    for par in PARS:
+        layer = SSMLayer.from_realization(sys, par, stable=True, dtype=torch.float64)
+        opt = torch.optim.SGD(layer.parameters(), lr=1e-2)
+        layer(u).square().mean().backward()
+        opt.step()
+        back = layer.to_realization()
+        y = layer(u).detach().numpy()
+        np.testing.assert_allclose(y, simulate(back, u.numpy()), rtol=1e-9, atol=1e-11)
+        assert back.is_stable()
+
+
+def test_stable_parametrization_stays_stable(rng):
+    sys = random_statespace(rng, 4, 1, 1, radius=0.99)
+    u = torch.as_tensor(rng.standard_normal((1, 60, 1)))
+    for par in PARS:
+        layer = SSMLayer.from_realization(sys, par, stable=True, dtype=torch.float64)
+        opt = torch.optim.SGD(layer.parameters(), lr=1.0)  # big steps that push the poles out
+        for _ in range(5):
+            opt.zero_grad()
+            (-layer(u).square().mean()).backward()
+            torch.nn.utils.clip_grad_norm_(layer.parameters(), 10.0)
+            opt.step()
+        assert np.max(np.abs(layer.poles())) < 1.0, par
+
+
+def test_gradients_match_finite_differences(rng):
+    sys = random_statespace(rng, 3, 1, 2)
+    u = torch.as_tensor(rng.standard_normal((1, 12, 1)))
+    for par in PARS:
+        for stable in (False, True):
+            layer = SSMLayer.from_realization(sys, par, stable=stable, dtype=torch.float64)
+            params = [q for q in layer.parameters()]
+            names = [k for k, _ in layer.named_parameters()]
+
+            def f(*ps, layer=layer, names=names):
+                out = torch.func.functional_call(
+                    layer, dict(zip(names, ps)), (u,), {"mode": "scan"}
+                )
+                return out
+
+            assert torch.autograd.gradcheck(
+                f, tuple(q.detach().clone().requires_grad_() for q in params)
+            )
+
+
+def test_unstable_with_stable_raises():
+    sys = realize.StateSpace([[1.2, 0.0], [0.3, 0.5]], [[1.0], [1.0]], [[1.0, 1.0]])
+    for par in PARS:
+        with pytest.raises(NotStableError):
+            SSMLayer.from_realization(sys, par, stable=True)
+        layer = SSMLayer.from_realization(sys, par, stable=False, dtype=torch.float64)
+        assert np.isclose(np.max(np.abs(layer.poles())), 1.2)
+
+
+def test_bad_inputs(rng):
+    sys = random_statespace(rng, 3, 2, 1)
+    layer = SSMLayer.from_realization(sys, "diagonal")
+    with pytest.raises(ShapeError, match=r"u: expected shape \(batch, length, 2\)"):
+        layer(torch.zeros(1, 5, 3))
+    with pytest.raises(ShapeError, match="state"):
+        layer(torch.zeros(1, 5, 2), state=torch.zeros(1, 4))
+    with pytest.raises(InvalidValueError, match="parametrization"):
+        SSMLayer.from_realization(sys, "toeplitz")
+    with pytest.raises(InvalidValueError, match="sys"):
+        SSMLayer.from_realization(np.eye(2), "dense")
+    jordan = realize.StateSpace([[0.5, 1.0], [0.0, 0.5]], [[0.0], [1.0]], [[1.0, 0.0]])
+    with pytest.raises(InvalidValueError):
+        SSMLayer.from_realization(jordan, "diagonal")
+    derogatory = realize.StateSpace(0.5 * np.eye(2), [[1.0], [1.0]], [[1.0, 0.0]])
+    with pytest.raises(InvalidValueError):
+        SSMLayer.from_realization(derogatory, "companion")
+
+
+def test_structure_helpers(rng):
+    A = rng.standard_normal((5, 5)) * 0.3
+    lr, lc, T = modal_form(A)
+    M = T @ A @ np.linalg.inv(T)
+    assert np.allclose(np.diag(M)[: len(lr)], lr)
+    a, T = companion_form(A)
+    np.testing.assert_allclose(T @ A @ np.linalg.inv(T), companion_matrix(a), atol=1e-10)
+    np.testing.assert_allclose(
+        np.sort_complex(np.roots(np.r_[1, a])), np.sort_complex(np.linalg.eigvals(A)), atol=1e-8
+    )
+    k = poly_to_reflection(a)
+    assert np.all(np.abs(k) < 1)
+    np.testing.assert_allclose(reflection_to_poly(k), a, atol=1e-12)
+    kt = torch.as_tensor(k)
+    np.testing.assert_allclose(reflection_to_poly(kt).numpy(), a, atol=1e-12)
+    with pytest.raises(NotStableError):
+        poly_to_reflection(np.poly([1.1, 0.2])[1:])
+    B = 1.5 * np.array([[0.9, 0.5], [0.0, 0.6]])
+    B = B / max(abs(np.linalg.eigvals(B))) * 0.95
+    T = contractive_transform(B)
+    assert np.linalg.norm(T @ B @ np.linalg.inv(T), 2) < 1

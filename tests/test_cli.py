@@ -1,0 +1,362 @@
+"""The realize command: every subcommand on real fits, and every bad input -> one line, exit 2."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import realize
+from realize.cli import main
+from realize.tabular import write_table
+
+TRUE = realize.StateSpace(
+    [[0.9, 0.3], [-0.3, 0.9]],
+    [[1.0], [0.5]],
+    [[1.0, 0.0]],
+    dt=0.01,
+    K=[[0.3], [0.1]],
+    Lambda=[[0.01]],
+)
+
+
+def _data(seed, T=1500):
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal((T, 1))
+    y = TRUE.simulate(u, rng=rng)
+    return u, y
+
+
+@pytest.fixture
+def csv_file(tmp_path, rng):
+    u, y = _data(int(rng.integers(1 << 30)))
+    path = tmp_path / "plant.csv"
+    write_table(
+        path,
+        {
+            "time [s]": np.arange(len(u)) * 0.01,
+            "u [V]": u[:, 0],
+            "y [V]": y[:, 0],
+            "note": np.zeros(len(u)),
+        },
+    )
+    return path
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fit_csv_names_columns_finds_the_order_and_writes_everything(tmp_path, csv_file, capsys):
+    report = tmp_path / "rep"
+    model_path = tmp_path / "m.npz"
+    code, out, err = run(
+        capsys,
+        "fit",
+        csv_file,
+        "--input",
+        "u",
+        "--output",
+        "y",
+        "--report",
+        report,
+        "--save",
+        model_path,
+        "--json",
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["order"] == 2
+    assert summary["fit_percent"][0] > 90
+    assert summary["dt"] == pytest.approx(0.01) and summary["time_unit"] == "s"
+    assert summary["model"]["stable"] is True
+    assert summary["inputs"] == ["u [V]"] and summary["outputs"] == ["y [V]"]
+    assert summary["estimation_samples"] == 1125 and summary["validation_samples"] == 375
+    # the saved model carries names, units and the sampling period, and its poles are right
+    model = realize.load(model_path)
+    assert model.dt == pytest.approx(0.01)
+    assert model.input_names == ("u",) and model.output_units == ("V",)
+    np.testing.assert_allclose(
+        np.sort_complex(model.poles()), np.sort_complex(TRUE.poles()), atol=0.01
+    )
+    files = {p.name for p in report.iterdir()}
+    assert {
+        "index.html",
+        "summary.json",
+        "singular_values.png",
+        "simulation.png",
+        "bode.png",
+        "poles_zeros.png",
+        "innovation_autocorrelation.png",
+    } <= files
+    page = (report / "index.html").read_text()
+    assert "simulation.png" in page and "Poles" in page and "fit" in page
+    assert err == ""  # no progress display when stderr is not a terminal
+    assert set(summary["timings"]) == {"identification", "validation", "report"}
+
+
+def test_progress_is_a_transient_status_line_on_a_terminal(csv_file, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code, out, err = run(capsys, "fit", csv_file, "-u", "u", "-y", "y", "--no-report")
+    assert code == 0
+    assert "identifying plant.csv (N4SID, order auto, 1125 samples) ..." in err
+    assert err.endswith("\r\x1b[K") and "\n" not in err  # erased: nothing left behind
+
+
+def test_fit_prints_a_readable_summary(tmp_path, csv_file, capsys):
+    code, out, err = run(
+        capsys,
+        "fit",
+        csv_file,
+        "-u",
+        "u [V]",
+        "-y",
+        "y [V]",
+        "--no-report",
+        "--order",
+        "2",
+        "--method",
+        "moesp",
+    )
+    assert code == 0, err
+    assert "order      2: fixed by the user" in out
+    assert "% on validation data" in out and "RMSE" in out and " V " in out
+    assert "stable     yes" in out and "poles" in out and "Hz" in out
+    assert "whiteness" in out
+    assert not (tmp_path / "realize-report-plant").exists()
+
+
+def test_fit_default_report_folder_and_quiet(tmp_path, csv_file, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "fit", csv_file, "--input", "u", "--output", "y", "--quiet")
+    assert code == 0
+    assert out == "" and err == ""
+    assert (tmp_path / "realize-report-plant" / "index.html").exists()
+
+
+def test_fit_npz_parquet_mimo_and_output_only(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    from realize.testing import random_statespace
+
+    sys2 = random_statespace(rng, n=3, m=2, p=2, innovation=True, radius=0.9)
+    u = rng.standard_normal((2000, 2))
+    y = sys2.simulate(u, rng=rng)
+    np.savez(tmp_path / "d.npz", u=u, y=y)
+    code, out, err = run(
+        capsys,
+        "fit",
+        tmp_path / "d.npz",
+        "--input",
+        "u",
+        "--output",
+        "y",
+        "--no-report",
+        "--json",
+        "--feedthrough",
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["outputs"] == ["y:0", "y:1"] and len(summary["fit_percent"]) == 2
+    # oracle: the true model's own simulation fit on the same validation part
+    from realize.compare import fit_percent, simulate_from_window
+
+    yhat, _ = simulate_from_window(sys2, y[1500:], u[1500:], 50)
+    best = fit_percent(y[1550:], yhat[50:])
+    assert np.all(np.array(summary["fit_percent"]) > best - 3), (summary["fit_percent"], best)
+    write_table(tmp_path / "d.parquet", {"u1": u[:, 0], "u2": u[:, 1], "y1": y[:, 0]})
+    code, out, err = run(
+        capsys, "fit", tmp_path / "d.parquet", "-u", "u1,u2", "-y", "y1", "--no-report", "--json"
+    )
+    assert code == 0, err
+    # output-only: a stochastic model of y alone, judged by its innovations
+    code, out, err = run(
+        capsys, "fit", tmp_path / "d.npz", "--output", "y", "--report", tmp_path / "rep", "--json"
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["model"]["m"] == 0 and summary["whiteness"]["lags"] == 40
+    assert (tmp_path / "rep" / "innovation_autocorrelation.png").exists()
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    (tmp_path / "text.csv").write_text("u,y\n1,2\n3,abc\n4,5\n")
+    (tmp_path / "nan.csv").write_text(
+        "u,y\n" + "".join(f"{k},{k if k != 7 else ''}\n" for k in range(100))
+    )
+    (tmp_path / "short.csv").write_text("u,y\n" + "".join(f"{k},{k * k}\n" for k in range(12)))
+    (tmp_path / "noheader.csv").write_text("1,2\n3,4\n")
+    (tmp_path / "data.xlsx").write_text("")
+    u, y = _data(0, 400)
+    write_table(tmp_path / "ok.csv", {"u": u[:, 0], "y": y[:, 0]})
+    return tmp_path
+
+
+BAD = [
+    (["fit", "missing.csv", "--output", "y"], "missing.csv: no such file"),
+    (["fit", "ok.csv", "--output", "speed"], "no column 'speed'"),
+    (["fit", "ok.csv", "--input", "u", "--output", "u"], "also an output"),
+    (["fit", "text.csv", "--input", "u", "--output", "y"], "not numeric ('abc' on line 3)"),
+    (
+        ["fit", "nan.csv", "--input", "u", "--output", "y"],
+        "missing or NaN value(s), the first on line 9",
+    ),
+    (["fit", "short.csv", "--input", "u", "--output", "y"], "too little data"),
+    (["fit", "noheader.csv", "--output", "1"], "header row"),
+    (["fit", "data.xlsx", "--output", "y"], "unknown data format"),
+    (
+        ["fit", "ok.csv", "--output", "y", "--order", "zero"],
+        "expected 'auto', 'validate' or a positive integer",
+    ),
+    (["fit", "ok.csv", "--output", "y", "--order", "500"], "expected at least"),
+    (["fit", "ok.csv", "--output", "y", "--method", "magic"], "invalid choice"),
+    (["fit", "ok.csv", "--output", "y", "--validate", "1.5"], "strictly between 0 and 1"),
+    (["fit", "ok.csv"], "--output"),
+    (["frobnicate"], "invalid choice"),
+    (["info", "ok.csv"], "ok.csv"),
+    (["info", "nope.npz"], "nope.npz: no such file"),
+    (["simulate", "nope.npz", "--steps", "10", "--out", "x.csv"], "no such file"),
+    (["simulate", "model.npz", "--steps", "-3", "--out", "x.csv"], "positive integer"),
+    (["simulate", "model.npz", "--steps", "10", "--out", "x.xlsx"], "unknown output format"),
+    (["convert", "model.npz", "--form", "wobbly", "--save", "x.npz"], "wobbly"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD, ids=[" ".join(a)[:40] for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(bad_files, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(bad_files)
+    realize.save(TRUE, bad_files / "model.npz")
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("realize"), err
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_console_script_bad_input_has_no_traceback(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from realize.cli import main; sys.exit(main())",
+        "fit",
+        str(tmp_path / "none.csv"),
+        "--output",
+        "y",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"realize: error: {tmp_path / 'none.csv'}: no such file"
+    ]
+
+
+def test_info_convert_simulate_reverse(tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    realize.save(
+        TRUE.replace(input_names=["u"], output_names=["y"], input_units=["V"], output_units=["V"]),
+        path,
+    )
+    code, out, err = run(capsys, "info", path)
+    assert code == 0, err
+    assert "n = 2 states" in out and "stable     yes" in out and "hankel sv" in out
+    code, out, err = run(capsys, "info", path, "--json")
+    info = json.loads(out)
+    assert info["spectral_radius"] == pytest.approx(np.hypot(0.9, 0.3))
+    assert len(info["hankel_singular_values"]) == 2
+
+    for form in ("modal", "balanced", "observable"):
+        code, out, err = run(
+            capsys, "convert", path, "--form", form, "--save", tmp_path / f"{form}.npz", "--json"
+        )
+        assert code == 0, err
+        assert json.loads(out)["condition_number"] >= 1
+        new = realize.load(tmp_path / f"{form}.npz")
+        np.testing.assert_allclose(new.markov(20), TRUE.markov(20), atol=1e-10)
+
+    u = np.random.default_rng(1).standard_normal(50)
+    write_table(tmp_path / "in.csv", {"u [V]": u})
+    code, out, err = run(
+        capsys,
+        "simulate",
+        path,
+        "--input",
+        tmp_path / "in.csv",
+        "--out",
+        tmp_path / "sim.csv",
+        "--no-noise",
+    )
+    assert code == 0, err
+    table = realize.tabular.read_table(tmp_path / "sim.csv")
+    assert table.names == ("time [s]", "u [V]", "y [V]")
+    np.testing.assert_allclose(
+        table.columns["y [V]"], TRUE.simulate(u[:, None], noise=False)[:, 0], rtol=1e-12, atol=1e-14
+    )
+    code, out, err = run(
+        capsys,
+        "simulate",
+        path,
+        "--steps",
+        "30",
+        "--out",
+        tmp_path / "s.npz",
+        "--seed",
+        "3",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["noise"] is True
+    assert np.load(tmp_path / "s.npz")["y [V]"].shape == (30,)
+
+    code, out, err = run(capsys, "reverse", path, "--save", tmp_path / "back.npz")
+    assert code == 0, err
+    back = realize.load(tmp_path / "back.npz")
+    assert back.n == 2 and back.m == 0 and "stochastic part" in out
+    # the backward model has the forward model's poles (A_b = P A' P^-1)
+    np.testing.assert_allclose(
+        np.sort_complex(back.poles()), np.sort_complex(TRUE.poles()), atol=1e-10
+    )
+
+
+def test_reverse_of_an_unstable_model_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "u.npz"
+    realize.save(realize.StateSpace([[1.2]], C=[[1.0]], K=[[0.5]], Lambda=[[1.0]]), path)
+    code, out, err = run(capsys, "reverse", path, "--save", tmp_path / "b.npz")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_help_and_version(capsys):
+    assert main([]) == 0
+    assert "demo" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert realize.__version__ in capsys.readouterr().out
+
+
+def test_demo(tmp_path):
+    """The README's command, as a user runs it: prints the model and where the report is."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from realize.cli import main; sys.exit(main())",
+        "demo",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Wiener-Hammerstein" in out
+    for key in ("order", "fit", "test RMSE", "stable", "poles", "report"):
+        assert f"  {key}" in out
+    report = tmp_path / "realize-report-wiener-hammerstein"
+    assert str(report / "index.html") in out
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["samples"] == {"train": 80000, "valid": 20000, "test": 88000}
+    assert np.isfinite(summary["test_rmse"][0])
+    assert len(list(report.glob("*.png"))) >= 5

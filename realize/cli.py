@@ -203,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
             "--order",
             type=_order,
             default=default_order,
-            help="model order: 'auto' (Bauer's SVC criterion on the canonical "
-            "correlations), 'validate' (the best simulation fit on the validation "
+            help="model order: 'auto' (BIC over the orders that the canonical "
+            "correlations support above their noise floor), 'validate' (the best simulation fit on the validation "
             f"data among orders 1 to {_MAX_VALIDATE_ORDER} and horizons "
             f"{', '.join(map(str, _VALIDATE_HORIZONS))} unless --horizon) or N "
             f"(default {default_order})",
@@ -223,14 +223,24 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--feedthrough",
-            action="store_true",
-            help="estimate a direct feedthrough D (default: D = 0, as for most "
-            "sampled physical systems)",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="estimate a direct feedthrough D (fit default: no, D = 0, as for most "
+            "sampled physical systems; demo default: yes)",
         )
         p.add_argument(
             "--detrend",
-            action="store_true",
-            help="remove the means of inputs and outputs (offsets) before fitting",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="remove the means of inputs and outputs (offsets) before fitting "
+            "(fit default: no; demo default: yes)",
+        )
+        p.add_argument(
+            "--stable",
+            action=argparse.BooleanOptionalAction,
+            default=False,
+            help="enforce a stable A by the smallest regularization of the shift "
+            "equation (fit default: no; demo default: yes)",
         )
         p.add_argument(
             "--report",
@@ -299,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         "initialization (the benchmark's standard score), and write a report.",
     )
     identification_options(demo, "validate")
+    # the circuit's data have offsets, a direct path, and short horizons give unstable fits
+    demo.set_defaults(feedthrough=True, detrend=True, stable=True)
 
     info = sub.add_parser(
         "info",
@@ -427,7 +439,7 @@ def _identify(y, u, args, con: _Console, label: str, valid, window: int):
     """
     import realize
 
-    options = {"method": args.method, "feedthrough": args.feedthrough}
+    options = {"method": args.method, "feedthrough": args.feedthrough, "stable": args.stable}
     text = f"{args.method.upper()}, order {args.order}, {y.shape[0]} samples"
     if args.order != "validate":
         if args.horizon is not None:

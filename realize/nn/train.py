@@ -1,0 +1,433 @@
+"""Train a :class:`~realize.nn.BMOJOLM` from a configuration file.
+
+Usage::
+
+    python -m realize.nn.train --config configs/shakespeare_bmojo.toml
+    torchrun --nproc_per_node 2 -m realize.nn.train --config configs/shakespeare_bmojo.toml
+
+The configuration (TOML or JSON) has three tables:
+
+``[model]``
+    fields of :class:`~realize.nn.BMOJOConfig` (``vocab_size`` is filled in for
+    Shakespeare).
+``[data]``
+    ``kind = "shakespeare"`` with ``path`` (optional, see
+    :func:`realize.nn.data.load_shakespeare`) and ``val_plays``; or ``kind = "mqar"`` with
+    ``vocab_size``, ``n_pairs``, ``min_gap``, ``power_a``. Both take ``seq_len`` and
+    ``batch_size`` (the *global* batch, split evenly across processes).
+``[train]``
+    ``steps``, ``lr``, ``min_lr``, ``warmup``, ``weight_decay``, ``grad_clip``, ``seed``,
+    ``out_dir``, ``checkpoint_every``, ``eval_every``, ``eval_batches``, ``log_every``,
+    ``resume`` (continue from ``out_dir/checkpoint.safetensors`` when present),
+    ``threads``, ``dtype`` (``"float32"`` or ``"float64"``), ``progress``.
+
+Determinism: the batch of step ``s`` is drawn from a generator seeded with ``(seed, s)``, so
+a resumed run continues exactly where it stopped and a run on ``W`` processes sees the same
+global batches as one process. The loss of a batch is normalised by the *global* number of
+scored tokens, so the averaged DDP gradient equals the one-process gradient.
+
+Checkpoints are safetensors files: the model (:meth:`BMOJOLM.save`) and
+``optimizer.safetensors`` (AdamW moments, step counts, the training step). Metrics are
+appended to ``out_dir/metrics.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from realize.errors import FormatError, InvalidValueError
+
+__all__ = ["load_config", "train", "main", "ProgressBar"]
+
+TRAIN_DEFAULTS = dict(
+    steps=200,
+    lr=3e-3,
+    min_lr=3e-4,
+    warmup=20,
+    weight_decay=0.1,
+    grad_clip=1.0,
+    seed=0,
+    out_dir="runs/bmojo",
+    checkpoint_every=100,
+    eval_every=0,
+    eval_batches=4,
+    log_every=10,
+    resume=True,
+    threads=0,
+    dtype="float32",
+    progress=True,
+)
+DATA_DEFAULTS = dict(
+    kind="shakespeare",
+    path=None,
+    seq_len=128,
+    batch_size=16,
+    val_plays=None,
+    vocab_size=64,
+    n_pairs=8,
+    min_gap=0,
+    power_a=0.01,
+)
+
+
+def load_config(path) -> dict:
+    """Read a TOML or JSON configuration into ``{"model": ..., "data": ..., "train": ...}``.
+
+    Raises
+    ------
+    FormatError
+        A file that cannot be parsed, or with unknown tables or keys.
+    """
+    path = str(path)
+    try:
+        if path.endswith(".json"):
+            with open(path, encoding="utf-8") as f:
+                cfg = json.load(f)
+        else:
+            import tomllib
+
+            with open(path, "rb") as f:
+                cfg = tomllib.load(f)
+    except (OSError, ValueError) as err:
+        raise FormatError(
+            f"config: expected a readable TOML or JSON file, got {path} ({err})"
+        ) from err
+    return normalize_config(cfg)
+
+
+def normalize_config(cfg: dict) -> dict:
+    """Fill defaults and reject unknown keys."""
+    from realize.nn.bmojo import BMOJOConfig
+
+    extra = set(cfg) - {"model", "data", "train"}
+    if extra:
+        raise FormatError(
+            f"config: expected tables model, data, train, got unknown {sorted(extra)}"
+        )
+    out = {
+        "model": dict(cfg.get("model", {})),
+        "data": {**DATA_DEFAULTS, **cfg.get("data", {})},
+        "train": {**TRAIN_DEFAULTS, **cfg.get("train", {})},
+    }
+    for table, defaults in (("data", DATA_DEFAULTS), ("train", TRAIN_DEFAULTS)):
+        bad = set(out[table]) - set(defaults)
+        if bad:
+            raise FormatError(f"config: unknown keys in [{table}]: {sorted(bad)}")
+    fields = {f.name for f in BMOJOConfig.__dataclass_fields__.values()}
+    bad = set(out["model"]) - fields
+    if bad:
+        raise FormatError(f"config: unknown keys in [model]: {sorted(bad)}")
+    if out["data"]["kind"] not in ("shakespeare", "mqar"):
+        raise FormatError(
+            f"config: data.kind expected 'shakespeare' or 'mqar', got {out['data']['kind']!r}"
+        )
+    return out
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (no dependency): step, rate, ETA, metrics."""
+
+    def __init__(self, total: int, start: int = 0, enabled: bool = True, stream=None):
+        self.total, self.n, self.enabled = total, start, enabled
+        self.stream = stream or sys.stderr
+        self.t0, self.n0 = time.perf_counter(), start
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
+
+    def update(self, n: int, **metrics) -> None:
+        self.n = n
+        if not self.enabled:
+            return
+        el = time.perf_counter() - self.t0
+        rate = (n - self.n0) / el if el > 0 else 0.0
+        eta = (self.total - n) / rate if rate > 0 else float("nan")
+        width = 24
+        fill = int(width * n / max(self.total, 1))
+        text = " ".join(
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+        )
+        line = f"[{'#' * fill}{'.' * (width - fill)}] {n}/{self.total} {rate:.2f} it/s eta {eta:.0f}s {text}"
+        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------------- data
+class _Data:
+    """Deterministic global batches: the batch of step s depends only on (seed, s)."""
+
+    def __init__(self, data: dict, seed: int):
+        self.cfg, self.seed = data, seed
+        if data["kind"] == "shakespeare":
+            from realize.nn.data import DEFAULT_VAL_PLAYS, load_shakespeare, shakespeare_splits
+
+            text = load_shakespeare(data["path"])
+            self.train_ids, self.val_ids, self.tokenizer = shakespeare_splits(
+                text, tuple(data["val_plays"] or DEFAULT_VAL_PLAYS)
+            )
+            self.vocab_size = self.tokenizer.vocab_size
+        else:
+            self.vocab_size = data["vocab_size"]
+
+    def batch(self, step: int, split: str = "train", seq_len: int | None = None):
+        from realize.nn.data import mqar, random_batch
+
+        d = self.cfg
+        g = torch.Generator().manual_seed(
+            self.seed * 1_000_003 + step + (1 << 40 if split == "val" else 0)
+        )
+        L = seq_len or d["seq_len"]
+        if d["kind"] == "shakespeare":
+            ids = self.train_ids if split == "train" else self.val_ids
+            return random_batch(ids, d["batch_size"], L, g)
+        return mqar(
+            d["batch_size"],
+            d["vocab_size"],
+            L,
+            d["n_pairs"],
+            min_gap=d["min_gap"],
+            power_a=d["power_a"],
+            generator=g,
+        )
+
+
+# ---------------------------------------------------------------------- optimizer files
+def _save_optimizer(opt, step: int, path: str) -> None:
+    from safetensors.torch import save_file
+
+    tensors, groups = {}, []
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for i, p in enumerate(params):
+        for key, val in opt.state.get(p, {}).items():
+            tensors[f"{i}.{key}"] = (
+                (val if torch.is_tensor(val) else torch.tensor(val)).detach().clone().contiguous()
+            )
+    for g in opt.param_groups:
+        groups.append(
+            {
+                k: v
+                for k, v in g.items()
+                if k != "params" and isinstance(v, (int, float, bool, type(None)))
+            }
+        )
+    save_file(
+        tensors,
+        path,
+        metadata={"step": str(step), "groups": json.dumps(groups), "n_params": str(len(params))},
+    )
+
+
+def _load_optimizer(opt, path: str) -> int:
+    from safetensors import safe_open
+
+    params = [p for g in opt.param_groups for p in g["params"]]
+    with safe_open(path, framework="pt") as f:
+        meta = f.metadata()
+        if int(meta["n_params"]) != len(params):
+            raise InvalidValueError(
+                f"resume: expected an optimizer state for {len(params)} tensors, "
+                f"got {meta['n_params']}"
+            )
+        for key in f.keys():
+            i, name = key.split(".", 1)
+            opt.state[params[int(i)]][name] = f.get_tensor(key)
+        for g, stored in zip(opt.param_groups, json.loads(meta["groups"])):
+            g.update(stored)
+    return int(meta["step"])
+
+
+# ---------------------------------------------------------------------- training
+def _lr(step: int, t: dict) -> float:
+    if step < t["warmup"]:
+        return t["lr"] * (step + 1) / t["warmup"]
+    frac = (step - t["warmup"]) / max(1, t["steps"] - t["warmup"])
+    return t["min_lr"] + 0.5 * (t["lr"] - t["min_lr"]) * (1 + math.cos(math.pi * min(frac, 1.0)))
+
+
+@torch.no_grad()
+def evaluate(
+    model, data: _Data, n_batches: int, seq_len: int | None = None, dtype=torch.float32
+) -> dict:
+    """Validation metrics: cross-entropy (nats), bits per token, and for MQAR the recall
+    accuracy on the scored positions."""
+    model.eval()
+    ce_sum, n_tok, correct = 0.0, 0, 0
+    for b in range(n_batches):
+        x, y = data.batch(b, "val", seq_len)
+        logits = model(x).to(torch.float64)
+        mask = y != -100
+        ce_sum += float(F.cross_entropy(logits[mask], y[mask], reduction="sum"))
+        n_tok += int(mask.sum())
+        correct += int((logits[mask].argmax(-1) == y[mask]).sum())
+    model.train()
+    ce = ce_sum / max(n_tok, 1)
+    return {"val_ce": ce, "val_bits": ce / math.log(2), "val_acc": correct / max(n_tok, 1)}
+
+
+def train(cfg: dict, *, log=None) -> dict:
+    """Run training as configured; returns the final metrics (and writes them to out_dir).
+
+    Works in one process or under ``torchrun`` (``torch.distributed`` with the gloo backend
+    on CPU, NCCL on GPU), wrapping the model in DistributedDataParallel.
+    """
+    from realize.nn.bmojo import BMOJOLM, BMOJOConfig
+
+    cfg = normalize_config(cfg)
+    t, d = cfg["train"], cfg["data"]
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    distributed = world > 1
+    if distributed:
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            dist.init_process_group(backend)
+        rank = dist.get_rank()
+    else:
+        rank = 0
+    if t["threads"]:
+        torch.set_num_threads(int(t["threads"]))
+    if d["batch_size"] % world:
+        raise InvalidValueError(
+            f"batch_size: expected a multiple of the {world} processes, got {d['batch_size']}"
+        )
+    dtype = {"float32": torch.float32, "float64": torch.float64}[t["dtype"]]
+    torch.manual_seed(t["seed"])
+    data = _Data(d, t["seed"])
+    mcfg = dict(cfg["model"])
+    mcfg["vocab_size"] = data.vocab_size
+    config = BMOJOConfig(**mcfg)
+    if config.attention and d["seq_len"] < config.window:
+        raise InvalidValueError(
+            f"window: expected at most data.seq_len={d['seq_len']}, got {config.window}"
+        )
+    model = BMOJOLM(config=config).to(dtype)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": t["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=t["lr"],
+        betas=(0.9, 0.95),
+    )
+    out = t["out_dir"]
+    ckpt, optf = (
+        os.path.join(out, "checkpoint.safetensors"),
+        os.path.join(out, "optimizer.safetensors"),
+    )
+    start = 0
+    if t["resume"] and os.path.exists(ckpt) and os.path.exists(optf):
+        model.load_weights(ckpt)
+        start = _load_optimizer(opt, optf)
+    if rank == 0:
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "config.json"), "w") as f:
+            json.dump({**cfg, "model": config.to_dict()}, f, indent=1)
+    net = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model)
+    per = d["batch_size"] // world
+    bar = ProgressBar(t["steps"], start, enabled=bool(t["progress"]) and rank == 0)
+    log = log or (lambda rec: None)
+    metrics = {}
+    t_start = time.perf_counter()
+
+    def save(step):
+        if rank == 0:
+            model.save(ckpt + ".tmp")
+            _save_optimizer(opt, step, optf + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+            os.replace(optf + ".tmp", optf)
+        if distributed:
+            dist.barrier()
+
+    for step in range(start, t["steps"]):
+        x, y = data.batch(step)
+        n_scored = int((y != -100).sum())
+        x, y = x[rank * per : (rank + 1) * per], y[rank * per : (rank + 1) * per]
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, t)
+        logits = net(x)
+        ce_sum = F.cross_entropy(
+            logits.flatten(0, 1).to(torch.promote_types(logits.dtype, torch.float32)),
+            y.flatten(),
+            ignore_index=-100,
+            reduction="sum",
+        )
+        # global normalisation: DDP averages gradients over processes, hence the factor world
+        ce_part = ce_sum / max(n_scored, 1)
+        loss = world * ce_part + config.innovation_weight * model.innovation_nll()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if t["grad_clip"]:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
+        opt.step()
+        ce = ce_part.detach().clone()
+        if distributed:
+            dist.all_reduce(ce)
+        metrics = {"step": step + 1, "loss": float(ce), "lr": opt.param_groups[0]["lr"]}
+        if (step + 1) % t["log_every"] == 0 or step + 1 == t["steps"]:
+            bar.update(step + 1, loss=float(ce))
+            if rank == 0:
+                log(metrics)
+                with open(os.path.join(out, "metrics.jsonl"), "a") as f:
+                    f.write(json.dumps(metrics) + "\n")
+        if t["eval_every"] and (step + 1) % t["eval_every"] == 0 and rank == 0:
+            metrics.update(evaluate(model, data, t["eval_batches"], dtype=dtype))
+        if t["checkpoint_every"] and (step + 1) % t["checkpoint_every"] == 0:
+            save(step + 1)
+    bar.close()
+    if start < t["steps"]:
+        save(t["steps"])
+    metrics["train_seconds"] = time.perf_counter() - t_start
+    if rank == 0 and t["eval_batches"]:
+        metrics.update(evaluate(model, data, t["eval_batches"], dtype=dtype))
+        with open(os.path.join(out, "final.json"), "w") as f:
+            json.dump(metrics, f, indent=1)
+    if distributed:
+        dist.barrier()
+        dist.destroy_process_group()
+    metrics["model"] = model
+    return metrics
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m realize.nn.train", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--config", required=True, help="TOML or JSON configuration file")
+    parser.add_argument("--steps", type=int, help="override train.steps")
+    parser.add_argument("--out-dir", help="override train.out_dir")
+    parser.add_argument("--no-resume", action="store_true", help="start from scratch")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config)
+    if args.steps is not None:
+        cfg["train"]["steps"] = args.steps
+    if args.out_dir:
+        cfg["train"]["out_dir"] = args.out_dir
+    if args.no_resume:
+        cfg["train"]["resume"] = False
+    m = train(cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        m.pop("model")
+        print(json.dumps({k: v for k, v in m.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,275 @@
+"""B'MOJO block and LM: causality, recurrent cache, special cases, selection, files, errors."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from realize.errors import FormatError, InvalidValueError, ShapeError  # noqa: E402
+from realize.nn import BMOJOLM, BMOJOBlock, BMOJOConfig, SlidingWindowAttention  # noqa: E402
+from realize.nn.bmojo import SelectiveSSMMixer, select_candidates, update_store  # noqa: E402
+
+torch.set_default_dtype(torch.float32)
+
+SMALL = dict(n_heads=2, chunk=4, select_k=2, n_fading=2, scan_backend="naive")
+VARIANTS = {
+    "topk-fifo": {},
+    "threshold": dict(selection="threshold", threshold_alpha=0.5),
+    "score-evict": dict(eviction="score", select_k=3),
+    "bmojo-f": dict(n_eidetic=0),
+    "swa": dict(n_eidetic=0, ssm=False),
+    "mamba": dict(n_eidetic=0, attention=False),
+}
+
+
+def _lm(seed, **kw):
+    torch.manual_seed(seed)
+    opts = {**SMALL, **kw}
+    n_eid = opts.pop("n_eidetic", 3)
+    return BMOJOLM(23, 16, 2, 4, window=6, n_eidetic=n_eid, **opts).double()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_causal_including_selection(variant, seed):
+    lm = _lm(seed, **VARIANTS[variant])
+    g = torch.Generator().manual_seed(seed)
+    tok = torch.randint(0, 23, (2, 30), generator=g)
+    full = lm(tok)
+    idx = [layer.mixer.eidetic_index for layer in lm.layers]
+    for p in (5, 13, 22):
+        tok2 = tok.clone()
+        tok2[:, p] = (tok2[:, p] + 1 + torch.randint(0, 21, (2,), generator=g)) % 23
+        out = lm(tok2)
+        torch.testing.assert_close(out[:, :p], full[:, :p], atol=1e-14, rtol=0)
+        assert not torch.allclose(out[:, p:], full[:, p:])
+        for layer, before in zip(lm.layers, idx):
+            if before is not None:  # the store seen by chunks up to p's own chunk is unchanged
+                c = p // SMALL["chunk"]
+                assert torch.equal(layer.mixer.eidetic_index[:, : c + 1], before[:, : c + 1])
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recurrent_cache_equals_full_forward(variant, seed):
+    lm = _lm(seed, **VARIANTS[variant])
+    g = torch.Generator().manual_seed(100 + seed)
+    L = 31  # not a multiple of the chunk: the last store is the one the last chunk reads
+    tok = torch.randint(0, 23, (3, L), generator=g)
+    with torch.no_grad():
+        full = lm(tok)
+        cache = lm.init_cache(3)
+        steps = torch.stack([lm.step(tok[:, t], cache) for t in range(L)], 1)
+    assert (steps - full).abs().max().item() < 1e-10
+    for layer, c in zip(lm.layers, cache):
+        if layer.mixer.n_eidetic:
+            st = c["store"]
+            assert torch.equal(st["index"], layer.mixer.eidetic_index[:, -1])
+            assert torch.equal(st["valid"], layer.mixer.eidetic_valid[:, -1])
+            assert st["valid"].any()
+    # generate() reads the prompt through the same cache
+    _, logits = lm.generate(tok, 1, greedy=True, return_logits=True)
+    assert (logits - full).abs().max().item() < 1e-10
+
+
+def test_selection_is_used():
+    """The eidetic store changes the output: removing it (n_eidetic=0, same weights) differs
+    at positions past the first window, and not before the first store is visible."""
+    lm = _lm(0)
+    lm_f = _lm(0, n_eidetic=0)
+    lm_f.load_state_dict(lm.state_dict(), strict=False)
+    tok = torch.randint(0, 23, (2, 30), generator=torch.Generator().manual_seed(7))
+    a, b = lm(tok), lm_f(tok)
+    first = 6  # a pick j of chunk 0 is read from t >= max(chunk, j + window) >= window
+    torch.testing.assert_close(a[:, :first], b[:, :first], atol=1e-13, rtol=0)
+    assert not torch.allclose(a[:, first:], b[:, first:])
+
+
+def _ssm_reference(m: SelectiveSSMMixer, x):
+    """The SSM layer written out as a loop over time from its weights (the definition)."""
+    u, z = m.in_proj(x).split(m.d_inner, -1)
+    k = m.conv_weight.shape[1]
+    up = torch.nn.functional.pad(u, (0, 0, k - 1, 0))
+    u = torch.nn.functional.silu(
+        sum(up[:, i : i + x.shape[1]] * m.conv_weight[:, i] for i in range(k)) + m.conv_bias
+    )
+    dt, B, C = m.x_proj(u).split([m.dt_rank, m.d_state, m.d_state], -1)
+    delta = torch.nn.functional.softplus(m.dt_proj(dt))
+    A = -torch.exp(m.A_log)
+    h = torch.zeros(x.shape[0], m.d_inner, m.d_state, dtype=x.dtype)
+    ys = []
+    for t in range(x.shape[1]):
+        h = (
+            torch.exp(delta[:, t, :, None] * A) * h
+            + (delta[:, t] * u[:, t])[:, :, None] * B[:, t, None, :]
+        )
+        ys.append((h * C[:, t, None, :]).sum(-1) + m.D * u[:, t])
+    y = torch.stack(ys, 1) * torch.nn.functional.silu(z)
+    return m.out_proj(y)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_attention_off_is_the_ssm_layer(seed):
+    torch.manual_seed(seed)
+    blk = BMOJOBlock(8, 3, 4, 0, attention=False, n_heads=2, scan_backend="auto").double()
+    x = torch.randn(2, 11, 8, dtype=torch.float64)
+    torch.testing.assert_close(blk(x), _ssm_reference(blk.ssm, x), atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ssm_off_is_sliding_window_attention(seed):
+    torch.manual_seed(seed)
+    blk = BMOJOBlock(8, 3, 5, 0, ssm=False, n_heads=2, chunk=3).double()
+    swa = SlidingWindowAttention(8, 2, 5, n_fading=0, eidetic=False).double()
+    swa.load_state_dict(blk.attn.state_dict())
+    x = torch.randn(2, 14, 8, dtype=torch.float64)
+    torch.testing.assert_close(blk(x), swa(x), atol=1e-12, rtol=0)
+    assert not any(p is None for p in blk.parameters())
+    assert sum(p.numel() for p in blk.parameters()) == sum(p.numel() for p in swa.parameters())
+
+
+def test_innovation_score_is_normalized_innovation_squared():
+    torch.manual_seed(0)
+    blk = BMOJOBlock(6, 3, 4, 2, n_heads=2, scan_backend="naive").double()
+    with torch.no_grad():
+        blk.log_lambda.copy_(torch.randn(6))
+    x, s = torch.randn(5, 6, dtype=torch.float64), torch.randn(5, 6, dtype=torch.float64)
+    score, nll = blk.innovation_score(x, s)
+    e = x - blk.predictor(s)
+    Lam = torch.diag(torch.exp(blk.log_lambda))
+    want = torch.einsum("ti,ij,tj->t", e, torch.linalg.inv(Lam), e)
+    torch.testing.assert_close(score, want)
+    logdet = torch.logdet(Lam)
+    torch.testing.assert_close(nll, 0.5 * (want + logdet) / 6)
+
+
+def test_threshold_is_chi_square_quantile():
+    from scipy.stats import chi2
+
+    blk = BMOJOBlock(8, 3, 4, 2, n_heads=2, selection="threshold", threshold_alpha=0.05)
+    assert math.isclose(blk.tau, chi2.ppf(0.95, 8))
+
+
+def test_topk_ties_break_toward_earlier_token():
+    score = torch.tensor([[1.0, 3.0, 2.0, 3.0, 3.0, 0.0]])
+    idx, sc, val = select_candidates(score, 10, "topk", 2, 0.0)
+    assert idx.tolist() == [[11, 13]] and val.all()
+    idx, sc, val = select_candidates(score, 10, "threshold", 2, 1.5)
+    assert idx[val].tolist() == [11, 12, 13, 14]
+
+
+def _store_reference(items, M, eviction):
+    """items: list of (position, score) in position order; the store the rules define."""
+    if eviction == "fifo":
+        kept = items[-M:]
+    else:
+        kept = sorted(items, key=lambda it: (-it[1], it[0]))[:M]
+    return sorted(kept)
+
+
+@pytest.mark.parametrize("eviction", ["fifo", "score"])
+@pytest.mark.parametrize("seed", range(4))
+def test_store_update_matches_reference(eviction, seed):
+    g = torch.Generator().manual_seed(seed)
+    M, cs, k = 4, 5, 2
+    store = {
+        "index": torch.zeros(1, M, dtype=torch.long),
+        "score": torch.full((1, M), -math.inf),
+        "valid": torch.zeros(1, M, dtype=torch.bool),
+    }
+    picked = []
+    for c in range(6):
+        sc = torch.randint(0, 4, (1, cs), generator=g).double()  # many ties
+        i, s, v = select_candidates(sc, c * cs, "topk", k, 0.0)
+        picked += [(int(a), float(b)) for a, b in zip(i[0], s[0])]
+        store = update_store(store, {"index": i, "score": s, "valid": v}, M, eviction)
+        if eviction == "score":  # the score store keeps the best of everything ever picked
+            want = _store_reference(picked, M, eviction)
+        else:
+            want = picked[-M:]
+        got = [
+            (int(a), float(b))
+            for a, b, ok in zip(store["index"][0], store["score"][0], store["valid"][0])
+            if ok
+        ]
+        assert got == sorted(want)
+
+
+def test_store_visible_only_from_next_chunk():
+    torch.manual_seed(0)
+    blk = BMOJOBlock(8, 3, 4, 3, n_heads=2, chunk=4, select_k=1, scan_backend="naive").double()
+    blk(torch.randn(1, 20, 8, dtype=torch.float64))
+    idx, val = blk.eidetic_index[0], blk.eidetic_valid[0]
+    assert not val[0].any()
+    for c in range(1, idx.shape[0]):
+        assert val[c].sum() == min(c, 3)
+        assert (idx[c][val[c]] < 4 * c).all()
+
+
+def test_memory_floats_counts_state_and_kv():
+    cfg = dict(n_heads=2, chunk=4, conv_kernel=4, scan_backend="naive")
+    swa = BMOJOBlock(8, 3, 6, 0, ssm=False, **cfg)
+    assert swa.memory_floats() == 2 * 6 * 8 + 3 * 8
+    mamba = BMOJOBlock(8, 3, 6, 0, attention=False, **cfg)
+    assert mamba.memory_floats() == 8 * 3 + 8 * 3
+    full = BMOJOBlock(8, 3, 6, 5, **cfg)
+    assert full.memory_floats() == swa.memory_floats() + mamba.memory_floats() + 7 * 8 + 5 * 18 + 4
+
+
+def test_all_parameters_get_gradients():
+    lm = _lm(0)
+    tok = torch.randint(0, 23, (2, 20))
+    loss, ce = lm.loss(tok, torch.roll(tok, -1, 1))
+    loss.backward()
+    for name, p in lm.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_save_load_roundtrip(tmp_path):
+    lm = _lm(0)
+    tok = torch.randint(0, 23, (2, 20))
+    path = tmp_path / "lm.safetensors"
+    lm.save(path)
+    back = BMOJOLM.load(path).double()
+    torch.testing.assert_close(back(tok), lm(tok), atol=1e-6, rtol=0)
+    assert back.config == lm.config
+
+
+def test_bad_inputs(tmp_path):
+    lm = _lm(0)
+    with pytest.raises(InvalidValueError, match=r"tokens: expected ids in \[0, 23\)"):
+        lm(torch.tensor([[0, 1, 23, 2, 3, 4, 5, 6]]))
+    with pytest.raises(InvalidValueError, match="tokens"):
+        lm(torch.full((1, 8), -1))
+    with pytest.raises(InvalidValueError, match="integer token ids"):
+        lm(torch.zeros(1, 8))
+    with pytest.raises(ShapeError, match="window"):
+        lm(torch.zeros(1, 5, dtype=torch.long))
+    with pytest.raises(ShapeError, match="tokens"):
+        lm(torch.zeros(8, dtype=torch.long))
+    with pytest.raises(InvalidValueError, match="token_t"):
+        lm.step(torch.tensor([99]), lm.init_cache(1))
+    path = tmp_path / "other.safetensors"
+    _lm(0, n_eidetic=2).save(path)
+    with pytest.raises(InvalidValueError, match="n_eidetic"):
+        lm.load_weights(path)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(FormatError, match="path"):
+        BMOJOLM.load(junk)
+    with pytest.raises(InvalidValueError, match="chunk"):
+        BMOJOConfig(window=4, chunk=8)
+    with pytest.raises(InvalidValueError, match="n_eidetic"):
+        BMOJOConfig(ssm=False, n_eidetic=4)
+    with pytest.raises(InvalidValueError, match="selection"):
+        BMOJOConfig(selection="random")
+    with pytest.raises(InvalidValueError, match="name"):
+        BMOJOConfig.variant("transformer")
+
+
+def test_variants_by_configuration():
+    base = dict(vocab_size=10, d_model=8, n_heads=2, window=4, n_eidetic=2, d_state=3)
+    assert BMOJOConfig.variant("bmojo-f", **base).n_eidetic == 0
+    assert not BMOJOConfig.variant("swa", **base).ssm
+    assert not BMOJOConfig.variant("mamba", **base).attention

@@ -61,7 +61,17 @@ _LAZY = {
     "carleman": "realize.bilinear",
     "identify_bilinear": "realize.bilinear",
 }
-_SUBMODULES = {"datasets", "texture", "plot", "nn", "identify", "cli", "compare", "report", "tabular"}
+_SUBMODULES = {
+    "datasets",
+    "texture",
+    "plot",
+    "nn",
+    "identify",
+    "cli",
+    "compare",
+    "report",
+    "tabular",
+}
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "errors"])
 

@@ -63,6 +63,15 @@ def bilinear_recursion_reference(A, N, u, forcing, x0):
     Returns
     -------
     X : (T + 1, n) array
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.bilinear import bilinear_recursion_reference
+    >>> X = bilinear_recursion_reference(np.array([[0.5]]), np.array([[[0.1]]]),
+    ...                                  np.ones((2, 1)), np.ones((2, 1)), np.ones(1))
+    >>> np.round(X[:, 0], 12).tolist()  # x[t+1] = (0.5 + 0.1) x[t] + 1
+    [1.0, 1.6, 1.96]
     """
     T, n = forcing.shape
     X = np.empty((T + 1, n))
@@ -74,7 +83,33 @@ def bilinear_recursion_reference(A, N, u, forcing, x0):
 
 
 def bilinear_recursion(A, N, u, forcing, x0):
-    """Compiled twin of :func:`bilinear_recursion_reference` (``_ext/_bilinear.pyx``)."""
+    """Compiled twin of :func:`bilinear_recursion_reference` (``_ext/_bilinear.pyx``).
+
+    ``X[0] = x0``, ``X[t+1] = (A + sum_i u[t, i] N[i]) X[t] + forcing[t]``. No input
+    checks: the arrays must have the shapes below.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    N : (m, n, n) array
+    u : (T, m) array
+    forcing : (T, n) array
+    x0 : (n,) array
+
+    Returns
+    -------
+    X : (T + 1, n) array
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.bilinear import bilinear_recursion, bilinear_recursion_reference
+    >>> rng = np.random.default_rng(0)
+    >>> args = (0.5 * np.eye(2), 0.1 * rng.standard_normal((1, 2, 2)),
+    ...         rng.standard_normal((20, 1)), rng.standard_normal((20, 2)), np.zeros(2))
+    >>> bool(np.allclose(bilinear_recursion(*args), bilinear_recursion_reference(*args)))
+    True
+    """
     from realize._ext._bilinear import bilinear_recursion as _kernel
 
     T, n = forcing.shape
@@ -146,6 +181,14 @@ class BoundedInputBound:
         in this norm (a sufficient condition: larger inputs may still be stable).
     X : (n, n) array
         The weight of the norm.
+
+    Examples
+    --------
+    >>> import realize
+    >>> sys = realize.BilinearStateSpace([[0.5]], [[[0.1]]], [[1.0]], [[1.0]])
+    >>> bound = sys.bounded_input_bound(1.0)
+    >>> round(bound.rate, 12), round(bound.state_bound, 12)  # |x| <= 1 / (1 - 0.6)
+    (0.6, 2.5)
     """
 
     rate: float
@@ -709,6 +752,17 @@ class BilinearIdentificationResult:
         Mean squared one-step prediction error after refinement.
     initial_cost : float
         The same for the subspace estimate.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.bilinear import identify_bilinear
+    >>> true = realize.BilinearStateSpace([[0.5]], [[[0.2]]], [[1.0]], [[1.0]], R=[[1e-4]])
+    >>> rng = np.random.default_rng(0)
+    >>> u = rng.standard_normal((500, 1))
+    >>> fit = identify_bilinear(u, true.simulate(u, rng=rng), 1, refine=False)
+    >>> fit.order, fit.model.n, fit.K.shape
+    (1, 1, (1, 1))
     """
 
     model: BilinearStateSpace
@@ -1018,7 +1072,27 @@ def _poly_terms(coeffs, name: str, n: int, m: int | None, start: int):
 
 
 def carleman_lift(x, order: int) -> np.ndarray:
-    """The Carleman state ``[x; x (x) x; ...; x^(x) order]`` of x, shape (sum_j n^j,)."""
+    """The Carleman state ``[x; x (x) x; ...; x^(x) order]`` of x, shape (sum_j n^j,).
+
+    Parameters
+    ----------
+    x : (n,) array_like
+        State (flattened if it has more dimensions).
+    order : int
+        Number of Kronecker powers.
+
+    Returns
+    -------
+    z : (n + n^2 + ... + n^order,) array
+        The Kronecker powers ``x^(x)1, ..., x^(x)order`` stacked; the state of the
+        bilinear model from :func:`carleman` with the same order.
+
+    Examples
+    --------
+    >>> from realize.bilinear import carleman_lift
+    >>> carleman_lift([1.0, 2.0], 2).tolist()
+    [1.0, 2.0, 1.0, 2.0, 2.0, 4.0]
+    """
     x = np.asarray(x, dtype=float).ravel()
     parts, cur = [], np.ones(1)
     for _ in range(int(order)):

@@ -341,6 +341,23 @@ def controllability_indices(sys, tol: float | None = None, index_tol: float = 1e
 
     They are the block sizes of the 'controllable' and 'controllability-index' forms.
 
+    Parameters
+    ----------
+    sys : StateSpace
+        Model with A (n, n) and B (n, m).
+    tol : float, optional
+        Rank tolerance of the orthogonal staircase of ``(A, B)`` (default: a multiple
+        of the machine precision times the norms).
+    index_tol : float
+        Relative residual above which a column ``A^k b_i`` counts as independent of
+        those kept before it in crate order.
+
+    Returns
+    -------
+    mu : list of int
+        One index per input (length m), summing to n; 0 for an input whose column
+        is dependent from the start.
+
     Raises
     ------
     NotControllableError
@@ -364,10 +381,34 @@ def observability_indices(sys, tol: float | None = None, index_tol: float = 1e-8
 
     They are the block sizes of the 'observable' and 'observability-index' forms.
 
+    Parameters
+    ----------
+    sys : StateSpace
+        Model with A (n, n) and C (p, n).
+    tol : float, optional
+        Rank tolerance of the orthogonal staircase of ``(A', C')`` (default: a
+        multiple of the machine precision times the norms).
+    index_tol : float
+        Relative residual above which a row ``c_i A^k`` counts as independent of
+        those kept before it in crate order.
+
+    Returns
+    -------
+    nu : list of int
+        One index per output (length p), summing to n.
+
     Raises
     ------
     NotObservableError
         If the model is not observable (the message gives the rank found).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.canonical import observability_indices
+    >>> A = [[0.1, 0.0, 1.0], [0.0, 0.2, 0.0], [0.0, 0.0, 0.3]]
+    >>> observability_indices(realize.StateSpace(A, C=np.eye(3)[:2]))
+    [2, 1]
     """
     sys = as_statespace(sys)
     A, C = np.asarray(sys.A), np.asarray(sys.C)
@@ -463,6 +504,16 @@ class ComplexModalForm:
     D : (p, m) array
     dt : float
     Q, S, K : complex arrays or None; R, Lambda : arrays or None
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.5, 0.4], [-0.4, 0.5]], [[1.0], [0.0]], [[1.0, 0.0]])
+    >>> cm, T = realize.canonical_form(sys, "modal", complex=True)
+    >>> np.round(cm.poles, 12).tolist()
+    [(0.5+0.4j), (0.5-0.4j)]
+    >>> bool(np.allclose(cm.markov(6), sys.markov(6)))
+    True
     """
 
     poles: np.ndarray
@@ -522,6 +573,16 @@ class MemoryBlocks(NamedTuple):
         The rank tolerance used.
     cond : float
         ``cond(T)``; above :data:`COND_WARN` an IllConditionedWarning was issued.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.canonical import memory_blocks
+    >>> A = np.diag([1.0, 0.0], -1) + np.diag([0.0, 0.0, 0.8])  # 2-tap delay line + pole
+    >>> sys = realize.StateSpace(A, np.ones((3, 1)), np.ones((1, 3)))
+    >>> info = memory_blocks(sys)[2]
+    >>> info.shift_sizes, info.n_eidetic, info.n_fading
+    ((2,), 2, 1)
     """
 
     shift_sizes: tuple[int, ...]
@@ -717,7 +778,7 @@ def canonical_form(sys, form: str, **options):
             zero except the first column of each block. For one output this is
             python-control's observable form (``A[:, 0] = -a``, ``C = e_1'``).
         ``'observability-index'`` (aliases ``'luenberger'``, ``'canonical'``)
-            The observability canonical form of MATLAB's ``ssest`` ([3]_): states
+            The observability canonical form of MATLAB's ``ssest`` ([1]_): states
             ``c_i A^k x``, so row i of C selects the first state of block i, each block
             of A has ones on its superdiagonal and a dense last row (with zeros beyond
             the crate-order dependencies), B dense.
@@ -726,7 +787,7 @@ def canonical_form(sys, form: str, **options):
             dense last column.
         ``'modal'``
             Real block diagonal: 1x1 blocks for real poles, ``[[a, b], [-b, a]]`` for
-            ``a +- ib`` (b > 0), ordered by decreasing |pole| then increasing |angle|.
+            ``a +- ib`` (b > 0), ordered by decreasing modulus then increasing angle.
             Option ``complex=True`` returns a :class:`ComplexModalForm` (diagonal A)
             and a complex T. Needs a diagonalizable A.
         ``'balanced'``
@@ -771,6 +832,12 @@ def canonical_form(sys, form: str, **options):
     convention: the 2x2 blocks come from ``bdschur`` (not normalized to
     ``[[a, b], [-b, a]]``), the order is LAPACK's, and the T it returns maps
     ``x = T z`` although its docstring says ``z = T x``.
+
+    References
+    ----------
+    .. [1] L. Ljung, System Identification, 2nd ed., 1999, Appendix 4A (the
+       observability canonical form used by MATLAB's ``ssest`` with
+       ``'Form', 'canonical'``).
 
     Examples
     --------

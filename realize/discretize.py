@@ -24,7 +24,33 @@ __all__ = ["c2d", "d2c", "ContinuousStateSpace"]
 
 
 class ContinuousStateSpace(NamedTuple):
-    """Matrices of a continuous-time model dx = (A x + B u) dt + dw, y = C x + D u + v."""
+    """Matrices of a continuous-time model dx = (A x + B u) dt + dw, y = C x + D u + v.
+
+    Returned by :func:`d2c`; a named tuple, so ``A, B, C, D, Qc, R = d2c(sys)`` works.
+
+    Attributes
+    ----------
+    A : (n, n) array
+        State matrix.
+    B : (n, m) array
+        Input matrix.
+    C : (p, n) array
+        Output matrix.
+    D : (p, m) array
+        Feedthrough.
+    Qc : (n, n) array or None
+        Intensity of the process-noise Wiener process w (``E[dw dw'] = Qc dt``); None
+        without a noise model.
+    R : (p, p) array or None
+        Covariance of the sampled measurement noise v; None without a noise model.
+
+    Examples
+    --------
+    >>> import realize
+    >>> ct = realize.d2c(realize.c2d([[-1.0]], [[1.0]], [[1.0]], dt=0.1))
+    >>> round(float(ct.A[0, 0]), 12), ct.Qc is None
+    (-1.0, True)
+    """
 
     A: np.ndarray
     B: np.ndarray
@@ -128,11 +154,26 @@ def d2c(sys, method: str = "zoh") -> ContinuousStateSpace:
     logarithm, B from the logarithm of [[Ad, Bd], [0, I]], and Qc from the linear
     equation Qd = int_0^dt e^{A s} Qc e^{A' s} ds (solved in vectorized form).
 
+    Parameters
+    ----------
+    sys : StateSpace
+        Discrete-time model with sampling period ``sys.dt``; its Q and R (if any) are
+        carried over, and S must be zero.
+    method : {'zoh'}
+        Sampling method to invert (only zero-order hold).
+
+    Returns
+    -------
+    ContinuousStateSpace
+        ``(A, B, C, D, Qc, R)``: A (n, n), B (n, m), C (p, n), D (p, m), Qc (n, n) or
+        None, R (p, p) or None.
+
     Raises
     ------
     InvalidValueError
         If A has eigenvalues on the closed negative real axis (no real logarithm), or
-        the model has a cross covariance S (not representable here).
+        the model has a cross covariance S (not representable here), or an unknown
+        ``method``.
 
     Examples
     --------

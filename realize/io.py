@@ -63,8 +63,20 @@ def save(model, path) -> None:
     Parameters
     ----------
     model : StateSpace (or another realize model with ``_to_arrays``)
+        The model to save: its matrices, noise model or innovation form, dt, labels
+        and name.
     path : str or path-like
         Destination; written as given (numpy adds ``.npz`` if the suffix is missing).
+
+    Returns
+    -------
+    None
+        The model is written to ``path``; nothing is returned.
+
+    Raises
+    ------
+    FormatError
+        If ``model`` is not a model type realize can save.
 
     Examples
     --------
@@ -96,6 +108,16 @@ def save(model, path) -> None:
 def load(path):
     """Load a model saved by :func:`save`.
 
+    Parameters
+    ----------
+    path : str or path-like
+        An ``.npz`` file written by :func:`save`.
+
+    Returns
+    -------
+    model : StateSpace (or the realize model type that was saved)
+        Equal to the saved model, with its matrices bit for bit.
+
     Raises
     ------
     FormatError
@@ -105,7 +127,12 @@ def load(path):
 
     Examples
     --------
-    See :func:`save`.
+    >>> import os, tempfile, realize
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> realize.save(realize.StateSpace([[0.5]], K=[[0.2]], Lambda=[[1.0]]), path)
+    >>> sys = realize.load(path)
+    >>> sys.n, sys.has_innovation_form
+    (1, True)
     """
     path = os.fspath(path)
     if not os.path.exists(path):

@@ -258,15 +258,50 @@ class StateSpace:
 
     # --------------------------------------------------------------- analysis
     def poles(self) -> np.ndarray:
-        """Eigenvalues of A, shape (n,), complex."""
+        """Eigenvalues of A (the poles of the model).
+
+        Returns
+        -------
+        poles : (n,) complex array
+            The eigenvalues of A, in no particular order.
+
+        Examples
+        --------
+        >>> import realize
+        >>> sorted(realize.StateSpace([[0.9, 0.2], [0.0, 0.5]]).poles().real.tolist())
+        [0.5, 0.9]
+        """
         return np.linalg.eigvals(self.A).astype(complex)
 
     def spectral_radius(self) -> float:
-        """Largest pole modulus."""
+        """Largest pole modulus, ``max |eig(A)|`` (0 for a static model with n = 0).
+
+        Returns
+        -------
+        rho : float
+
+        Examples
+        --------
+        >>> import realize
+        >>> round(realize.StateSpace([[0.0, -0.8], [0.8, 0.0]]).spectral_radius(), 12)
+        0.8
+        """
         return float(np.max(np.abs(self.poles()))) if self.n else 0.0
 
     def is_stable(self) -> bool:
-        """Whether all poles lie strictly inside the unit circle."""
+        """Whether all poles lie strictly inside the unit circle.
+
+        Returns
+        -------
+        stable : bool
+            ``spectral_radius() < 1``.
+
+        Examples
+        --------
+        >>> import realize
+        >>> realize.StateSpace([[0.5]]).is_stable(), realize.StateSpace([[1.0]]).is_stable()
+        (True, False)
+        """
         return self.spectral_radius() < 1.0
 
     def markov(self, k: int) -> np.ndarray:
@@ -306,6 +341,22 @@ class StateSpace:
         Returns
         -------
         H : (N, p, m) complex array
+            ``H[k]`` is the transfer matrix at frequency ``w[k]``.
+
+        Raises
+        ------
+        ShapeError
+            If ``w`` is not one-dimensional.
+        NonFiniteError
+            NaN or Inf in ``w``.
+
+        Examples
+        --------
+        >>> import numpy as np, realize
+        >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
+        >>> H = sys.freqresp([0.0, np.pi])
+        >>> H.shape, np.round(H[:, 0, 0].real, 6).tolist()
+        ((2, 1, 1), [2.0, -0.666667])
         """
         w = np.atleast_1d(np.asarray(w, dtype=float))
         check_finite(w, "w")
@@ -319,12 +370,24 @@ class StateSpace:
     def stationary_covariance(self) -> np.ndarray:
         """Stationary state covariance ``P = A P A' + Q`` (Q = K Lambda K' in innovation form).
 
+        Returns
+        -------
+        P : (n, n) array
+            The symmetric PSD solution of the Lyapunov equation, the covariance of x[t]
+            in steady state.
+
         Raises
         ------
         InvalidValueError
             Without a noise model or innovation form.
         NotStableError
             If the model is unstable (no stationary distribution).
+
+        Examples
+        --------
+        >>> import realize
+        >>> realize.StateSpace([[0.5]], Q=[[0.75]], R=[[1.0]]).stationary_covariance()
+        array([[1.]])
         """
         from realize.riccati import dlyap
 
@@ -353,12 +416,27 @@ class StateSpace:
         ``P = A P A' + Q - (A P C' + S) Lambda^{-1} (A P C' + S)'``,
         ``Lambda = C P C' + R``, ``K = (A P C' + S) Lambda^{-1}``.
 
+        Returns
+        -------
+        sys : StateSpace
+            The same model with ``K`` (n, p) and ``Lambda`` (p, p) set (``self`` when it
+            already has an innovation form).
+
         Raises
         ------
         NotStabilizableError
             If the Riccati equation has no stabilizing solution.
         InvalidValueError
             Without a noise model.
+
+        Examples
+        --------
+        >>> import numpy as np, realize
+        >>> sys = realize.StateSpace([[0.9]], Q=[[1.0]], R=[[1.0]]).innovation_form()
+        >>> sys.has_innovation_form, sys.K.shape, sys.Lambda.shape
+        (True, (1, 1), (1, 1))
+        >>> bool(sys.Lambda[0, 0] > 1.0)
+        True
         """
         if self.K is not None:
             return self
@@ -372,7 +450,26 @@ class StateSpace:
         return self.replace(K=K, Lambda=Lam)
 
     def noise_model(self) -> StateSpace:
-        """The model with Q, R, S (from the innovation form if needed: Q=KΛK', R=Λ, S=KΛ)."""
+        """The model with Q, R, S (from the innovation form if needed: Q=KΛK', R=Λ, S=KΛ).
+
+        Returns
+        -------
+        sys : StateSpace
+            The same model with ``Q`` (n, n), ``R`` (p, p) and ``S`` (n, p) set (``self``
+            when it already has a noise model).
+
+        Raises
+        ------
+        InvalidValueError
+            Without a noise model or innovation form.
+
+        Examples
+        --------
+        >>> import realize
+        >>> sys = realize.StateSpace([[0.9]], K=[[0.5]], Lambda=[[2.0]]).noise_model()
+        >>> sys.Q.tolist(), sys.R.tolist(), sys.S.tolist()
+        ([[0.5]], [[2.0]], [[1.0]])
+        """
         if self.Q is not None:
             return self
         Q, R, S = self._process_noise()
@@ -402,6 +499,28 @@ class StateSpace:
         Parameters
         ----------
         T : (n, n) array, invertible
+            The change of coordinates.
+
+        Returns
+        -------
+        sys : StateSpace
+            The transformed model; it has the same transfer function, poles and (for a
+            noise model or innovation form) the same output spectrum.
+
+        Raises
+        ------
+        ShapeError
+            If ``T`` is not (n, n).
+        InvalidValueError
+            If ``T`` is singular.
+
+        Examples
+        --------
+        >>> import numpy as np, realize
+        >>> sys = realize.StateSpace([[0.9, 0.2], [0.0, 0.5]], [[0.0], [1.0]], [[1.0, 0.0]])
+        >>> new = sys.similarity([[2.0, 0.0], [1.0, 1.0]])
+        >>> np.allclose(new.markov(5), sys.markov(5))
+        True
         """
         T = as_square(T, "T", self.n)
         try:
@@ -524,6 +643,18 @@ class StateSpace:
         """The model as a python-control ``StateSpace`` (discrete time, same dt).
 
         The noise model is not carried (python-control has none).
+
+        Returns
+        -------
+        sys : control.StateSpace
+            With the same A, B, C, D, dt and the input/output/state names when set.
+
+        Examples
+        --------
+        >>> import realize
+        >>> csys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]], dt=0.1).to_control()
+        >>> csys.dt, csys.nstates
+        (0.1, 1)
         """
         import control
 
@@ -585,7 +716,22 @@ class StateSpace:
         )
 
     def to_dlti(self):
-        """The model as a ``scipy.signal.StateSpace`` in discrete time (dt kept)."""
+        """The model as a ``scipy.signal.StateSpace`` in discrete time (dt kept).
+
+        The noise model is not carried.
+
+        Returns
+        -------
+        sys : scipy.signal.StateSpace
+            A discrete-time LTI system with the same A, B, C, D and dt.
+
+        Examples
+        --------
+        >>> import realize
+        >>> d = realize.StateSpace([[0.5]], [[1.0]], [[1.0]], dt=0.1).to_dlti()
+        >>> d.dt, d.A.tolist()
+        (0.1, [[0.5]])
+        """
         import scipy.signal
 
         return scipy.signal.StateSpace(self.A, self.B, self.C, self.D, dt=self.dt)

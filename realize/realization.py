@@ -209,7 +209,34 @@ def minimal(sys, tol: float | None = None, *, noise: bool = True) -> StateSpace:
 
 
 class KalmanDecomposition(NamedTuple):
-    """Kalman's canonical decomposition (see :func:`kalman_decomposition`)."""
+    """Kalman's canonical decomposition (see :func:`kalman_decomposition`).
+
+    Attributes
+    ----------
+    sys : StateSpace
+        The model in the new coordinates ``x_new = T x`` (noise model transformed too).
+    T : (n, n) array
+        The similarity.
+    sizes : tuple of 4 int
+        ``(n_co, n_cu, n_uo, n_uu)``.
+    controllable_observable : StateSpace
+        ``(A_co, B_co, C_co, D)``: a minimal realization of the transfer function.
+    controllable_unobservable : StateSpace
+        ``(A_cu, B_cu, 0, D)``.
+    uncontrollable_observable : StateSpace
+        ``(A_uo, 0, C_uo, D)``.
+    uncontrollable_unobservable : StateSpace
+        ``(A_uu, 0, 0, D)``.
+
+    Examples
+    --------
+    >>> import realize
+    >>> A = [[0.5, 0.0, 0.0], [0.0, 0.3, 0.0], [0.0, 0.0, 0.2]]
+    >>> sys = realize.StateSpace(A, [[1.0], [1.0], [0.0]], [[1.0, 0.0, 1.0]])
+    >>> kd = realize.kalman_decomposition(sys)
+    >>> kd.sizes, kd.controllable_observable.n
+    ((1, 1, 1, 0), 1)
+    """
 
     sys: StateSpace
     T: np.ndarray
@@ -423,7 +450,25 @@ def hankel_singular_values(sys) -> np.ndarray:
 
 
 class BalancedTruncation(NamedTuple):
-    """Result of :func:`balanced_truncation`."""
+    """Result of :func:`balanced_truncation`.
+
+    Attributes
+    ----------
+    model : StateSpace
+        The reduced model of order r (no noise model).
+    error_bound : float
+        ``2 sum_{i>r} sigma_i``, an upper bound on ``||G - G_r||_inf``.
+    hankel_singular_values : (n,) array
+        All Hankel singular values of the full model, decreasing.
+
+    Examples
+    --------
+    >>> import realize
+    >>> from realize.testing import random_statespace
+    >>> res = realize.balanced_truncation(random_statespace(0, 4), 2)
+    >>> res.model.n, res.hankel_singular_values.shape
+    (2, (4,))
+    """
 
     model: StateSpace
     error_bound: float
@@ -503,14 +548,21 @@ def balanced_truncation(sys, order: int, *, method: str = "truncate") -> Balance
     Notes
     -----
     With the balanced realization partitioned after r states, truncation keeps
-    ``(A11, B1, C1, D)``; the singular perturbation approximation is ([4]_)::
+    ``(A11, B1, C1, D)``; the singular perturbation approximation is ([2]_)::
 
         Ar = A11 + A12 (I - A22)^-1 A21,   Br = B1 + A12 (I - A22)^-1 B2,
         Cr = C1 + C2 (I - A22)^-1 A21,     Dr = D + C2 (I - A22)^-1 B2.
 
     Both are stable and satisfy ``sigma_{r+1} <= ||G - G_r||_inf <= 2 sum_{i>r}
-    sigma_i`` ([3]_, [4]_). Each sigma is counted separately (the bound with equal
+    sigma_i`` ([1]_, [2]_). Each sigma is counted separately (the bound with equal
     sigmas counted once is tighter, but rounding makes "equal" a guess).
+
+    References
+    ----------
+    .. [1] U. M. Al-Saggaf and G. F. Franklin, "An error bound for a discrete reduced
+       order model of a linear multivariable system", IEEE TAC 32(9), 1987.
+    .. [2] Y. Liu and B. D. O. Anderson, "Singular perturbation approximation of
+       balanced systems", Int. J. Control 50(4), 1989.
 
     Examples
     --------

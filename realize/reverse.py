@@ -80,6 +80,15 @@ def backward_arrays(A, C, Q, R, S, P=None):
     Ab, Cb, Qb, Rb, Sb, P : arrays
         ``Ab = P A' P^-1``, ``Cb = G' P^-1``, ``Qb = P - Ab P Ab'``,
         ``Rb = Lambda_0 - Cb P Cb'``, ``Sb = P C' - Ab G``, and P.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.reverse import backward_arrays
+    >>> Ab, Cb, Qb, Rb, Sb, P = backward_arrays(
+    ...     np.array([[0.5]]), np.eye(1), 0.75 * np.eye(1), np.eye(1), np.zeros((1, 1)))
+    >>> P.tolist(), Ab.tolist()  # a scalar AR(1) is time reversible: Ab = A
+    ([[1.0]], [[0.5]])
     """
     from realize.riccati import dlyap
 
@@ -239,10 +248,24 @@ class ReverseTimeSDE:
     Attributes
     ----------
     A : (n, n) array
+        Drift matrix.
     G : (n, q) array
+        Diffusion matrix.
     P0 : (n, n) array
+        Covariance of the initial state x(0).
     t1 : float
+        Final time of the forward process.
     n : int
+        State dimension.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sde = realize.reverse_time_sde([[-1.0]], [[1.0]], [[1.0]], 1.0)
+    >>> round(float(sde.covariance(1.0)[0, 0]), 6)  # e^-2 + (1 - e^-2) / 2
+    0.567668
+    >>> sde.sample(n_samples=5, n_steps=10, rng=0).shape
+    (5, 1)
     """
 
     def __init__(self, A, G, P0, t1):
@@ -271,7 +294,23 @@ class ReverseTimeSDE:
         return Phi, _sym(Phi @ E[:n, n:])
 
     def covariance(self, t: float) -> np.ndarray:
-        """``P(t) = expm(A t) P0 expm(A' t) + int_0^t expm(A s) G G' expm(A' s) ds``."""
+        """``P(t) = expm(A t) P0 expm(A' t) + int_0^t expm(A s) G G' expm(A' s) ds``.
+
+        Parameters
+        ----------
+        t : float
+            Time, ``t >= 0``.
+
+        Returns
+        -------
+        P : (n, n) array
+            Covariance of x(t).
+
+        Raises
+        ------
+        InvalidValueError
+            If t is negative or not finite.
+        """
         t = float(t)
         if not np.isfinite(t) or t < 0:
             raise InvalidValueError(f"t: expected a finite time t >= 0, got {t}")
@@ -279,13 +318,37 @@ class ReverseTimeSDE:
         return _sym(Phi @ self.P0 @ Phi.T + Qt)
 
     def score(self, t: float, x) -> np.ndarray:
-        """``grad log p_t(x) = -P(t)^-1 x``; x is (n,) or (N, n)."""
+        """``grad log p_t(x) = -P(t)^-1 x``; x is (n,) or (N, n).
+
+        Parameters
+        ----------
+        t : float
+            Time, ``t >= 0``.
+        x : (n,) or (N, n) array
+            Points at which to evaluate the score.
+
+        Returns
+        -------
+        score : array, same shape as x
+        """
         P = self.covariance(t)
         x = np.asarray(x, dtype=float)
         return -np.linalg.solve(P, x.T).T
 
     def drift(self, tau: float, x) -> np.ndarray:
-        """Reverse-time drift ``-(A + G G' P(t1 - tau)^-1) x``; x is (n,) or (N, n)."""
+        """Reverse-time drift ``-(A + G G' P(t1 - tau)^-1) x``; x is (n,) or (N, n).
+
+        Parameters
+        ----------
+        tau : float
+            Reverse time, ``0 <= tau <= t1`` (``t = t1 - tau``).
+        x : (n,) or (N, n) array
+            States.
+
+        Returns
+        -------
+        drift : array, same shape as x
+        """
         x = np.asarray(x, dtype=float)
         return -(x @ self.A.T) + self.score(self.t1 - float(tau), x) @ self._GG.T
 

@@ -91,7 +91,35 @@ def dlyap(A, Q) -> np.ndarray:
 
 
 def dare_residual(A, B, Q, R, S, X) -> np.ndarray:
-    """Residual ``A'XA - (A'XB + S)(R + B'XB)^{-1}(B'XA + S') + Q - X`` of the control DARE."""
+    """Residual ``A'XA - (A'XB + S)(R + B'XB)^{-1}(B'XA + S') + Q - X`` of the control DARE.
+
+    No input checks: the arguments must already be float arrays of matching shapes.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    B : (n, m) array
+    Q : (n, n) array
+    R : (m, m) array
+    S : (n, m) array
+        Cross weight (zeros if there is none).
+    X : (n, n) array
+        Candidate solution.
+
+    Returns
+    -------
+    residual : (n, n) array
+        Zero (to rounding) when X solves the equation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.riccati import dare, dare_residual
+    >>> A, B, Q, R, S = np.array([[0.9]]), np.eye(1), np.eye(1), np.eye(1), np.zeros((1, 1))
+    >>> X = dare(A, B, Q, R)
+    >>> bool(np.abs(dare_residual(A, B, Q, R, S, X)).max() < 1e-12)
+    True
+    """
     G = R + B.T @ X @ B
     F = np.linalg.solve(G, B.T @ X @ A + S.T)
     return A.T @ X @ A - (A.T @ X @ B + S) @ F + Q - X

@@ -14,6 +14,28 @@ def random_stable_matrix(rng, n: int, radius: float = 0.95) -> np.ndarray:
 
     Real and complex-conjugate eigenvalues are drawn uniformly in the disk, placed in
     a real block-diagonal matrix and mixed by a random well-conditioned similarity.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator or int or None
+        Random generator or seed (passed to :func:`numpy.random.default_rng`).
+    n : int
+        Size of the matrix.
+    radius : float
+        All eigenvalues lie inside the disk of this radius.
+
+    Returns
+    -------
+    A : (n, n) array
+        Real, with spectral radius at most ``radius``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.testing import random_stable_matrix
+    >>> A = random_stable_matrix(0, 5, radius=0.9)
+    >>> A.shape, bool(np.abs(np.linalg.eigvals(A)).max() <= 0.9)
+    ((5, 5), True)
     """
     rng = np.random.default_rng(rng)
     blocks = []
@@ -69,6 +91,13 @@ def random_statespace(
         with A - K C stable).
     feedthrough : bool
         Random D (else zero).
+    dt : float
+        Sampling period of the model.
+
+    Returns
+    -------
+    sys : StateSpace
+        With A (n, n) stable, B (n, m), C (p, n) and D (p, m) standard normal.
 
     Examples
     --------

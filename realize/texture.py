@@ -233,6 +233,16 @@ class DynamicTexture:
     frame_shape : tuple
         (H, W) or (H, W, C).
     order : int
+        State dimension n.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.texture import DynamicTexture
+    >>> dt = DynamicTexture([[0.9, 0.3], [-0.3, 0.9]], np.eye(16)[:, :2], 0.1 * np.eye(2),
+    ...                     0.01 * np.ones(16), np.zeros(16), (4, 4))
+    >>> dt.order, dt.P.shape, dt.synthesize(5, rng=0).shape
+    (2, (2, 2), (5, 4, 4))
     """
 
     def __init__(self, A, C, Q, noise_variance, mean, frame_shape, singular_values=None):
@@ -647,11 +657,31 @@ def autocorrelation(frames, lag: int = 1) -> float:
     Parameters
     ----------
     frames : (T, H, W) or (T, H, W, C) array
+        The clip.
     lag : int, default 1
+        The lag k, ``0 <= k < T``.
 
     Returns
     -------
     float
+        ``rho(k)``; 1 at lag 0.
+
+    Raises
+    ------
+    InvalidValueError
+        If the lag is outside ``[0, T)``.
+    NonFiniteError
+        NaN or Inf pixel values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.texture import autocorrelation
+    >>> clip = np.random.default_rng(0).standard_normal((50, 4, 4))
+    >>> autocorrelation(clip, 0)
+    1.0
+    >>> bool(abs(autocorrelation(clip, 1)) < 0.2)  # white noise
+    True
     """
     Yc = _centred(frames)
     T = Yc.shape[0]
@@ -663,7 +693,37 @@ def autocorrelation(frames, lag: int = 1) -> float:
 
 
 def lag_covariance(frames, lag: int = 1) -> np.ndarray:
-    """Sample lag covariance ``E[y[t+lag] y[t]']`` (d, d) of a clip (small frames only)."""
+    """Sample lag covariance ``E[y[t+lag] y[t]']`` (d, d) of a clip (small frames only).
+
+    The mean frame is removed first; the sum is divided by ``T - lag``.
+
+    Parameters
+    ----------
+    frames : (T, H, W) or (T, H, W, C) array
+        The clip, with d = H W (or H W C) pixel values per frame.
+    lag : int, default 1
+        The lag k, ``0 <= k < T``.
+
+    Returns
+    -------
+    (d, d) array
+        ``sum_t (y[t+k] - mean) (y[t] - mean)' / (T - k)`` over the flattened frames.
+
+    Raises
+    ------
+    InvalidValueError
+        If the lag is outside ``[0, T)``.
+    NonFiniteError
+        NaN or Inf pixel values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.texture import lag_covariance
+    >>> clip = np.random.default_rng(0).standard_normal((40, 2, 3))
+    >>> lag_covariance(clip, 2).shape
+    (6, 6)
+    """
     Yc = _centred(frames)
     T = Yc.shape[0]
     k = int(lag)

@@ -34,6 +34,14 @@ class Record:
         Sampling period in seconds.
     t : (T,) array or None
         Sample times in seconds, where the source provides them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.datasets import Record
+    >>> rec = Record(u=np.zeros(100), y=np.ones(100), dt=0.01)
+    >>> len(rec), rec.dt, rec.t is None
+    (100, 0.01, True)
     """
 
     u: np.ndarray
@@ -47,7 +55,38 @@ class Record:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named collection of records (splits) with its description and provenance."""
+    """A named collection of records (splits) with its description and provenance.
+
+    A record is reached as ``ds["train"]`` or ``ds.train``.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier, e.g. ``'wiener_hammerstein'``.
+    description : str
+        One-line description.
+    records : dict of str to Record
+        The splits, in the source's order.
+    dt : float
+        Sampling period (seconds, or 1 where the source does not state it).
+    input_names, output_names : tuple of str
+        Channel names.
+    input_units, output_units : tuple of str
+        Channel units.
+    source : str
+        Provenance.
+    extra : dict
+        Data-set specific metadata (e.g. ``init_window``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.datasets import Dataset, Record
+    >>> rec = Record(np.zeros(10), np.ones(10), 0.5)
+    >>> ds = Dataset("toy", "a toy", {"train": rec}, 0.5, ("u",), ("y",), ("V",), ("V",))
+    >>> ds.splits, len(ds.train), ds["train"] is rec
+    (('train',), 10, True)
+    """
 
     name: str
     description: str
@@ -99,6 +138,19 @@ def wiener_hammerstein() -> Dataset:
     Provenance: nonlinearbenchmark.org (Schoukens, Suykens, Ljung, "Wiener-Hammerstein
     benchmark", SYSID 2009), as shipped in the ``tsfast`` 0.5.0 source distribution
     (Apache-2.0).
+
+    Returns
+    -------
+    Dataset
+        Splits ``train``, ``valid`` and ``test``, each a :class:`Record` with u, y of
+        shape (T,); ``extra["init_window"]`` is 50.
+
+    Examples
+    --------
+    >>> from realize.datasets import wiener_hammerstein
+    >>> ds = wiener_hammerstein()
+    >>> ds.splits, len(ds.train), ds.train.u.shape
+    (('train', 'valid', 'test'), 80000, (80000,))
     """
     d = _load("wiener_hammerstein.npz")
     dt = 1.0 / 51200.0
@@ -124,6 +176,19 @@ def buck_converter() -> Dataset:
     the source, dimensionless), the output the converter's output voltage in volts.
 
     Provenance: ``sysidentpy`` 0.5.3 source distribution (BSD-3).
+
+    Returns
+    -------
+    Dataset
+        Splits ``id`` and ``valid``, each a :class:`Record` with u, y and t of shape
+        (T,).
+
+    Examples
+    --------
+    >>> from realize.datasets import buck_converter
+    >>> ds = buck_converter()
+    >>> ds.splits, len(ds.id), ds.valid.t.shape
+    (('id', 'valid'), 1001, (999,))
     """
     d = _load("buck_converter.npz")
     dt = float(np.median(np.diff(d["t_id"])))
@@ -148,6 +213,18 @@ def dc_motor() -> Dataset:
     taken as 1 (time in samples).
 
     Provenance: ``sysidentpy`` 0.5.3 source distribution (BSD-3).
+
+    Returns
+    -------
+    Dataset
+        One split ``data``, a :class:`Record` with u, y of shape (500000,) and dt = 1.
+
+    Examples
+    --------
+    >>> from realize.datasets import dc_motor
+    >>> ds = dc_motor()
+    >>> ds.splits, len(ds.data), ds.dt
+    (('data',), 500000, 1.0)
     """
     d = _load("dc_motor.npz")
     return Dataset(

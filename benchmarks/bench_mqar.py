@@ -1,4 +1,4 @@
-"""MQAR (Zoology's multi-query associative recall) for B'MOJO and its variants, on the CPU.
+"""MQAR (Zoology's multi-query associative recall) for B'MOJO and its variants (CPU or GPU).
 
 Four models of one code base, at (nearly) equal parameter counts and equal memory budgets:
 
@@ -15,9 +15,15 @@ B'MOJO's parameter count. Every query comes at least ``min_gap`` positions after
 key-value block, with ``min_gap`` larger than every model's window: all pairs lie outside
 the window when queried.
 
+With ``--time-budget S`` each model first times a few training steps and then trains for
+``min(--steps, S x measured steps/s)`` steps, so that a run fits a fixed wall-clock budget with
+a complete learning-rate schedule; ``train.max_seconds`` stops it at ``1.2 S`` in any case.
+The steps actually done are reported.
+
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_mqar.py --steps 600
+    python benchmarks/bench_mqar.py --device cuda --steps 20000 --time-budget 240 --variants bmojo
 """
 
 from __future__ import annotations
@@ -29,7 +35,34 @@ import time
 import torch
 
 from realize.nn import BMOJOLM, BMOJOConfig
+from realize.nn.data import mqar
 from realize.nn.train import train
+
+
+def steps_per_second(cfg: BMOJOConfig, a, n_warm: int = 5, n_timed: int = 20) -> float:
+    """Training steps per second of this configuration (data drawing included)."""
+    dev = torch.device(a.device)
+    model = BMOJOLM(config=cfg).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    g = torch.Generator().manual_seed(12345)
+
+    def step():
+        x, y = mqar(a.batch, a.vocab, a.seq_len, a.pairs, min_gap=a.min_gap, generator=g)
+        loss, _ = model.loss(x.to(dev), y.to(dev))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(n_warm):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    for _ in range(n_timed):
+        step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    return n_timed / (time.perf_counter() - t0)
 
 
 def sized(name: str, base: dict, budget: int, params: int) -> BMOJOConfig:
@@ -66,6 +99,23 @@ def main(argv=None):
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--window", type=int, default=8, help="B'MOJO's attention window")
+    p.add_argument("--n-eidetic", type=int, default=12, help="B'MOJO's eidetic store size")
+    p.add_argument("--d-state", type=int, default=8, help="B'MOJO's SSM state size")
+    p.add_argument("--chunk", type=int, default=8, help="B'MOJO's chunk (store update period)")
+    p.add_argument("--selection", default="topk", choices=["threshold", "topk"])
+    p.add_argument("--select-k", type=int, default=8, help="tokens per chunk for topk")
+    p.add_argument("--eviction", default="score", choices=["fifo", "score"])
+    p.add_argument("--eval-batches", type=int, default=8)
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=0.0,
+        help="seconds of training per model; steps = min(--steps, budget x measured rate)",
+    )
+    p.add_argument("--tag", default="", help="suffix of the variant name in the results")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--variants", default="bmojo,bmojo-f,swa,mamba")
     p.add_argument("--out", default="bench_mqar.json")
@@ -75,17 +125,19 @@ def main(argv=None):
         vocab_size=a.vocab,
         d_model=a.d_model,
         n_layers=a.layers,
-        d_state=8,
-        window=8,
-        n_eidetic=12,
+        d_state=a.d_state,
+        window=a.window,
+        n_eidetic=a.n_eidetic,
         n_heads=4,
-        chunk=8,
-        selection="threshold",
+        chunk=a.chunk,
+        selection=a.selection,
+        select_k=a.select_k,
         threshold_alpha=a.alpha,
-        eviction="fifo",
+        eviction=a.eviction,
         innovation_weight=1.0,
     )
     ref = BMOJOLM(config=BMOJOConfig(**base))
+    device = torch.device(a.device)
     budget, params = ref.memory_floats(), ref.num_parameters()
     rows = []
     for name in a.variants.split(","):
@@ -94,6 +146,11 @@ def main(argv=None):
             raise SystemExit(
                 f"{name}: window {cfg.window} >= min_gap {a.min_gap}: pairs would sit in the window"
             )
+        steps, rate = a.steps, None
+        if a.time_budget:
+            rate = steps_per_second(cfg, a)
+            steps = max(1, min(a.steps, int(rate * a.time_budget)))
+            print(f"{name}: {rate:.1f} steps/s on {device}: {steps} steps", flush=True)
         run = {
             "model": cfg.to_dict(),
             "data": dict(
@@ -105,24 +162,30 @@ def main(argv=None):
                 batch_size=a.batch,
             ),
             "train": dict(
-                steps=a.steps,
+                steps=steps,
                 lr=a.lr,
-                warmup=20,
+                warmup=a.warmup,
                 seed=a.seed,
-                out_dir=f"runs/mqar_{name}",
+                out_dir=f"runs/mqar_{name}{a.tag}",
                 checkpoint_every=0,
-                eval_batches=8,
+                eval_batches=a.eval_batches,
                 log_every=25,
                 resume=False,
                 threads=1,
                 progress=False,
+                device=a.device,
+                max_seconds=1.2 * a.time_budget,
             ),
         }
         t0 = time.perf_counter()
-        m = train(run, log=lambda r, n=name: print(n, r, flush=True))
+        m = train(run, log=lambda r, n=name + a.tag: print(n, r, flush=True))
         model = m.pop("model")
         row = dict(
-            variant=name,
+            variant=name + a.tag,
+            device=str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+            steps=m["steps_done"],
+            steps_per_s_measured=rate,
+            train_seconds=m["train_seconds"],
             params=model.num_parameters(),
             memory_floats=model.memory_floats(),
             window=cfg.window if cfg.attention else 0,

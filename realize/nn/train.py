@@ -19,7 +19,9 @@ The configuration (TOML or JSON) has three tables:
     ``steps``, ``lr``, ``min_lr``, ``warmup``, ``weight_decay``, ``grad_clip``, ``seed``,
     ``out_dir``, ``checkpoint_every``, ``eval_every``, ``eval_batches``, ``log_every``,
     ``resume`` (continue from ``out_dir/checkpoint.safetensors`` when present),
-    ``threads``, ``dtype`` (``"float32"`` or ``"float64"``), ``progress``.
+    ``threads``, ``dtype`` (``"float32"`` or ``"float64"``), ``progress``, ``device``
+    (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...), ``max_seconds`` (stop early after this many
+    seconds of training, 0 for no limit; the learning-rate schedule still spans ``steps``).
 
 Determinism: the batch of step ``s`` is drawn from a generator seeded with ``(seed, s)``, so
 a resumed run continues exactly where it stopped and a run on ``W`` processes sees the same
@@ -64,6 +66,8 @@ TRAIN_DEFAULTS = dict(
     threads=0,
     dtype="float32",
     progress=True,
+    device="cpu",
+    max_seconds=0.0,
 )
 DATA_DEFAULTS = dict(
     kind="shakespeare",
@@ -211,7 +215,7 @@ def _save_optimizer(opt, step: int, path: str) -> None:
     for i, p in enumerate(params):
         for key, val in opt.state.get(p, {}).items():
             tensors[f"{i}.{key}"] = (
-                (val if torch.is_tensor(val) else torch.tensor(val)).detach().clone().contiguous()
+                (val if torch.is_tensor(val) else torch.tensor(val)).detach().cpu().contiguous()
             )
     for g in opt.param_groups:
         groups.append(
@@ -241,7 +245,10 @@ def _load_optimizer(opt, path: str) -> int:
             )
         for key in f.keys():
             i, name = key.split(".", 1)
-            opt.state[params[int(i)]][name] = f.get_tensor(key)
+            val = f.get_tensor(key)
+            opt.state[params[int(i)]][name] = (
+                val if name == "step" else val.to(params[int(i)].device)
+            )
         for g, stored in zip(opt.param_groups, json.loads(meta["groups"])):
             g.update(stored)
     return int(meta["step"])
@@ -265,6 +272,8 @@ def evaluate(
     ce_sum, n_tok, correct = 0.0, 0, 0
     for b in range(n_batches):
         x, y = data.batch(b, "val", seq_len)
+        dev = next(model.parameters()).device
+        x, y = x.to(dev), y.to(dev)
         logits = model(x).to(torch.float64)
         mask = y != -100
         ce_sum += float(F.cross_entropy(logits[mask], y[mask], reduction="sum"))
@@ -312,7 +321,10 @@ def train(cfg: dict, *, log=None) -> dict:
         raise InvalidValueError(
             f"window: expected at most data.seq_len={d['seq_len']}, got {config.window}"
         )
-    model = BMOJOLM(config=config).to(dtype)
+    device = torch.device(t["device"])
+    if distributed and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    model = BMOJOLM(config=config).to(device=device, dtype=dtype)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
     opt = torch.optim.AdamW(
@@ -330,7 +342,7 @@ def train(cfg: dict, *, log=None) -> dict:
     )
     start = 0
     if t["resume"] and os.path.exists(ckpt) and os.path.exists(optf):
-        model.load_weights(ckpt)
+        model.load_weights(ckpt, device=device)
         start = _load_optimizer(opt, optf)
     if rank == 0:
         os.makedirs(out, exist_ok=True)
@@ -360,6 +372,7 @@ def train(cfg: dict, *, log=None) -> dict:
         x, y = data.batch(step)
         n_scored = int((y != -100).sum())
         x, y = x[rank * per : (rank + 1) * per], y[rank * per : (rank + 1) * per]
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         for g in opt.param_groups:
             g["lr"] = _lr(step, t)
         logits = net(x)
@@ -391,10 +404,14 @@ def train(cfg: dict, *, log=None) -> dict:
             metrics.update(evaluate(model, data, t["eval_batches"], dtype=dtype))
         if t["checkpoint_every"] and (step + 1) % t["checkpoint_every"] == 0:
             save(step + 1)
+        if t["max_seconds"] and time.perf_counter() - t_start > t["max_seconds"]:
+            break
     bar.close()
-    if start < t["steps"]:
-        save(t["steps"])
+    done = metrics.get("step", start)
+    if start < done:
+        save(done)
     metrics["train_seconds"] = time.perf_counter() - t_start
+    metrics["steps_done"] = done
     if rank == 0 and t["eval_batches"]:
         metrics.update(evaluate(model, data, t["eval_batches"], dtype=dtype))
         with open(os.path.join(out, "final.json"), "w") as f:

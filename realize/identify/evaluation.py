@@ -45,7 +45,33 @@ def fit_percent(y, yhat) -> np.ndarray:
 
 
 def simulate_output(A, B, C, D, u, x0) -> np.ndarray:
-    """Deterministic output of (A, B, C, D) from ``x0`` (compiled recursion)."""
+    """Deterministic output of (A, B, C, D) from ``x0`` (compiled recursion).
+
+    ``x[t+1] = A x[t] + B u[t]``, ``y[t] = C x[t] + D u[t]``, ``x[0] = x0``; overflow
+    is not reported (it gives inf/NaN, which the fit turns into ``-inf``).
+
+    Parameters
+    ----------
+    A, B, C, D : (n, n), (n, m), (p, n), (p, m) arrays
+        The model.
+    u : (T, m) array
+        Inputs.
+    x0 : (n,) array
+        Initial state.
+
+    Returns
+    -------
+    y : (T, p) array
+        Simulated output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B, C, D = np.array([[0.5]]), np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    >>> from realize.identify.evaluation import simulate_output
+    >>> simulate_output(A, B, C, D, np.zeros((3, 1)), np.ones(1)).ravel().tolist()
+    [1.0, 0.5, 0.25]
+    """
     from realize.simulation import simulate_states
 
     with np.errstate(all="ignore"):
@@ -73,14 +99,29 @@ def estimate_initial_state(A, B, C, D, y, u, window: int | None = None) -> np.nd
 
     Parameters
     ----------
-    A, B, C, D : arrays of the model
+    A, B, C, D : (n, n), (n, m), (p, n), (p, m) arrays
+        The model.
     y : (T, p) array
+        Measured outputs.
     u : (T, m) array
+        Inputs.
     window : int, optional
+        Number of leading samples used.
 
     Returns
     -------
-    (n,) array
+    x0 : (n,) array
+        Zeros when n = 0, T = 0 or the free response overflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B, C, D = np.array([[0.5]]), np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    >>> from realize.identify.evaluation import estimate_initial_state, simulate_output
+    >>> u = np.random.default_rng(0).standard_normal((50, 1))
+    >>> y = simulate_output(A, B, C, D, u, np.array([2.0]))
+    >>> np.round(estimate_initial_state(A, B, C, D, y, u), 8).tolist()
+    [2.0]
     """
     n = A.shape[0]
     T = y.shape[0]
@@ -104,7 +145,35 @@ def estimate_initial_state(A, B, C, D, y, u, window: int | None = None) -> np.nd
 
 
 def simulation_fit(A, B, C, D, records, x0s) -> np.ndarray:
-    """Per-output fit of the simulation over several records (norms pooled)."""
+    """Per-output fit of the simulation over several records (norms pooled).
+
+    The residual norms and the output deviations from the pooled mean are summed over
+    the records before the ratio of the module formula is taken.
+
+    Parameters
+    ----------
+    A, B, C, D : (n, n), (n, m), (p, n), (p, m) arrays
+        The model.
+    records : sequence of (y, u)
+        y (T_i, p) and u (T_i, m) arrays, one pair per record.
+    x0s : sequence of (n,) arrays
+        Initial state of each record.
+
+    Returns
+    -------
+    fit : (p,) array
+        Fit in percent per output (``-inf`` where it is undefined or overflowed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B, C, D = np.array([[0.5]]), np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    >>> from realize.identify.evaluation import simulate_output, simulation_fit
+    >>> u = np.random.default_rng(0).standard_normal((50, 1))
+    >>> y = simulate_output(A, B, C, D, u, np.zeros(1))
+    >>> simulation_fit(A, B, C, D, [(y, u)], [np.zeros(1)]).round(6).tolist()
+    [100.0]
+    """
     num = 0.0
     den_parts = []
     res_parts = []

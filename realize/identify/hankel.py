@@ -64,6 +64,22 @@ class HankelLayout:
 
     Rows are ``[1 (if detrend); u[t] ... u[t+s-1]; y[t] ... y[t+s-1]]``: input block
     rows first (time-ordered, ``m`` rows each), then output block rows (``p`` rows each).
+
+    Parameters
+    ----------
+    m, p : int
+        Inputs and outputs.
+    past, future : int
+        Past and future block rows; ``s = past + future`` samples per Hankel window.
+    detrend : bool
+        Whether a constant row leads (to remove offsets).
+
+    Examples
+    --------
+    >>> from realize.identify.hankel import HankelLayout
+    >>> lay = HankelLayout(m=1, p=2, past=2, future=3, detrend=True)
+    >>> lay.s, lay.d, lay.y_rows(0, 1).tolist(), lay.min_samples()
+    (5, 16, [5, 6], 20)
     """
 
     m: int
@@ -106,13 +122,26 @@ def hankel_columns(u: np.ndarray, y: np.ndarray, layout: HankelLayout) -> np.nda
     Parameters
     ----------
     u : (L, m) array
+        Inputs of the piece.
     y : (L, p) array
+        Outputs of the piece.
     layout : HankelLayout
+        The row layout (``s`` samples per window, ``d`` values per column).
 
     Returns
     -------
     (L - s + 1, d) array, Fortran order (ready for LAPACK)
-        Row ``j`` is ``[1, u[j]', ..., u[j+s-1]', y[j]', ..., y[j+s-1]']``.
+        Row ``j`` is ``[1, u[j]', ..., u[j+s-1]', y[j]', ..., y[j+s-1]']`` (the leading
+        1 only with ``detrend``); no rows when ``L < s``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.hankel import HankelLayout, hankel_columns
+    >>> lay = HankelLayout(m=1, p=1, past=1, future=1)
+    >>> u, y = np.arange(4.0)[:, None], 10 + np.arange(4.0)[:, None]
+    >>> hankel_columns(u, y, lay).tolist()
+    [[0.0, 1.0, 10.0, 11.0], [1.0, 2.0, 11.0, 12.0], [2.0, 3.0, 12.0, 13.0]]
     """
     s, m, p = layout.s, layout.m, layout.p
     ncol = u.shape[0] - s + 1
@@ -134,13 +163,25 @@ def qr_update(R: np.ndarray, block: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    R : (d, d) array, upper triangular, Fortran order; overwritten.
-    block : (k, d) array, Fortran order; overwritten.
+    R : (d, d) array, upper triangular, Fortran order
+        Overwritten.
+    block : (k, d) array, Fortran order
+        New rows; overwritten.
 
     Returns
     -------
     (d, d) array
         The updated triangle (``R_new' R_new = R' R + block' block``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.hankel import qr_update
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    >>> R = qr_update(np.asfortranarray(np.linalg.qr(X, mode="r")), np.asfortranarray(Y))
+    >>> bool(np.allclose(R.T @ R, X.T @ X + Y.T @ Y))
+    True
     """
     d = R.shape[0]
     if block.shape[0] == 0 or d == 0:
@@ -152,7 +193,30 @@ def qr_update(R: np.ndarray, block: np.ndarray) -> np.ndarray:
 
 
 def qr_update_reference(R: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """Plain reference of :func:`qr_update`: the R factor of the stacked matrix."""
+    """Plain reference of :func:`qr_update`: the R factor of the stacked matrix.
+
+    Parameters
+    ----------
+    R : (d, d) array, upper triangular
+        Not modified.
+    block : (k, d) array
+        New rows; not modified.
+
+    Returns
+    -------
+    (d, d) array, Fortran order
+        The R factor of ``[R; block]`` (``R_new' R_new = R' R + block' block``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.hankel import qr_update_reference
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    >>> R = qr_update_reference(np.linalg.qr(X, mode="r"), Y)
+    >>> bool(np.allclose(R.T @ R, X.T @ X + Y.T @ Y))
+    True
+    """
     d = R.shape[0]
     stacked = np.vstack([R, block])
     Rn = np.linalg.qr(stacked, mode="r")
@@ -167,10 +231,22 @@ def merge_triangles(triangles) -> np.ndarray:
     Parameters
     ----------
     triangles : sequence of (d, d) arrays
+        Upper triangular R factors, at least one.
 
     Returns
     -------
     (d, d) array, Fortran order
+        ``R' R = sum_i R_i' R_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.hankel import merge_triangles
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    >>> R = merge_triangles([np.linalg.qr(X, mode="r"), np.linalg.qr(Y, mode="r")])
+    >>> bool(np.allclose(R.T @ R, X.T @ X + Y.T @ Y))
+    True
     """
     triangles = list(triangles)
     R = np.asfortranarray(triangles[0], dtype=float).copy(order="F")

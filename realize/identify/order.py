@@ -47,12 +47,50 @@ def max_order(p: int, m: int, past: int, future: int) -> int:
     ``A`` is estimated from the shift of the extended observability matrix, whose
     ``future - 1`` upper block rows must have rank ``n``; the oblique projection has rank
     at most the number of past rows ``past (m + p)``.
+
+    Parameters
+    ----------
+    p, m : int
+        Outputs and inputs.
+    past, future : int
+        Past and future block rows of the Hankel matrices.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from realize.identify.order import max_order
+    >>> max_order(1, 1, 5, 5)
+    4
     """
     return int(min((future - 1) * p, past * (m + p)))
 
 
 def correlation_floor(p: int, m: int, past: int, future: int, n_columns: int) -> float:
-    """Squared canonical correlation expected from noise alone (see the module docstring)."""
+    """Squared canonical correlation expected from noise alone (see the module docstring).
+
+    Parameters
+    ----------
+    p, m : int
+        Outputs and inputs.
+    past, future : int
+        Past and future block rows.
+    n_columns : int
+        Number of Hankel columns N.
+
+    Returns
+    -------
+    float
+        ``(sqrt(future p) + sqrt(past (m + p)))^2 / N``.
+
+    Examples
+    --------
+    >>> from realize.identify.order import correlation_floor
+    >>> float(correlation_floor(1, 0, 1, 1, 100))
+    0.04
+    """
     return (np.sqrt(future * p) + np.sqrt(past * (m + p))) ** 2 / float(n_columns)
 
 
@@ -61,8 +99,27 @@ def auto_candidates(
 ) -> list[int]:
     """Orders ``1 .. min(n_floor + 1, n_max)`` examined by ``order="auto"``.
 
+    Parameters
+    ----------
+    canonical_correlations : (k,) array_like
+        CVA singular values, decreasing.
+    p, m : int
+        Outputs and inputs.
+    past, future : int
+        Past and future block rows.
+    n_columns : int
+        Number of Hankel columns N.
+    n_max : int
+        Largest order allowed (e.g. :func:`max_order`).
+
+    Returns
+    -------
+    list of int
+        At least ``[1]``.
+
     Examples
     --------
+    >>> from realize.identify.order import auto_candidates
     >>> auto_candidates([0.9, 0.5, 0.01], 1, 1, 5, 5, 10000, 4)
     [1, 2, 3]
     """
@@ -75,7 +132,36 @@ def auto_candidates(
 def information_criterion(
     logdet: float, n: int, n_columns: int, p: int, m: int, feedthrough: bool, kind: str = "bic"
 ) -> float:
-    """``N log det Lambda(n) + c_N k(n)`` (see the module docstring)."""
+    """``N log det Lambda(n) + c_N k(n)`` (see the module docstring).
+
+    Parameters
+    ----------
+    logdet : float
+        ``log det Lambda(n)``.
+    n : int
+        Candidate order.
+    n_columns : int
+        Number of Hankel columns N.
+    p, m : int
+        Outputs and inputs.
+    feedthrough : bool
+        Whether D is estimated (adds ``p m`` parameters).
+    kind : {'bic', 'aic'}
+        ``c_N = log N`` (BIC) or 2 (AIC).
+
+    Returns
+    -------
+    float
+        The criterion; smaller is better.
+
+    Examples
+    --------
+    >>> from realize.identify.order import information_criterion
+    >>> round(float(information_criterion(0.0, 1, 100, 1, 0, False)), 6)  # 2 log(100)
+    9.21034
+    >>> float(information_criterion(0.0, 1, 100, 1, 0, False, kind="aic"))
+    4.0
+    """
     N = float(n_columns)
     k = n * (2 * p + m) + (p * m if feedthrough else 0)
     c = np.log(N) if kind == "bic" else 2.0

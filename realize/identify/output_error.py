@@ -60,6 +60,17 @@ def output_error_bd(A, C, records, feedthrough: bool, estimate_x0: bool = True):
     B : (n, m) array
     D : (p, m) array
     x0s : list of (n,) arrays
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.identify.output_error import output_error_bd
+    >>> sys = realize.StateSpace([[0.5]], [[2.0]], [[1.0]])
+    >>> u = np.random.default_rng(0).standard_normal((40, 1))
+    >>> y = sys.simulate(u, x0=[1.0], noise=False)
+    >>> B, D, x0s = output_error_bd(sys.A, sys.C, [(y, u)], feedthrough=False)
+    >>> np.round(B, 8).tolist(), np.round(x0s[0], 8).tolist()
+    ([[2.0]], [1.0])
     """
     n, p = A.shape[0], C.shape[0]
     m = records[0][1].shape[1]

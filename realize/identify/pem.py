@@ -74,6 +74,16 @@ class PEMResult:
         Inner optimizer iterations in total.
     success : bool
         Whether the last inner optimization reported convergence.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.7]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> u = np.random.default_rng(0).standard_normal((300, 1))
+    >>> y = true.simulate(u, rng=1)
+    >>> res = realize.pem(y, u, realize.n4sid(y, u, order=1).model)
+    >>> bool(res.cost <= res.cost_initial), res.model.n
+    (True, 1)
     """
 
     model: object
@@ -116,9 +126,29 @@ def _unpack(z, n, m, p, feedthrough, D0):
 def ddlc_basis(A, B, C, D, K, feedthrough: bool) -> np.ndarray:
     """Orthonormal complement ``Q_perp`` of the tangent space of the similarity orbit.
 
+    The data-driven local coordinates (DDLC): moving the parameters
+    ``z = vec(A, B, C, [D], K)`` along the columns of ``Q_perp`` changes the model, not
+    only its coordinates.
+
+    Parameters
+    ----------
+    A, B, C, D, K : (n, n), (n, m), (p, n), (p, m), (n, p) arrays
+        The innovation model at which the tangent space is taken.
+    feedthrough : bool
+        Whether D is a parameter.
+
     Returns
     -------
     (dim z, dim z - rank) array
+        Orthonormal columns; ``rank = n^2`` for a minimal model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.pem import ddlc_basis
+    >>> one = np.ones((1, 1))
+    >>> ddlc_basis(0.5 * one, one, one, 0 * one, 0.3 * one, feedthrough=False).shape
+    (4, 3)
     """
     n = A.shape[0]
     cols = []
@@ -175,10 +205,37 @@ def _adjoint(A, C, K, Gm, X, y, u):
 def predictor_cost(A, B, C, D, K, records, x0s, *, gradient=False):
     """``V = log det(E'E/N)`` over the records and, optionally, its gradient.
 
+    E stacks the one-step prediction errors ``e[t] = y[t] - C x[t] - D u[t]`` of the
+    predictor ``x[t+1] = (A - K C) x[t] + (B - K D) u[t] + K y[t]`` over all records.
+
+    Parameters
+    ----------
+    A, B, C, D, K : (n, n), (n, m), (p, n), (p, m), (n, p) arrays
+        The innovation model.
+    records : sequence of (y, u)
+        y (T_i, p) and u (T_i, m) arrays.
+    x0s : sequence of (n,) arrays
+        Initial predictor state of each record.
+    gradient : bool
+        Also return the gradient (by the adjoint recursion).
+
     Returns
     -------
     V : float
-    grads : tuple (dA, dB, dC, dD, dK, [dx0 per record]) when ``gradient``.
+        ``inf`` when ``E'E/N`` is singular or not finite.
+    grads : tuple (dA, dB, dC, dD, dK, [dx0 per record]) when ``gradient``
+        None with ``V = inf``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.identify.pem import predictor_cost
+    >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.5]])
+    >>> u = np.random.default_rng(0).standard_normal((2000, 1))
+    >>> y = sys.simulate(u, rng=1)
+    >>> V = predictor_cost(sys.A, sys.B, sys.C, sys.D, sys.K, [(y, u)], [np.zeros(1)])
+    >>> bool(abs(V - np.log(0.5)) < 0.1)  # the true model's errors are the innovations
+    True
     """
     Es, Xs = [], []
     for (y, u), x0 in zip(records, x0s):

@@ -93,6 +93,16 @@ class StochasticRealization:
         ``min_w lambda_min(Phi(w))`` of the (repaired) covariance data.
     y_mean : (p,) array
         Mean removed from the data.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.8]], C=[[1.0]], K=[[0.5]], Lambda=[[1.0]])
+    >>> res = realize.stochastic_realization(true.simulate(T=2000, rng=0), 1)
+    >>> res.order, res.model.n, res.backward_model.n, res.P_min.shape
+    (1, 1, 1, (1, 1))
+    >>> bool(res.P_min[0, 0] <= res.P_max[0, 0])
+    True
     """
 
     model: object
@@ -123,6 +133,35 @@ def spectral_minimum(A, C, G, Sigma0, n_grid: int = 1024) -> tuple[float, float]
     """``min_w lambda_min(Phi(e^{iw}))`` and its frequency (grid, then refined).
 
     ``Phi(z) = Sigma_0 + C (z I - A)^{-1} G + G' (z^{-1} I - A')^{-1} C'``.
+
+    The covariance data are positive real exactly when this minimum is positive.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    C : (p, n) array
+    G : (n, p) array
+        Covariance realization ``Sigma_k = C A^{k-1} G``, k >= 1.
+    Sigma0 : (p, p) array
+        ``E[y y']``.
+    n_grid : int
+        Grid points on ``[0, pi]`` before the local refinement.
+
+    Returns
+    -------
+    value : float
+        The smallest eigenvalue of the spectral density over the unit circle.
+    w : float
+        The frequency (rad/sample, in ``[0, pi]``) where it is attained.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.stochastic import spectral_minimum
+    >>> one = np.ones((1, 1))  # unit-variance AR(1) with pole 0.5: Phi = 0.75 / |1 - 0.5 z|^2
+    >>> value, w = spectral_minimum(0.5 * one, one, 0.5 * one, one)
+    >>> round(float(value), 8), round(float(w), 6)
+    (0.33333333, 3.141593)
     """
     from scipy.optimize import minimize_scalar
 
@@ -173,6 +212,15 @@ def faurre(A, C, G, Sigma0):
     -----
     ``X = -P`` is the stabilizing solution of the control-form DARE with
     ``(A', C', Q=0, R=Sigma_0, S=G)``, solved by :func:`realize.riccati.dare`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.identify.stochastic import faurre
+    >>> one = np.ones((1, 1))  # unit-variance AR(1) y[t] = 0.5 y[t-1] + e[t]
+    >>> P, K, Lam = faurre(0.5 * one, one, 0.5 * one, one)
+    >>> np.round([P[0, 0], K[0, 0], Lam[0, 0]], 12).tolist()
+    [0.25, 0.5, 0.75]
     """
     from realize.riccati import dare
 

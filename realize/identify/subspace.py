@@ -42,6 +42,21 @@ of their unifying theorem (Sec. 4.3.3):
    residual covariance ``rho rho' / N = [[Q, S], [S', R]]`` gives the noise model and
    the Riccati equation the Kalman gain ``K`` and innovation covariance ``Lambda``.
 
+Steps 3-4 are ``estimator="shift"``. The default ``estimator="states"`` keeps
+``Gamma_f`` of step 3 and replaces the rest by the state-sequence regression (VODM 1996, Sec. 4.3; Larimore 1990): the states
+``X_i = Gamma_f^+ O_i`` and their one-sample shift ``X_i^+ = Gamma_f^+ O_i^+`` (``O_i^+``
+the same projection applied to the past shifted one sample ahead, ``[U; Y]`` rows
+``1 .. i``), with ``Gamma_f^+`` the pseudo-inverse in the metric that normalizes each
+future output row by its RMS value (invariant to the scaling of the outputs), give
+
+.. math::
+
+   \\begin{bmatrix} X_i^+ \\\\ Y_{i|i} \\end{bmatrix}
+   = \\begin{bmatrix} A & B \\\\ C & D \\end{bmatrix}
+     \\begin{bmatrix} X_i \\\\ U_{i|i} \\end{bmatrix} + \\rho
+
+by least squares over the Hankel columns, and ``rho rho' / N = [[Q, S], [S', R]]``.
+
 References
 ----------
 P. Van Overschee, B. De Moor, *Subspace Identification for Linear Systems: Theory,
@@ -75,6 +90,7 @@ from realize.identify.order import auto_candidates, information_criterion, max_o
 __all__ = ["n4sid", "SubspaceResult", "identify_from_accumulator"]
 
 _METHODS = ("n4sid", "moesp", "cva")
+_ESTIMATORS = ("states", "shift")
 #: relative singular-value threshold for numerical rank in the d x d projections
 _RTOL = 1e-11
 
@@ -116,6 +132,17 @@ class SubspaceResult:
         ``u - u_mean`` to ``y - y_mean``.
     regularization : float
         Tikhonov weight used to make ``A`` stable (0 when none was needed).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.7]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> u = np.random.default_rng(0).standard_normal((400, 1))
+    >>> res = realize.n4sid(true.simulate(u, rng=1), u, order=1)
+    >>> res.order, res.model.has_innovation_form, res.fit.shape
+    (1, True, (1,))
+    >>> bool(abs(res.model.poles()[0].real - 0.7) < 0.1)
+    True
     """
 
     model: object
@@ -233,6 +260,15 @@ class _Projections:
         # 1. oblique projection O_i = Y_f /_{U_f} W_p
         Theta = _solve_rows(Yf, np.vstack([Wp, Uf]))
         O = Theta[:, : Wp.shape[0]] @ Wp
+        # the same projection of the past shifted one sample ahead, W_p+ = [u, y](t+1..t+i):
+        # pinv(Gamma) O and pinv(Gamma) O_shift are the state sequences X_i and its shift
+        # X_i(t+1) used by estimator="states" (VODM 1996, Sec. 4.3.1; Larimore 1990)
+        Wp_shift = np.vstack([rows(lay.u_rows(1, i + 1)), rows(lay.y_rows(1, i + 1))])
+        self.O, self.O_shift = O, Theta[:, : Wp.shape[0]] @ Wp_shift
+        # the states are fitted in the metric that normalizes every future output row by
+        # its RMS value, which makes them invariant to the scaling of the outputs
+        norms = np.linalg.norm(Yf, axis=1)
+        self.row_weight = 1.0 / np.where(norms > 0, norms, 1.0)
         Vu = _row_basis(Uf)
         perp = lambda X: X - (X @ Vu) @ Vu.T
         O_perp = perp(O)
@@ -258,14 +294,17 @@ class _Projections:
         V2 = _row_basis(np.vstack([Wp_plus, Uf_minus]))
         self.Zi1 = (rows(lay.y_rows(i + 1, s)) @ V2) @ V2.T
         self.Yi = rows(lay.y_rows(i, i + 1))
+        self.Ui = rows(lay.u_rows(i, i + 1))
         self.data_rank = _svd_rank(self.singular_values)
 
     def gamma(self, n: int) -> np.ndarray:
         G = self.U[:, :n] * np.sqrt(self.singular_values[:n])
         return G if self.W1inv is None else self.W1inv @ G
 
-    def estimate(self, n: int, feedthrough: bool, stable: bool):
+    def estimate(self, n: int, feedthrough: bool, stable: bool, estimator: str = "states"):
         """(A, B, C, D, Q, R, S, regularization) for order n."""
+        if estimator == "states":
+            return self._estimate_states(n, feedthrough, stable)
         lay = self.lay
         p, m, f = lay.p, lay.m, lay.future
         G = self.gamma(n)
@@ -286,6 +325,38 @@ class _Projections:
         Q, S, R = cov[:n, :n], cov[:n, n:], cov[n:, n:]
         B, D = self._input_matrices(A, C, Gf, Gp, Gp1, Kc, feedthrough)
         return A, B, C, D, Q, R, S, c
+
+    def _estimate_states(self, n: int, feedthrough: bool, stable: bool):
+        """Least squares on the state sequence: [X(t+1); y(t)] = [A B; C D] [X(t); u(t)].
+
+        ``X = Gamma^+ O_i`` (weighted pseudo-inverse, see ``row_weight``) and its shift
+        ``X(t+1) = Gamma^+ O_i(t+1)`` are row combinations of the coordinates, so the
+        regression over the Hankel columns is solved in those coordinates. With
+        ``stable=True`` and an unstable least-squares A, A is the least Tikhonov-regularized
+        shift of Gamma that is stable and B solves ``X(t+1) - A X(t) = B u(t)``.
+        """
+        lay = self.lay
+        p, m = lay.p, lay.m
+        G = self.gamma(n)
+        w = self.row_weight
+        Gi = np.linalg.pinv(w[:, None] * G) * w
+        X, X1 = Gi @ self.O, Gi @ self.O_shift
+        XU = np.vstack([X, self.Ui])
+        AB = _solve_rows(X1, XU)
+        A, B = AB[:, :n], AB[:, n:]
+        if feedthrough:
+            CD = _solve_rows(self.Yi, XU)
+            C, D = CD[:, :n], CD[:, n:]
+        else:
+            C, D = _solve_rows(self.Yi, X), np.zeros((p, m))
+        c = 0.0
+        if stable and n and np.max(np.abs(np.linalg.eigvals(A))) >= 1.0:
+            A, c = _stable_shift(G[:-p], G[p:])
+            B = _solve_rows(X1 - A @ X, self.Ui)
+        rho = np.vstack([X1 - A @ X - B @ self.Ui, self.Yi - C @ X - D @ self.Ui])
+        cov = rho @ rho.T
+        cov = 0.5 * (cov + cov.T)
+        return A, B, C, D, cov[:n, :n], cov[n:, n:], cov[:n, n:], c
 
     def _input_matrices(self, A, C, Gf, Gp, Gp1, Kc, feedthrough):
         """(B, D) from the least-squares fit of the structured matrix K(B, D)."""
@@ -349,7 +420,9 @@ def _innovation_model(A, B, C, D, Q, R, S, dt):
 
 
 # ------------------------------------------------------------------- the core
-def _select_and_estimate(proj: _Projections, n_columns, order, feedthrough, stable, criterion):
+def _select_and_estimate(
+    proj: _Projections, n_columns, order, feedthrough, stable, criterion, estimator
+):
     lay = proj.lay
     p, m = lay.p, lay.m
     n_cap = max_order(p, m, lay.past, lay.future)
@@ -374,7 +447,7 @@ def _select_and_estimate(proj: _Projections, n_columns, order, feedthrough, stab
                 f"order: expected 'auto', an int or a range, got {order!r}"
             ) from None
         _check_order(n, n_cap, proj, lay)
-        return n, None, None, proj.estimate(n, feedthrough, stable)
+        return n, None, None, proj.estimate(n, feedthrough, stable, estimator)
     else:
         candidates = [int(k) for k in order]
     if not candidates:
@@ -390,7 +463,7 @@ def _select_and_estimate(proj: _Projections, n_columns, order, feedthrough, stab
     floor = 1e-12 * power * np.eye(p)
     best, crit, estimates = None, [], {}
     for n in candidates:
-        est = proj.estimate(n, feedthrough, stable)
+        est = proj.estimate(n, feedthrough, stable, estimator)
         R = est[5]
         sign, logdet = np.linalg.slogdet(R + floor)
         logdet = logdet if sign > 0 else -np.inf
@@ -429,6 +502,11 @@ def _check_focus(focus, in_memory: bool):
         )
 
 
+def _check_estimator(estimator):
+    if estimator not in _ESTIMATORS:
+        raise InvalidValueError(f"estimator: expected one of {_ESTIMATORS}, got {estimator!r}")
+
+
 def _check_excitation(proj: _Projections):
     lay = proj.lay
     if lay.m == 0:
@@ -460,6 +538,7 @@ def identify_from_accumulator(
     criterion="bic",
     dt=1.0,
     focus="prediction",
+    estimator="states",
     _records=None,
     _dask_records=None,
 ) -> SubspaceResult:
@@ -467,10 +546,58 @@ def identify_from_accumulator(
 
     With ``_records`` (in-memory data) the initial states and the fit are computed on the
     data; otherwise ``x0`` comes from the samples the accumulator kept and ``fit`` is None.
+
+    Parameters
+    ----------
+    acc : SubspaceAccumulator
+        Holds the R factor of the block-Hankel data matrix.
+    order : "auto", int or sequence of int, default "auto"
+        As in :func:`~realize.n4sid`.
+    method : {"n4sid", "moesp", "cva"}, default "n4sid"
+        Weighting of the singular value decomposition.
+    feedthrough : bool, default False
+        Estimate ``D``.
+    stable : bool, default False
+        Enforce a stable ``A`` (see :func:`~realize.n4sid`).
+    criterion : {"bic", "aic"}, default "bic"
+        Information criterion for a sequence of candidate orders.
+    dt : float, default 1.0
+        Sampling period of the returned model.
+    focus : {"prediction", "simulation"}, default "prediction"
+        As in :func:`~realize.n4sid`; "simulation" needs ``_records``.
+    estimator : {"states", "shift"}, default "states"
+        How ``A, B, C, D`` follow from ``Gamma_f``, as in :func:`~realize.n4sid`.
+    _records, _dask_records : list of (y, u), optional
+        Internal: the in-memory (or dask) records the accumulator was fed, for the
+        initial states and the fit.
+
+    Returns
+    -------
+    SubspaceResult
+
+    Raises
+    ------
+    DataError
+        An empty accumulator, or fewer Hankel columns than rows.
+    InvalidValueError
+        An unknown method or focus.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.identify.subspace import identify_from_accumulator
+    >>> sys = realize.StateSpace([[0.7]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> u = np.random.default_rng(0).standard_normal((500, 1))
+    >>> acc = realize.SubspaceAccumulator(horizon=5)
+    >>> _ = acc.update(sys.simulate(u, rng=1), u)
+    >>> res = identify_from_accumulator(acc, order=1)
+    >>> res.order, res.fit is None
+    (1, True)
     """
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
     _check_focus(focus, _records is not None)
+    _check_estimator(estimator)
     lay = acc.layout
     if lay is None or acc.n_columns == 0:
         raise DataError("y: expected data, got an empty accumulator")
@@ -483,7 +610,7 @@ def identify_from_accumulator(
     proj = _Projections(acc.coordinates(), lay, method)
     _check_excitation(proj)
     n, crit, orders, est = _select_and_estimate(
-        proj, acc.n_columns, order, feedthrough, stable, criterion
+        proj, acc.n_columns, order, feedthrough, stable, criterion, estimator
     )
     A, B, C, D, Q, R, S, reg = est
     from realize.identify.evaluation import estimate_initial_state, simulation_fit
@@ -588,6 +715,7 @@ def n4sid(
     focus="prediction",
     criterion="bic",
     dt=1.0,
+    estimator="states",
 ) -> SubspaceResult:
     """Subspace identification of a combined deterministic-stochastic state-space model.
 
@@ -631,6 +759,14 @@ def n4sid(
         (:mod:`realize.identify.output_error`); best for simulation (output-error) use on
         real data, needs in-memory data. ``A``, ``C``, ``K`` and the noise model are the
         same for both.
+    estimator : {"states", "shift"}, default "states"
+        "states": ``[A B; C D]`` by least squares on the estimated state sequence and its
+        one-sample shift, ``[X(t+1); y(t)] = [A B; C D] [X(t); u(t)]`` (VODM 1996,
+        Sec. 4.3; as SIPPY's OLSims), and ``Q, R, S`` from its residuals; more accurate
+        in simulation and far more often stable than "shift" on short data. "shift":
+        ``A`` from the shift invariance of ``Gamma_f``, ``B, D`` from the structured
+        regression of VODM Fig. 4.8 (the module notes). With ``stable=True`` and an
+        unstable least-squares ``A`` both use the regularized shift ``A``.
     criterion : {"bic", "aic"}, default "bic"
         Information criterion for a sequence of candidate orders.
     dt : float, default 1.0
@@ -699,11 +835,13 @@ def n4sid(
             criterion=criterion,
             dt=dt,
             focus=focus,
+            estimator=estimator,
         )
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
     raw = _records(y, u)
     _check_focus(focus, not any(_is_dask(r[0]) for r in raw))
+    _check_estimator(estimator)
     multi = len(raw) > 1
     dask_input = any(_is_dask(r[0]) for r in raw)
     records = []
@@ -766,6 +904,7 @@ def n4sid(
             stable=stable,
             criterion=criterion,
             dt=dt,
+            estimator=estimator,
             _dask_records=records,
         )
     from realize.identify.hankel import accumulate
@@ -781,5 +920,6 @@ def n4sid(
         criterion=criterion,
         dt=dt,
         focus=focus,
+        estimator=estimator,
         _records=records,
     )

@@ -31,7 +31,7 @@ right-hand side is the column-major (k, r) matrix of its transpose, so ``dpotrs`
 ``nrhs = r`` returns ``X F^-1`` for a row-major ``X``.
 """
 
-from libc.math cimport log, fabs
+from libc.math cimport log, fabs, sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 include "_kalman_linalg.pxi"
@@ -313,6 +313,229 @@ def conventional_filter(
             if s_Pp:
                 memcpy(&Pp[T, 0, 0], P, sizeof(double) * nn)
     # X may point at the second half after the swaps; free the block from its base
+    free(work)
+    free(idx)
+    return bad
+
+
+def conventional_loglik(
+    const double[:, ::1] A, const double[:, ::1] C, const double[:, ::1] Q,
+    const double[:, ::1] R, const double[:, ::1] S,
+    const double[:, :, ::1] c, const double[:, :, ::1] d, const double[:, :, ::1] y,
+    const double[:, ::1] x0, const double[:, ::1] P0, double tol, bint steady_start,
+    const int[::1] lo, const int[::1] hi, double[::1] loglik):
+    """Log-likelihood only, time-invariant matrices: the recursion of
+    :func:`conventional_filter` (same steady-state switch, same result) with nothing
+    stored and every product written as a loop sized for small n, p.
+
+    Per step only the observed rows W enter (DK 4.10): with L the Cholesky factor of
+    F = C_W P C_W' + R_W and G = A P C_W' + S_W,
+
+        z = L^-1 v,  log-density -1/2 (k log 2 pi + log det F + z'z),
+        x <- A x + c + (G L^-T) z,   P <- A P A' + Q - (G L^-T)(G L^-T)',
+
+    with only the upper triangle of the symmetric P[t+1] formed, then mirrored.
+    Row i of A is nonzero only in columns ``lo[i] <= l < hi[i]`` (dense: 0 and n; the
+    caller may pass A in a block-diagonal or Schur basis, where the loops shrink).
+    Q must be symmetric (only its upper triangle is read).
+    Shapes as :func:`conventional_filter` with the time axis of A, C, Q, R, S dropped.
+    Returns the first time index at which F was not positive definite, or -1.
+    """
+    cdef int N = y.shape[0], T = y.shape[1], p = y.shape[2], n = A.shape[0]
+    cdef int Nc = c.shape[0], Tc = c.shape[1], Nd = d.shape[0], Td = d.shape[1]
+    cdef int N0 = x0.shape[0]
+    if (A.shape[1] != n or C.shape[0] != p or C.shape[1] != n or Q.shape[0] != n
+            or Q.shape[1] != n or R.shape[0] != p or R.shape[1] != p or S.shape[0] != n
+            or S.shape[1] != p or c.shape[2] != n or d.shape[2] != p or x0.shape[1] != n
+            or P0.shape[0] != n or P0.shape[1] != n or loglik.shape[0] != N
+            or lo.shape[0] != n or hi.shape[0] != n):
+        raise ValueError("conventional_loglik: inconsistent dimensions")
+    cdef int nn = n * n, np_ = n * p, pp = p * p
+    cdef double* work = <double*>malloc(sizeof(double) * (
+        3 * nn + 4 * np_ + 2 * pp + 3 * N * n + 2 * N * p + 8))
+    cdef int* idx = <int*>malloc(sizeof(int) * (p + 1))
+    if work == NULL or idx == NULL:
+        free(work)
+        free(idx)
+        raise MemoryError()
+    cdef double* P = work                 # predicted covariance P[t]
+    cdef double* Pn = P + nn              # P[t+1]
+    cdef double* AP = Pn + nn             # A P
+    cdef double* CP = AP + nn             # C_W P (k, n)
+    cdef double* G = CP + np_             # A P C_W' + S_W (n, k)
+    cdef double* H = G + np_              # G L^-T (n, k)
+    cdef double* Hss = H + np_            # frozen H (n, p)
+    cdef double* L = Hss + np_            # lower Cholesky factor of F_W (k, k), row-major,
+    #                                     with the reciprocals of its diagonal
+    cdef double* Lss = L + pp             # frozen L (p, p)
+    cdef double* X = Lss + pp             # states (N, n)
+    cdef double* Xn = X + N * n
+    cdef double* Xc = Xn + N * n
+    cdef double* V = Xc + N * n           # innovations (N, k)
+    cdef double* Z = V + N * p            # L^-1 v (N, k)
+    cdef double* swap
+    cdef double* Hc
+    cdef double* Lc
+    cdef int t, i, j, l, m, k = 0, bad = -1, have_buf = 0, converged = 0, frozen
+    cdef double logdet = 0.0, logdet_ss = 0.0, ld, q, diff, big, acc, a
+    cdef const double* ct
+    cdef const double* dt
+    cdef const double* Ap = &A[0, 0]
+    cdef const double* Cp = &C[0, 0]
+    cdef const double* Qp = &Q[0, 0]
+    cdef const double* Rp = &R[0, 0]
+    cdef const double* Sp = &S[0, 0]
+    cdef const int* lop = &lo[0]
+    cdef const int* hip = &hi[0]
+
+    with nogil:
+        memcpy(P, &P0[0, 0], sizeof(double) * nn)
+        for i in range(N):
+            memcpy(X + i * n, &x0[i if N0 > 1 else 0, 0], sizeof(double) * n)
+            loglik[i] = 0.0
+        converged = 1 if steady_start else 0
+        for t in range(T):
+            k = 0
+            for j in range(p):
+                if y[0, t, j] == y[0, t, j]:
+                    idx[k] = j
+                    k = k + 1
+            if k < p:
+                converged = 0
+            frozen = converged and have_buf
+            if frozen:
+                Hc = Hss
+                Lc = Lss
+                ld = logdet_ss
+            else:
+                Hc = H
+                Lc = L
+                ld = 0.0
+                if k > 0:
+                    # C_W P (P symmetric: row r of C_W P is P times row idx[r] of C)
+                    for m in range(k):
+                        for j in range(n):
+                            Xc[j] = 0.0
+                        for l in range(n):
+                            a = Cp[idx[m] * n + l]
+                            for j in range(n):
+                                Xc[j] = Xc[j] + a * P[l * n + j]
+                        memcpy(CP + m * n, Xc, sizeof(double) * n)
+                    # F = C_W P C_W' + R_W and its Cholesky factor, lower triangle
+                    for i in range(k):
+                        for j in range(i + 1):
+                            acc = Rp[idx[i] * p + idx[j]]
+                            for l in range(n):
+                                acc = acc + CP[i * n + l] * Cp[idx[j] * n + l]
+                            for m in range(j):
+                                acc = acc - L[i * p + m] * L[j * p + m]
+                            if i == j:
+                                if not acc > 0.0:
+                                    bad = t
+                                    break
+                                L[i * p + i] = 1.0 / sqrt(acc)  # the reciprocal: divisions become products
+                                ld = ld + log(acc)
+                            else:
+                                L[i * p + j] = acc * L[j * p + j]
+                        if bad >= 0:
+                            break
+                    if bad >= 0:
+                        break
+                    # G = A P C_W' + S_W = A (C_W P)' + S_W, then H = G L^-T
+                    for i in range(n):
+                        for m in range(k):
+                            acc = Sp[i * p + idx[m]]
+                            for l in range(lop[i], hip[i]):
+                                acc = acc + Ap[i * n + l] * CP[m * n + l]
+                            for j in range(m):
+                                acc = acc - H[i * p + j] * L[m * p + j]
+                            H[i * p + m] = acc * L[m * p + m]
+                if not converged:
+                    # B = A P (rows of A times the rows of P), stored transposed:
+                    # AP[l, :] = (A P)[:, l] = (P A')[l, :] since P is symmetric
+                    for i in range(n):
+                        for j in range(n):
+                            Xc[j] = 0.0
+                        for l in range(lop[i], hip[i]):
+                            a = Ap[i * n + l]
+                            for j in range(n):
+                                Xc[j] = Xc[j] + a * P[l * n + j]
+                        for j in range(n):
+                            AP[j * n + i] = Xc[j]
+                    # H' (k, n) for row operations
+                    for m in range(k):
+                        for j in range(n):
+                            CP[m * n + j] = H[j * p + m]
+                    # P[t+1] = A (P A') + Q - H H', upper triangle by rows, then mirrored
+                    for i in range(n):
+                        for j in range(i, n):
+                            Pn[i * n + j] = Qp[i * n + j]
+                        for l in range(lop[i], hip[i]):
+                            a = Ap[i * n + l]
+                            for j in range(i, n):
+                                Pn[i * n + j] = Pn[i * n + j] + a * AP[l * n + j]
+                        for m in range(k):
+                            a = H[i * p + m]
+                            for j in range(i, n):
+                                Pn[i * n + j] = Pn[i * n + j] - a * CP[m * n + j]
+                    for i in range(n):
+                        for j in range(i + 1, n):
+                            Pn[j * n + i] = Pn[i * n + j]
+                    if k == p and tol >= 0.0:
+                        # P is positive semidefinite: max |P_ij| is on its diagonal
+                        big = 0.0
+                        for i in range(n):
+                            q = fabs(P[i * n + i])
+                            if q > big:
+                                big = q
+                        big = tol * big
+                        diff = 0.0
+                        for i in range(nn):
+                            q = fabs(Pn[i] - P[i])
+                            if q > diff:
+                                diff = q
+                                if diff > big:
+                                    break
+                        if diff <= big:
+                            converged = 1
+                    swap = P
+                    P = Pn
+                    Pn = swap
+                # else (steady start) P stays at the Riccati solution
+                have_buf = 1 if k == p else 0
+                if k == p:
+                    memcpy(Hss, H, sizeof(double) * np_)
+                    memcpy(Lss, L, sizeof(double) * pp)
+                    logdet_ss = ld
+            # ---- states: x <- A x + c + H z, z = L^-1 (y_W - C_W x - d_W)
+            for i in range(N):
+                ct = &c[i if Nc > 1 else 0, t if Tc > 1 else 0, 0]
+                for j in range(n):
+                    acc = ct[j]
+                    for l in range(lop[j], hip[j]):
+                        acc = acc + Ap[j * n + l] * X[i * n + l]
+                    Xn[i * n + j] = acc
+                if k > 0:
+                    dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
+                    q = 0.0
+                    for m in range(k):
+                        l = idx[m]
+                        acc = y[i, t, l] - dt[l]
+                        for j in range(n):
+                            acc = acc - Cp[l * n + j] * X[i * n + j]
+                        for j in range(m):
+                            acc = acc - Lc[m * p + j] * Z[j]
+                        Z[m] = acc * Lc[m * p + m]
+                        q = q + Z[m] * Z[m]
+                    loglik[i] += -0.5 * (k * LOG2PI + ld + q)
+                    for j in range(n):
+                        acc = Xn[i * n + j]
+                        for m in range(k):
+                            acc = acc + Hc[j * p + m] * Z[m]
+                        Xn[i * n + j] = acc
+            swap = X
+            X = Xn
+            Xn = swap
     free(work)
     free(idx)
     return bad

@@ -52,7 +52,44 @@ INITS = ("auto", "stationary", "diffuse", "steady_state")
 
 @dataclass
 class Prepared:
-    """A validated filtering problem (arrays C-contiguous float64)."""
+    """A validated filtering problem (arrays C-contiguous float64).
+
+    Built by :func:`prepare`. Each time-varying matrix is a stack whose first axis is
+    1 (constant) or T (one per step); the data axis N is 1 or the number of series.
+
+    Attributes
+    ----------
+    A, C, Q, R, S, B, D : arrays
+        (TA, n, n), (TC, p, n), (TQ, n, n), (TR, p, p), (TS, n, p), (TB, n, m),
+        (TD, p, m).
+    c : (Nc, Tc, n) array
+        State intercept ``B u``.
+    d : (Nd, Td, p) array
+        Observation intercept ``D u``.
+    y : (N, T, p) array
+        The data, NaN where missing.
+    u : (Nu, T, m) array or None
+        The inputs.
+    x0 : (N0, n) array
+        Initial state mean.
+    P0 : (n, n) array
+        Initial state covariance.
+    batched : bool
+        Whether y was given as (N, T, p).
+    steady_start : bool
+        Whether P0 is the steady-state covariance (the gain is constant from t = 0).
+    init : str
+        The initialization used.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> prep.y.shape, prep.P0.shape, prep.batched
+    ((1, 20, 1), (1, 1), False)
+    """
 
     A: np.ndarray  # (TA, n, n)
     C: np.ndarray  # (TC, p, n)
@@ -242,7 +279,45 @@ def noise_matrices(sys):
 
 
 def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
-    """Validate and normalize a filtering problem (see the module docstring)."""
+    """Validate and normalize a filtering problem (see the module docstring).
+
+    Parameters
+    ----------
+    sys : StateSpace or mapping
+        The model; a mapping with keys A, C and optionally B, D, Q, R, S, each a
+        matrix or a (T, ...) stack of time-varying matrices.
+    y : (T, p) or (N, T, p) array
+        Data (1-D means one channel); NaN marks a missing value.
+    u : (T, m) or (N, T, m) array, optional
+        Inputs.
+    x0 : (n,) or (N, n) array, optional
+        Initial state mean (default from ``init``).
+    P0 : (n, n) array, optional
+        Initial state covariance (default from ``init``).
+    init : str
+        One of ``INITS``: how to initialize x0, P0 when they are not given.
+
+    Returns
+    -------
+    Prepared
+        The validated problem.
+
+    Raises
+    ------
+    ShapeError
+        Inconsistent shapes.
+    InvalidValueError
+        An unknown ``init``, non-finite matrices or non-PSD covariances.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> prep.N, prep.T, prep.n, prep.p
+    (1, 20, 1, 1)
+    """
     if init not in INITS:
         raise InvalidValueError(f"init: expected one of {INITS}, got {init!r}")
     A0 = _get(sys, "A")

@@ -21,7 +21,27 @@ _E2 = np.empty((0, 0))
 
 
 def allocate_outputs(N: int, T: int, n: int, p: int, store: bool) -> dict:
-    """Output arrays of one filter run (zero-size placeholders when not stored)."""
+    """Output arrays of one filter run (zero-size placeholders when not stored).
+
+    Parameters
+    ----------
+    N, T, n, p : int
+        Series, time steps, states, outputs.
+    store : bool
+        Allocate the per-step arrays (else zero-size placeholders).
+
+    Returns
+    -------
+    dict
+        The ``outputs`` of a filter group (see :func:`conventional_filter`).
+
+    Examples
+    --------
+    >>> from realize.filtering.conventional import allocate_outputs
+    >>> out = allocate_outputs(2, 10, 3, 1, store=True)
+    >>> out["xp"].shape, out["Pp"].shape, out["loglik"].shape
+    ((2, 11, 3), (11, 3, 3), (2,))
+    """
     if not store:
         return empty_outputs(N)
     return dict(
@@ -40,6 +60,25 @@ def allocate_outputs(N: int, T: int, n: int, p: int, store: bool) -> dict:
 
 
 def empty_outputs(N: int) -> dict:
+    """Zero-size output placeholders (only ``loglik`` has data) for ``store=False``.
+
+    Parameters
+    ----------
+    N : int
+        Number of series.
+
+    Returns
+    -------
+    dict
+        ``loglik`` zeros (N,); every other array has zero size.
+
+    Examples
+    --------
+    >>> from realize.filtering.conventional import empty_outputs
+    >>> out = empty_outputs(2)
+    >>> out["loglik"].shape, out["xp"].size
+    ((2,), 0)
+    """
     return dict(
         loglik=np.zeros(N),
         xp=_E3,
@@ -57,8 +96,50 @@ def empty_outputs(N: int) -> dict:
 
 def _run(prep: Prepared, y, c, d, x0, out, tol):
     from realize._ext._kalman_filter import conventional_filter as kernel
+    from realize._ext._kalman_filter import conventional_loglik
+    from realize.filtering._basis import sparse_basis
 
-    bad = kernel(
+    mats = (prep.A, prep.C, prep.Q, prep.R, prep.S)
+    lean = out["Pp"].size == 0 and out["xp"].size == 0 and all(a.shape[0] == 1 for a in mats)
+    if lean:
+        V, Vi, Ab, lo, hi = sparse_basis(prep.A[0])
+        # a large dense (Schur) A is better served by the BLAS products of the full kernel
+        lean = prep.n <= 64 or int(np.max(hi - lo)) <= 2
+    if lean:
+        # likelihood only, time-invariant: the lean kernel (same recursion, nothing
+        # stored), in a state basis where A is block diagonal or quasi-triangular
+
+        def sym(M):
+            return np.ascontiguousarray(0.5 * (M + M.T))
+
+        bad = conventional_loglik(
+            Ab,
+            np.ascontiguousarray(prep.C[0] @ V),
+            sym(Vi @ prep.Q[0] @ Vi.T),
+            prep.R[0],
+            np.ascontiguousarray(Vi @ prep.S[0]),
+            np.ascontiguousarray(c @ Vi.T),
+            d,
+            y,
+            np.ascontiguousarray(x0 @ Vi.T),
+            sym(Vi @ prep.P0 @ Vi.T),
+            tol,
+            prep.steady_start,
+            lo,
+            hi,
+            out["loglik"],
+        )
+    else:
+        bad = _run_full(kernel, prep, y, c, d, x0, out, tol)
+    if bad >= 0:
+        raise InvalidValueError(
+            f"sys: expected a positive definite innovation covariance C P C' + R, got a "
+            f"singular one at t={bad} (R singular on observed channels the state cannot explain?)"
+        )
+
+
+def _run_full(kernel, prep: Prepared, y, c, d, x0, out, tol):
+    return kernel(
         prep.A,
         prep.C,
         prep.Q,
@@ -83,11 +164,6 @@ def _run(prep: Prepared, y, c, d, x0, out, tol):
         out["llobs"],
         out["steady"],
     )
-    if bad >= 0:
-        raise InvalidValueError(
-            f"sys: expected a positive definite innovation covariance C P C' + R, got a "
-            f"singular one at t={bad} (R singular on observed channels the state cannot explain?)"
-        )
 
 
 def _rows(a: np.ndarray, i: int) -> np.ndarray:
@@ -102,6 +178,36 @@ def conventional_filter(
     Returns a list of output groups ``(series_indices, outputs)``: one group when the
     series share their missing pattern (covariances computed once), else one per series.
     ``tol=None`` disables the steady-state switch.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    store : bool
+        Keep the per-step states and covariances (else only the log-likelihood).
+    tol : float or None
+        Relative change of the predicted covariance below which the gain is frozen at
+        its steady state; None never switches.
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.conventional import conventional_filter
+    >>> [(idx, out)] = conventional_filter(prep)
+    >>> idx.tolist(), out["xp"].shape, out["K"].shape
+    ([0], (1, 21, 1), (20, 1, 1))
     """
     tol = -1.0 if tol is None else float(tol)
     N, T, n, p = prep.N, prep.T, prep.n, prep.p

@@ -28,7 +28,44 @@ def _runner(method: str):
 
 
 def run_filter(prep: Prepared, method: str, store: bool, tol) -> list:
-    """Run one algorithm; returns its output groups ``[(series, outputs), ...]``."""
+    """Run one algorithm; returns its output groups ``[(series, outputs), ...]``.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    method : str
+        ``'conventional'``, ``'univariate'``, ``'square_root'`` or ``'reference'``.
+    store : bool
+        Keep the per-step states and covariances.
+    tol : float or None
+        Steady-state tolerance (for the conventional filter).
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+
+    Raises
+    ------
+    InvalidValueError
+        If a log-likelihood is not finite (an explosive model overflowed).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.filter import run_filter
+    >>> groups = run_filter(prep, "conventional", True, None)
+    >>> len(groups), groups[0][1]["v"].shape
+    (1, (1, 20, 1))
+    """
     groups = _runner(method)(prep, store=store, tol=tol)
     for idx, out in groups:
         if not np.all(np.isfinite(out["loglik"])):

@@ -80,15 +80,71 @@ def _filter_one(prep: Prepared, i: int) -> dict:
 
 def reference_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     """Conventional filter, one series at a time (``store`` and ``tol`` are ignored: the
-    reference always stores everything and never switches to steady state)."""
+    reference always stores everything and never switches to steady state).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    store : bool
+        Keep the per-step states and covariances (else only the log-likelihood).
+    tol : float or None
+        Steady-state tolerance (ignored by this filter).
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+        Here one group per series.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.conventional import conventional_filter
+    >>> from realize.filtering.reference import reference_filter
+    >>> ref, fast = reference_filter(prep)[0][1], conventional_filter(prep)[0][1]
+    >>> bool(np.allclose(ref["loglik"], fast["loglik"]))
+    True
+    """
     return [(np.array([i]), _filter_one(prep, i)) for i in range(prep.N)]
 
 
 def reference_smoother(prep: Prepared, out: dict, i: int = 0) -> tuple:
     """Classical RTS smoother of series ``i`` from a reference filter output.
 
-    Returns (smoothed_state (T, n), smoothed_cov (T, n, n), lag1 (T-1, n, n)) with
-    ``lag1[t] = cov(x[t+1], x[t] | y)``.
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    out : dict
+        The outputs of :func:`reference_filter` for series ``i``.
+    i : int
+        The series.
+
+    Returns
+    -------
+    smoothed_state : (T, n) array
+    smoothed_cov : (T, n, n) array
+    lag1 : (T-1, n, n) array
+        ``lag1[t] = cov(x[t+1], x[t] | y)``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.reference import reference_filter, reference_smoother
+    >>> xs, Ps, lag1 = reference_smoother(prep, reference_filter(prep)[0][1])
+    >>> xs.shape, Ps.shape, lag1.shape
+    ((20, 1), (20, 1, 1), (19, 1, 1))
     """
     T, n = prep.T, prep.n
     xf, Pf, xp, Pp = out["xf"][0], out["Pf"], out["xp"][0], out["Pp"]

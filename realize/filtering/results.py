@@ -41,6 +41,19 @@ class FilterResult:
     steady : (T,) bool array
         True where the steady-state gain was reused instead of the covariance recursion.
     method : str
+        The filter that ran: ``'conventional'``, ``'univariate'`` or ``'square_root'``.
+    raw : dict
+        Extra arrays of the implementation (not part of the stable interface).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> res = realize.kalman_filter(sys, sys.simulate(T=30, rng=0))
+    >>> res.predicted_state.shape, res.gain.shape, res.next_cov.shape
+    ((30, 1), (30, 1, 1), (1, 1))
+    >>> bool(np.all(res.filtered_cov <= res.predicted_cov))
+    True
     """
 
     predicted_state: np.ndarray
@@ -73,6 +86,17 @@ class SmootherResult:
     filter : FilterResult
         The forward pass.
     loglik : float (or (N,) array)
+        Exact Gaussian log-likelihood of the observed entries (as in ``filter``).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> sm = realize.kalman_smoother(sys, sys.simulate(T=30, rng=0))
+    >>> sm.smoothed_state.shape, sm.smoothed_lag1_cov.shape
+    ((30, 1), (29, 1, 1))
+    >>> bool(sm.loglik == sm.filter.loglik)
+    True
     """
 
     smoothed_state: np.ndarray
@@ -95,7 +119,18 @@ class EMResult:
     loglik : (iterations + 1,) array
         Log-likelihood of the starting model and after each iteration (never decreasing).
     n_iter : int
+        Number of iterations run.
     converged : bool
+        Whether the relative log-likelihood change fell below the tolerance.
+
+    Examples
+    --------
+    >>> import realize
+    >>> true = realize.StateSpace([[0.8]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> start = realize.StateSpace([[0.3]], C=[[1.0]], Q=[[0.5]], R=[[1.0]])
+    >>> res = realize.em(start, true.simulate(T=100, rng=0), estimate=("A",), n_iter=5)
+    >>> res.loglik.shape == (res.n_iter + 1,), res.model.n
+    (True, 1)
     """
 
     model: object

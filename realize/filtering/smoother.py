@@ -13,7 +13,37 @@ __all__ = ["kalman_smoother", "smooth_groups"]
 
 
 def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
-    """Backward pass over each output group; returns merged (N, ...) arrays."""
+    """Backward pass over each output group; returns merged (N, ...) arrays.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    groups : list of (indices, outputs)
+        Stored filter output groups (see :func:`~realize.filtering.filter.run_filter`).
+    tol : float or None
+        The steady-state tolerance the filter ran with.
+    method : str
+        ``'reference'`` for the textbook RTS smoother, else the compiled one.
+
+    Returns
+    -------
+    dict
+        ``xs`` (N, T, n) smoothed states, ``Ps`` (N, T, n, n) smoothed covariances and
+        ``Pc`` (N, T-1, n, n) lag-one cross covariances (broadcast views when shared).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.conventional import conventional_filter
+    >>> from realize.filtering.smoother import smooth_groups
+    >>> sm = smooth_groups(prep, conventional_filter(prep), None)
+    >>> sm["xs"].shape, sm["Pc"].shape
+    ((1, 20, 1), (1, 19, 1, 1))
+    """
     from realize._ext._kalman_smoother import dk_smoother
 
     T, n, N = prep.T, prep.n, prep.N

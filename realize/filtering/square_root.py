@@ -31,7 +31,27 @@ __all__ = ["square_root_filter", "square_root_filter_reference", "psd_factor"]
 
 
 def psd_factor(M: np.ndarray) -> np.ndarray:
-    """A factor L with L L' = M: Cholesky when M is positive definite, else from eigh."""
+    """A factor L with L L' = M: Cholesky when M is positive definite, else from eigh.
+
+    Parameters
+    ----------
+    M : (k, k) array
+        Symmetric PSD.
+
+    Returns
+    -------
+    L : (k, k) array
+        Lower triangular when M is positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.filtering.square_root import psd_factor
+    >>> M = np.array([[1.0, 1.0], [1.0, 1.0]])  # singular: factor from eigh
+    >>> L = psd_factor(M)
+    >>> bool(np.allclose(L @ L.T, M))
+    True
+    """
     try:
         return np.linalg.cholesky(M)
     except np.linalg.LinAlgError:
@@ -116,13 +136,77 @@ def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
 
 
 def square_root_filter_reference(prep: Prepared, store: bool = True, tol=None) -> list:
-    """NumPy definition of :func:`square_root_filter` (same interface)."""
+    """NumPy definition of :func:`square_root_filter` (same interface).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    store : bool
+        Keep the per-step states and covariances (else only the log-likelihood).
+    tol : float or None
+        Steady-state tolerance (ignored by this filter).
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+        Here one group per series.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.square_root import (square_root_filter,
+    ...                                            square_root_filter_reference)
+    >>> a, b = square_root_filter(prep)[0][1], square_root_filter_reference(prep)[0][1]
+    >>> bool(np.allclose(a["xf"], b["xf"]))
+    True
+    """
     return [(np.array([i]), _filter_one(prep, i, store)) for i in range(prep.N)]
 
 
 def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     """Compiled square-root filter, one series at a time (interface of
-    ``conventional_filter``; ``tol`` is ignored: no steady-state switch)."""
+    ``conventional_filter``; ``tol`` is ignored: no steady-state switch).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    store : bool
+        Keep the per-step states and covariances (else only the log-likelihood).
+    tol : float or None
+        Steady-state tolerance (ignored by this filter).
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+        Here one group per series.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.conventional import conventional_filter
+    >>> from realize.filtering.square_root import square_root_filter
+    >>> sr, conv = square_root_filter(prep)[0][1], conventional_filter(prep)[0][1]
+    >>> bool(np.allclose(sr["loglik"], conv["loglik"]))
+    True
+    """
     from realize._ext._kalman_square_root import square_root_filter as kernel
 
     T, n, p = prep.T, prep.n, prep.p

@@ -117,14 +117,83 @@ def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
 
 
 def univariate_filter_reference(prep: Prepared, store: bool = True, tol=None) -> list:
-    """NumPy definition of :func:`univariate_filter` (same interface)."""
+    """NumPy definition of :func:`univariate_filter` (same interface).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    store : bool
+        Keep the per-step states and covariances (else only the log-likelihood).
+    tol : float or None
+        Steady-state tolerance (ignored by this filter).
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+        Here one group per series.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.univariate import (univariate_filter,
+    ...                                           univariate_filter_reference)
+    >>> a, b = univariate_filter(prep)[0][1], univariate_filter_reference(prep)[0][1]
+    >>> bool(np.allclose(a["loglik"], b["loglik"]))
+    True
+    """
     _check_diagonal(prep.R)
     return [(np.array([i]), _filter_one(prep, i, store)) for i in range(prep.N)]
 
 
 def univariate_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     """Compiled univariate filter, one series at a time (interface of
-    ``conventional_filter``; ``tol`` is ignored: no steady-state switch)."""
+    ``conventional_filter``; ``tol`` is ignored: no steady-state switch).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem from :func:`~realize.filtering._model.prepare`.
+    store : bool
+        Keep the per-step states and covariances (else only the log-likelihood).
+    tol : float or None
+        Steady-state tolerance (ignored by this filter).
+
+    Returns
+    -------
+    groups : list of (indices, outputs)
+        ``indices`` an int array of the series in the group, ``outputs`` a dict with
+        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
+        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
+        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
+        except ``loglik`` when ``store`` is False).
+        Here one group per series.
+
+    Raises
+    ------
+    InvalidValueError
+        If R is not diagonal (the channels are not independent).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> from realize.filtering.conventional import conventional_filter
+    >>> from realize.filtering.univariate import univariate_filter
+    >>> uni, conv = univariate_filter(prep)[0][1], conventional_filter(prep)[0][1]
+    >>> bool(np.allclose(uni["loglik"], conv["loglik"]))
+    True
+    """
     from realize._ext._kalman_univariate import univariate_filter as kernel
 
     _check_diagonal(prep.R)

@@ -1,0 +1,71 @@
+"""The likelihood-only kernel (sparse state basis, nothing stored) against the full filter
+and statsmodels."""
+
+import numpy as np
+import pytest
+from test_filtering import random_problem
+from test_filtering_oracles import statsmodels_smoother
+
+import realize
+from realize.filtering._basis import sparse_basis
+from realize.testing import random_statespace
+
+pytest.importorskip("statsmodels")
+
+
+def _jordan(rng, n):
+    """A defective A (one Jordan block, similarity-transformed): forces the Schur basis."""
+    J = 0.7 * np.eye(n) + np.diag(np.ones(n - 1), 1)
+    M = rng.standard_normal((n, n)) + n * np.eye(n)
+    return M @ J @ np.linalg.inv(M)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("defective", [False, True])
+def test_sparse_basis_reconstructs(seed, defective):
+    rng = np.random.default_rng([seed, defective])
+    n = int(rng.integers(1, 8))
+    A = _jordan(rng, n) if defective and n > 1 else rng.standard_normal((n, n))
+    V, Vi, Ab, lo, hi = sparse_basis(A)
+    np.testing.assert_allclose(V @ Vi, np.eye(n), atol=1e-10)
+    np.testing.assert_allclose(V @ Ab @ Vi, A, atol=1e-9 * (1 + np.abs(A).max()))
+    for i in range(n):
+        assert np.all(Ab[i, : lo[i]] == 0) and np.all(Ab[i, hi[i] :] == 0)
+    if defective and n > 2:
+        np.testing.assert_allclose(Vi, V.T, atol=1e-12)  # Schur: orthogonal
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("correlated", [False, True])
+@pytest.mark.parametrize("steady_state", [False, True])
+def test_loglik_kernel_matches_full_filter(seed, correlated, steady_state):
+    rng = np.random.default_rng([seed, correlated, steady_state, 7])
+    n, m, p = int(rng.integers(1, 7)), int(rng.integers(1, 3)), int(rng.integers(1, 4))
+    model, u, y = random_problem(rng, n, m, p, 300, correlated=correlated, missing=0.15)
+    if seed % 2 and n > 1:
+        model["A"] = _jordan(rng, n) * 0.9  # Schur path
+    y[200:] = realize.StateSpace(**{k: model[k] for k in "ABCD"}).simulate(u[200:]) + 0.1
+    full = realize.kalman_filter(model, y, u, steady_state=steady_state)
+    ll = realize.loglik(model, y, u, steady_state=steady_state)
+    assert ll == pytest.approx(full.loglik, rel=1e-11)
+    if not steady_state:
+        ref_np = realize.loglik(model, y, u, method="reference", steady_state=False)
+        assert ll == pytest.approx(ref_np, rel=1e-11)
+    ref = statsmodels_smoother(model, y, u, x0=full.predicted_state[0], P0=full.predicted_cov[0])
+    assert abs(ll - ref["loglik"]) <= 1e-9 * abs(ref["loglik"])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_loglik_kernel_batched_and_inits(seed):
+    rng = np.random.default_rng([seed, 11])
+    sys = random_statespace(rng, 4, 1, 2, noise=True, radius=0.9)
+    u = rng.standard_normal((3, 150, 1))
+    y = np.stack([sys.simulate(u[i], rng=rng) for i in range(3)])
+    for init in ("auto", "diffuse", "steady_state"):
+        ll = realize.loglik(sys, y, u, init=init)
+        each = [realize.kalman_filter(sys, y[i], u[i], init=init).loglik for i in range(3)]
+        np.testing.assert_allclose(ll, each, rtol=1e-11)
+    y[1, rng.uniform(size=(150, 2)) < 0.2] = np.nan  # different missing patterns: per series
+    ll = realize.loglik(sys, y, u)
+    each = [realize.kalman_filter(sys, y[i], u[i]).loglik for i in range(3)]
+    np.testing.assert_allclose(ll, each, rtol=1e-11)

@@ -11,7 +11,7 @@
   (:mod:`.pem`).
 """
 
-from realize.identify.evaluation import fit_percent
+from realize.compare import fit_percent  # the one definition of the fit measure
 from realize.identify.hankel import SubspaceAccumulator
 from realize.identify.pem import PEMResult, pem
 from realize.identify.stochastic import StochasticRealization, stochastic_realization

@@ -14,34 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fit_percent", "estimate_initial_state", "simulate_output", "simulation_fit"]
-
-
-def fit_percent(y, yhat) -> np.ndarray:
-    """Per-output fit ``100 (1 - ||y - yhat|| / ||y - mean(y)||)``.
-
-    Parameters
-    ----------
-    y, yhat : (T, p) arrays
-
-    Returns
-    -------
-    (p,) array
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> fit_percent(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.5])).round(2).tolist()
-    [64.64]
-    """
-    y = np.asarray(y, dtype=float).reshape(len(y), -1)
-    yhat = np.asarray(yhat, dtype=float).reshape(len(yhat), -1)
-    num = np.linalg.norm(y - yhat, axis=0)
-    den = np.linalg.norm(y - y.mean(axis=0), axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fit = 100.0 * (1.0 - num / den)
-    fit[~np.isfinite(fit)] = -np.inf
-    return fit
+__all__ = ["estimate_initial_state", "simulate_output", "simulation_fit"]
 
 
 def simulate_output(A, B, C, D, u, x0) -> np.ndarray:

@@ -22,45 +22,50 @@ Steady state: for time-invariant matrices, once ``max|P[t+1] - P[t]| <= tol max|
 with all channels observed, the gain, F and P are frozen (statsmodels' trick) until the
 next missing entry.
 
-BLAS convention: every array is C-contiguous (row-major). A row-major (r, c) matrix is
-the column-major (c, r) matrix of its transpose, so the row-major product
-``C = op(A) op(B)`` is the column-major ``C' = op(B)' op(A)'``: :func:`mm` swaps the
-operands once and every call below reads in row-major terms. Symmetric matrices (F) are
-the same in both orders, so LAPACK's Cholesky routines apply directly; a row-major (r, k)
-right-hand side is the column-major (k, r) matrix of its transpose, so ``dpotrs`` with
-``nrhs = r`` returns ``X F^-1`` for a row-major ``X``.
+Products go through ``mm`` (``_kalman_linalg.pxi``): vectorized plain loops at the small
+state dimensions of most models, where a BLAS call costs more than the arithmetic it does,
+dgemm beyond. Symmetric results (P[t+1], P[t|t]) are formed as upper triangles.
 """
 
 from libc.math cimport log, fabs, sqrt
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 include "_kalman_linalg.pxi"
-from scipy.linalg.cython_lapack cimport dpotrf, dpotri
 
 cdef double LOG2PI = 1.8378770664093453
 
 
-cdef inline void chol_solve_rows(int m, int k, const double* L, const double* V,
-                                 double* Z, double* Wv, double* quad) noexcept nogil:
-    """For each row v of V (m, k): z = L^-1 v, quad = z'z, w = L^-T z = F^-1 v, with L the
-    column-major lower Cholesky factor of F from dpotrf (L(r, c) at L[c * k + r])."""
-    cdef int i, r, c
+cdef inline int observed_channels(const double* yt, int p, int* idx) noexcept nogil:
+    """Store the indices of the non-NaN entries of yt (p,) in idx; return their number."""
+    cdef int j, k = 0
+    for j in range(p):
+        if yt[j] == yt[j]:
+            idx[k] = j
+            k = k + 1
+    return k
+
+
+cdef inline int cholesky_observed(int k, int p, const int* idx, const double* F, double* L,
+                                  double* logdet) noexcept nogil:
+    """Lower Cholesky factor of the observed block F[W, W] of the row-major (p, p) F into
+    the row-major (k, k) block of L (row stride p), with the reciprocals of its diagonal
+    on the diagonal (divisions become products). Adds log det F_W to logdet.
+    Returns 0, or 1 if F_W is not positive definite."""
+    cdef int i, j, m
     cdef double acc
-    for i in range(m):
-        for r in range(k):
-            acc = V[i * k + r]
-            for c in range(r):
-                acc = acc - L[c * k + r] * Z[i * k + c]
-            Z[i * k + r] = acc / L[r * k + r]
-        acc = 0.0
-        for r in range(k):
-            acc = acc + Z[i * k + r] * Z[i * k + r]
-        quad[i] = acc
-        for r in range(k - 1, -1, -1):
-            acc = Z[i * k + r]
-            for c in range(r + 1, k):
-                acc = acc - L[r * k + c] * Wv[i * k + c]
-            Wv[i * k + r] = acc / L[r * k + r]
+    for i in range(k):
+        for j in range(i + 1):
+            acc = F[idx[i] * p + idx[j]]
+            for m in range(j):
+                acc = acc - L[i * p + m] * L[j * p + m]
+            if i == j:
+                if not acc > 0.0:
+                    return 1
+                L[i * p + i] = 1.0 / sqrt(acc)
+                logdet[0] = logdet[0] + log(acc)
+            else:
+                L[i * p + j] = acc * L[j * p + j]
+    return 0
 
 
 def conventional_filter(
@@ -79,7 +84,17 @@ def conventional_filter(
     y (N, T, p) with the NaN pattern of y[0] shared by all series; x0 (N0, n), N0 in
     {1, N}; P0 (n, n). Outputs: loglik (N,), xp (N, T+1, n), Pp (T+1, n, n),
     xf (N, T, n), Pf (T, n, n), v (N, T, p), F (T, p, p), Finv (T, p, p),
-    Kout (T, n, p), llobs (N, T), steady (T,).
+    Kout (T, n, p), llobs (N, T), steady (T,). Q, R and P0 must be symmetric.
+
+    Every product is a loop sized for small n, p (a BLAS call costs more than the work
+    at these sizes), only the upper triangle of the symmetric P[t+1] and P[t|t] is
+    formed, and only the observed rows W enter the update (DK 4.10): with L the Cholesky
+    factor of F_W = C_W P C_W' + R_W,
+
+        H = (A P C_W' + S_W) L^-T,  M = P C_W' L^-T,  z = L^-1 v,
+        x[t+1] = A x + c + H z,     P[t+1] = A P A' + Q - H H',
+        x[t|t] = x + M z,           P[t|t] = P - M M',
+        K = H L^-1 (zero columns at missing channels),  F_W^-1 = L^-T L^-1.
 
     Returns the first time index at which F was not positive definite, or -1.
     """
@@ -110,7 +125,7 @@ def conventional_filter(
 
     cdef int nn = n * n, np_ = n * p, pp = p * p
     cdef double* work = <double*>malloc(sizeof(double) * (
-        5 * nn + 8 * np_ + 3 * pp + 6 * N * n + 6 * N * p + N + n + 8))
+        5 * nn + 5 * np_ + 4 * pp + 3 * N * n + 2 * N * p + n + 8))
     cdef int* idx = <int*>malloc(sizeof(int) * (p + 1))
     if work == NULL or idx == NULL:
         free(work)
@@ -118,38 +133,38 @@ def conventional_filter(
         raise MemoryError()
     cdef double* P = work                 # predicted covariance P[t]
     cdef double* Pn = P + nn              # P[t+1]
-    cdef double* AP = Pn + nn             # A P
-    cdef double* Pfw = AP + nn            # filtered covariance
-    cdef double* tmpn = Pfw + nn          # (n, n) scratch
-    cdef double* M = tmpn + nn            # P C' (n, p)
-    cdef double* Mw = M + np_             # P C_W' (n, k)
-    cdef double* G = Mw + np_             # A P C_W' + S_W (n, k)
-    cdef double* Kw = G + np_             # G F^-1 (n, k)
-    cdef double* MF = Kw + np_            # P C_W' F^-1 (n, k)
-    cdef double* Kpad = MF + np_          # predictor gain padded to (n, p)
-    cdef double* CPb = Kpad + np_         # C P (p, n)
-    cdef double* Zn = CPb + np_           # (n, k) scratch
-    cdef double* Qn = Zn + np_            # (n,) scratch
-    cdef double* Ff = Qn + n              # C P C' + R (p, p)
-    cdef double* Fw = Ff + pp             # Cholesky factor of F_W (k, k)
-    cdef double* Fi = Fw + pp             # F_W^-1 (k, k)
+    cdef double* APt = Pn + nn            # (A P)' = P A'
+    cdef double* B = APt + nn             # A P
+    cdef double* Pfw = B + nn             # filtered covariance P[t|t]
+    cdef double* CP = Pfw + nn            # C P (p, n), all channels
+    cdef double* HT = CP + np_            # H' (k, n)
+    cdef double* MT = HT + np_            # M' (k, n)
+    cdef double* KT = MT + np_            # K_W' (k, n)
+    cdef double* Kpad = KT + np_          # predictor gain (n, p), zero at missing channels
+    cdef double* Ff = Kpad + np_          # C P C' + R (p, p), all channels
+    cdef double* L = Ff + pp              # Cholesky factor of F_W, reciprocal diagonal
+    cdef double* Li = L + pp              # L^-1 (k, k)
+    cdef double* Fi = Li + pp             # F_W^-1 (p, p), zero at missing channels
     cdef double* X = Fi + pp              # states (N, n)
     cdef double* Xn = X + N * n
-    cdef double* XfB = Xn + N * n
-    cdef double* XC = XfB + N * n         # X C' (N, p)
-    cdef double* V = XC + N * p           # innovations (N, k)
-    cdef double* Wv = V + N * p           # F^-1 v (N, k)
-    cdef double* Zb = Wv + N * p          # L^-1 v (N, k)
-    cdef double* Qd = Zb + N * p          # v' F^-1 v (N,)
+    cdef double* Xf = Xn + N * n
+    cdef double* V = Xf + N * n           # innovations (N, k)
+    cdef double* Z = V + N * p            # L^-1 v (N, k)
+    cdef double* Xc = Z + N * p           # (n,) scratch
     cdef double* swap
-    cdef int t, i, j, l, k = 0, info = 0, bad = -1, tA, tC, tQ, tR, tS, one_i = 1
+    cdef int t, i, j, l, m, k = 0, bad = -1
     cdef int have_buf = 0, converged = 0, frozen
-    cdef double logdet = 0.0, q, diff, big, yi
-    cdef char lo = b'L'
+    cdef bint need_m = s_xf or s_Pf
+    cdef double logdet = 0.0, q, diff, big, acc, a
     cdef const double* At
     cdef const double* Ct
+    cdef const double* Qt
+    cdef const double* Rt
+    cdef const double* St
     cdef const double* ct
     cdef const double* dt
+    cdef const double* yt
+    cdef double* x
 
     with nogil:
         memcpy(P, &P0[0, 0], sizeof(double) * nn)
@@ -158,135 +173,125 @@ def conventional_filter(
             loglik[i] = 0.0
         converged = 1 if steady_start and ti else 0
         for t in range(T):
-            tA = t if TA > 1 else 0
-            tC = t if TC > 1 else 0
-            tQ = t if TQ > 1 else 0
-            tR = t if TR > 1 else 0
-            tS = t if TS > 1 else 0
-            At = &A[tA, 0, 0]
-            Ct = &C[tC, 0, 0]
-            k = 0
-            for j in range(p):
-                if y[0, t, j] == y[0, t, j]:
-                    idx[k] = j
-                    k = k + 1
+            At = &A[t if TA > 1 else 0, 0, 0]
+            Ct = &C[t if TC > 1 else 0, 0, 0]
+            Qt = &Q[t if TQ > 1 else 0, 0, 0]
+            Rt = &R[t if TR > 1 else 0, 0, 0]
+            St = &S[t if TS > 1 else 0, 0, 0]
+            k = observed_channels(&y[0, t, 0], p, idx)
             if k < p:
                 converged = 0
             frozen = converged and have_buf
             if not frozen:
-                # M = P C', F = C M + R on all channels, then the observed block
-                # (P symmetric: M = (C P)', A P A' = A (A P)'; products in NN form)
-                mm(b'N', b'N', p, n, n, 1.0, Ct, n, P, n, 0.0, CPb, n)
-                for i in range(n):
-                    for j in range(p):
-                        M[i * p + j] = CPb[j * n + i]
-                memcpy(Ff, &R[tR, 0, 0], sizeof(double) * pp)
-                mm(b'N', b'T', p, p, n, 1.0, CPb, n, Ct, n, 1.0, Ff, p)
-                symmetrize(Ff, p)
-                for i in range(n):
-                    for j in range(k):
-                        Mw[i * k + j] = M[i * p + idx[j]]
-                        G[i * k + j] = S[tS, i, idx[j]]
-                mm(b'N', b'N', n, n, n, 1.0, At, n, P, n, 0.0, AP, n)
+                # C P on all channels, and B' = (A P)' = P A' (P symmetric)
+                mm(b'N', b'N', p, n, n, 1.0, Ct, n, P, n, 0.0, CP, n)
+                mm(b'N', b'N', n, n, n, 1.0, At, n, P, n, 0.0, B, n)
                 for i in range(n):
                     for j in range(n):
-                        tmpn[i * n + j] = AP[j * n + i]
-                memcpy(Pn, &Q[tQ, 0, 0], sizeof(double) * nn)
-                mm(b'N', b'N', n, n, n, 1.0, At, n, tmpn, n, 1.0, Pn, n)
+                        APt[j * n + i] = B[i * n + j]
+                # F = C P C' + R (symmetric), then the Cholesky factor of F_W
+                for i in range(p):
+                    for j in range(i + 1):
+                        acc = Rt[i * p + j]
+                        for l in range(n):
+                            acc = acc + CP[i * n + l] * Ct[j * n + l]
+                        Ff[i * p + j] = acc
+                        Ff[j * p + i] = acc
                 logdet = 0.0
-                if k > 0:
+                if cholesky_observed(k, p, idx, Ff, L, &logdet):
+                    bad = t
+                    break
+                # H' = L^-1 (C_W P A' + S_W'), M' = L^-1 C_W P (rows by forward substitution),
+                # with C_W P A' = C_W (P A')
+                for m in range(k):
+                    l = idx[m]
+                    for i in range(n):
+                        HT[m * n + i] = St[i * p + l]
+                    mm(b'N', b'N', 1, n, n, 1.0, Ct + l * n, n, APt, n, 1.0, HT + m * n, n)
+                    for j in range(m):
+                        a = L[m * p + j]
+                        for i in range(n):
+                            HT[m * n + i] = HT[m * n + i] - a * HT[j * n + i]
+                    a = L[m * p + m]
+                    for i in range(n):
+                        HT[m * n + i] = HT[m * n + i] * a
+                    if need_m:
+                        for i in range(n):
+                            Xc[i] = CP[l * n + i]
+                        for j in range(m):
+                            a = L[m * p + j]
+                            for i in range(n):
+                                Xc[i] = Xc[i] - a * MT[j * n + i]
+                        a = L[m * p + m]
+                        for i in range(n):
+                            MT[m * n + i] = Xc[i] * a
+                if s_K:
+                    # K_W' = L^-T H' (back substitution), padded into (n, p)
+                    for m in range(k - 1, -1, -1):
+                        for i in range(n):
+                            Xc[i] = HT[m * n + i]
+                        for j in range(m + 1, k):
+                            a = L[j * p + m]
+                            for i in range(n):
+                                Xc[i] = Xc[i] - a * KT[j * n + i]
+                        a = L[m * p + m]
+                        for i in range(n):
+                            KT[m * n + i] = Xc[i] * a
+                    memset(Kpad, 0, sizeof(double) * np_)
+                    for m in range(k):
+                        for i in range(n):
+                            Kpad[i * p + idx[m]] = KT[m * n + i]
+                if s_Fi:
+                    # L^-1 (lower), then F_W^-1 = L^-T L^-1, padded into (p, p)
                     for i in range(k):
-                        for j in range(k):
-                            Fw[i * k + j] = Ff[idx[i] * p + idx[j]]
-                    dpotrf(&lo, &k, Fw, &k, &info)
-                    if info != 0:
-                        bad = t
-                        break
+                        Li[i * p + i] = L[i * p + i]
+                        for j in range(i):
+                            acc = 0.0
+                            for m in range(j, i):
+                                acc = acc + L[i * p + m] * Li[m * p + j]
+                            Li[i * p + j] = -acc * L[i * p + i]
+                    memset(Fi, 0, sizeof(double) * pp)
                     for i in range(k):
-                        logdet = logdet + 2.0 * log(Fw[i * k + i])
-                    # G = A P C_W' + S_W; K = G F^-1; P[t+1] = A P A' + Q - K G'
-                    mm(b'N', b'N', n, k, n, 1.0, At, n, Mw, k, 1.0, G, k)
-                    chol_solve_rows(n, k, Fw, G, Zn, Kw, Qn)
-                    if s_Pf:
-                        chol_solve_rows(n, k, Fw, Mw, Zn, MF, Qn)
-                    mm(b'N', b'T', n, n, k, -1.0, Kw, k, G, k, 1.0, Pn, n)
-                    if s_Fi:
-                        memcpy(Fi, Fw, sizeof(double) * k * k)
-                        dpotri(&lo, &k, Fi, &k, &info)
-                        for i in range(k):
-                            for j in range(i):
-                                # dpotri filled the column-major lower = row-major upper half
-                                Fi[i * k + j] = Fi[j * k + i]
-                    if s_Pf:
-                        memcpy(Pfw, P, sizeof(double) * nn)
-                        mm(b'N', b'T', n, n, k, -1.0, MF, k, Mw, k, 1.0, Pfw, n)
-                        symmetrize(Pfw, n)
-                elif s_Pf:
+                        for j in range(i + 1):
+                            acc = 0.0
+                            for m in range(i, k):
+                                acc = acc + Li[m * p + i] * Li[m * p + j]
+                            Fi[idx[i] * p + idx[j]] = acc
+                            Fi[idx[j] * p + idx[i]] = acc
+                if s_Pf:
+                    # P[t|t] = P - M M'
                     memcpy(Pfw, P, sizeof(double) * nn)
-                symmetrize(Pn, n)
-                memset(Kpad, 0, sizeof(double) * np_)
-                for i in range(n):
-                    for j in range(k):
-                        Kpad[i * p + idx[j]] = Kw[i * k + j]
-                have_buf = 1 if k == p else 0
+                    if k > 0:
+                        mm_sym(b'T', n, k, -1.0, MT, n, MT, n, 1.0, Pfw, n)
                 if converged:
                     # steady start: P stays at the Riccati solution
                     memcpy(Pn, P, sizeof(double) * nn)
-                elif ti and k == p and tol >= 0.0:
-                    diff = 0.0
-                    big = 0.0
-                    for i in range(nn):
-                        q = fabs(Pn[i] - P[i])
-                        if q > diff:
-                            diff = q
-                        q = fabs(P[i])
-                        if q > big:
-                            big = q
-                    if diff <= tol * big:
-                        converged = 1
-            else:
-                memcpy(Pn, P, sizeof(double) * nn)
+                else:
+                    # P[t+1] = A (P A') + Q - H H'
+                    memcpy(Pn, Qt, sizeof(double) * nn)
+                    mm_sym(b'N', n, n, 1.0, At, n, APt, n, 1.0, Pn, n)
+                    if k > 0:
+                        mm_sym(b'T', n, k, -1.0, HT, n, HT, n, 1.0, Pn, n)
+                    if ti and k == p and tol >= 0.0:
+                        # P is positive semidefinite: max |P_ij| is on its diagonal
+                        big = 0.0
+                        for i in range(n):
+                            q = fabs(P[i * n + i])
+                            if q > big:
+                                big = q
+                        big = tol * big
+                        diff = 0.0
+                        for i in range(nn):
+                            q = fabs(Pn[i] - P[i])
+                            if q > diff:
+                                diff = q
+                                if diff > big:
+                                    break
+                        if diff <= big:
+                            converged = 1
+                have_buf = 1 if k == p else 0
 
-            # ---- states of the N series
-            if s_xp:
-                for i in range(N):
-                    memcpy(&xp[i, t, 0], X + i * n, sizeof(double) * n)
-            mm(b'N', b'T', N, n, n, 1.0, X, n, At, n, 0.0, Xn, n)
-            for i in range(N):
-                ct = &c[i if Nc > 1 else 0, t if Tc > 1 else 0, 0]
-                for j in range(n):
-                    Xn[i * n + j] += ct[j]
-            if k > 0:
-                mm(b'N', b'T', N, p, n, 1.0, X, n, Ct, n, 0.0, XC, p)
-                for i in range(N):
-                    dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
-                    for j in range(k):
-                        l = idx[j]
-                        V[i * k + j] = y[i, t, l] - dt[l] - XC[i * p + l]
-                chol_solve_rows(N, k, Fw, V, Zb, Wv, Qd)
-                for i in range(N):
-                    q = -0.5 * (k * LOG2PI + logdet + Qd[i])
-                    loglik[i] += q
-                    if s_ll:
-                        llobs[i, t] = q
-                mm(b'N', b'T', N, n, k, 1.0, V, k, Kw, k, 1.0, Xn, n)
-                if s_xf:
-                    memcpy(XfB, X, sizeof(double) * N * n)
-                    mm(b'N', b'T', N, n, k, 1.0, Wv, k, Mw, k, 1.0, XfB, n)
-            else:
-                if s_ll:
-                    for i in range(N):
-                        llobs[i, t] = 0.0
-                if s_xf:
-                    memcpy(XfB, X, sizeof(double) * N * n)
-            if s_xf:
-                for i in range(N):
-                    memcpy(&xf[i, t, 0], XfB + i * n, sizeof(double) * n)
-            if s_v:
-                for i in range(N):
-                    memset(&v[i, t, 0], 0, sizeof(double) * p)
-                    for j in range(k):
-                        v[i, t, idx[j]] = V[i * k + j]
+            # ---- outputs of this step that do not depend on the series
             if s_Pp:
                 memcpy(&Pp[t, 0, 0], P, sizeof(double) * nn)
             if s_Pf:
@@ -294,28 +299,204 @@ def conventional_filter(
             if s_F:
                 memcpy(&F[t, 0, 0], Ff, sizeof(double) * pp)
             if s_Fi:
-                memset(&Finv[t, 0, 0], 0, sizeof(double) * pp)
-                for i in range(k):
-                    for j in range(k):
-                        Finv[t, idx[i], idx[j]] = Fi[i * k + j]
+                memcpy(&Finv[t, 0, 0], Fi, sizeof(double) * pp)
             if s_K:
                 memcpy(&Kout[t, 0, 0], Kpad, sizeof(double) * np_)
             if s_st:
                 steady[t] = 1 if frozen else 0
+
+            # ---- states: x[t+1] = A x + c + H z, x[t|t] = x + M z, z = L^-1 v
+            for i in range(N):
+                x = X + i * n
+                if s_xp:
+                    memcpy(&xp[i, t, 0], x, sizeof(double) * n)
+                ct = &c[i if Nc > 1 else 0, t if Tc > 1 else 0, 0]
+                for j in range(n):
+                    acc = ct[j]
+                    for l in range(n):
+                        acc = acc + At[j * n + l] * x[l]
+                    Xn[i * n + j] = acc
+                if s_xf:
+                    memcpy(Xf, x, sizeof(double) * n)
+                if s_v:
+                    memset(&v[i, t, 0], 0, sizeof(double) * p)
+                if k > 0:
+                    dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
+                    yt = &y[i, t, 0]
+                    q = 0.0
+                    for m in range(k):
+                        l = idx[m]
+                        acc = yt[l] - dt[l]
+                        for j in range(n):
+                            acc = acc - Ct[l * n + j] * x[j]
+                        if s_v:
+                            v[i, t, l] = acc
+                        for j in range(m):
+                            acc = acc - L[m * p + j] * Z[j]
+                        Z[m] = acc * L[m * p + m]
+                        q = q + Z[m] * Z[m]
+                    q = -0.5 * (k * LOG2PI + logdet + q)
+                    loglik[i] += q
+                    if s_ll:
+                        llobs[i, t] = q
+                    for m in range(k):
+                        a = Z[m]
+                        for j in range(n):
+                            Xn[i * n + j] = Xn[i * n + j] + a * HT[m * n + j]
+                        if s_xf:
+                            for j in range(n):
+                                Xf[j] = Xf[j] + a * MT[m * n + j]
+                elif s_ll:
+                    llobs[i, t] = 0.0
+                if s_xf:
+                    memcpy(&xf[i, t, 0], Xf, sizeof(double) * n)
             swap = X
             X = Xn
             Xn = swap
-            memcpy(P, Pn, sizeof(double) * nn)
+            if not frozen:
+                swap = P
+                P = Pn
+                Pn = swap
         if bad < 0:
             if s_xp:
                 for i in range(N):
                     memcpy(&xp[i, T, 0], X + i * n, sizeof(double) * n)
             if s_Pp:
                 memcpy(&Pp[T, 0, 0], P, sizeof(double) * nn)
-    # X may point at the second half after the swaps; free the block from its base
+    # X and P may point into the other halves after the swaps; free the block by its base
     free(work)
     free(idx)
     return bad
+
+
+cdef extern from *:
+    """
+    /* One covariance step of the likelihood-only recursion (see conventional_loglik).
+       Row i of A is nonzero only in the columns lo[i] <= l < hi[i]; when j0 is not
+       NULL, row i is a0[i] e_j0[i]' + a1[i] e_j1[i]' (blocks of size <= 2, with loops of
+       fixed length two). In: P (n x n,
+       symmetric, full), the k observed channels idx. Out: L (row stride p) the lower
+       Cholesky factor of F_W = C_W P C_W' + R_W with the reciprocals of its diagonal,
+       *logdet = log det F_W, HT (k x n) = L^-1 (C_W P A' + S_W'), and, when Pn is not
+       NULL, Pn = A P A' + Q - H H' (full). ST is S' (p x n). Scratch: CP (k x n), B (n x n).
+       Returns 0, or 1 if F_W is not positive definite. Plain loops over restrict
+       pointers: the axpy loops along rows vectorize. */
+    static int kf_loglik_cov(int n, int p, int k, const int *restrict idx,
+        const double *restrict A, const int *restrict lo, const int *restrict hi,
+        const int *restrict j0, const int *restrict j1, const double *restrict a0,
+        const double *restrict a1,
+        const double *restrict Cm, const double *restrict Q, const double *restrict R,
+        const double *restrict ST, const double *restrict P, double *restrict Pn,
+        double *restrict CP, double *restrict B, double *restrict HT,
+        double *restrict L, double *logdet)
+    {
+        int i, j, l, m;
+        double acc, a, prod = 1.0, logacc = 0.0;
+        /* C_W P, row m = sum_l C[idx m, l] P[l, :] (P symmetric) */
+        for (m = 0; m < k; m++) {
+            double *restrict cp = CP + (size_t)m * n;
+            const double *restrict c = Cm + (size_t)idx[m] * n;
+            for (j = 0; j < n; j++) cp[j] = 0.0;
+            for (l = 0; l < n; l++) {
+                const double *restrict pr = P + (size_t)l * n;
+                a = c[l];
+                for (j = 0; j < n; j++) cp[j] += a * pr[j];
+            }
+        }
+        /* F_W and its Cholesky factor; log det from a running product of the pivots
+           (one log per step), taken out of the product before it can over/underflow */
+        for (i = 0; i < k; i++) {
+            const double *restrict cpi = CP + (size_t)i * n;
+            for (j = 0; j <= i; j++) {
+                const double *restrict cj = Cm + (size_t)idx[j] * n;
+                acc = R[idx[i] * p + idx[j]];
+                for (l = 0; l < n; l++) acc += cpi[l] * cj[l];
+                for (m = 0; m < j; m++) acc -= L[i * p + m] * L[j * p + m];
+                if (i == j) {
+                    if (!(acc > 0.0)) return 1;
+                    L[i * p + i] = 1.0 / sqrt(acc);
+                    if (acc > 1e-100 && acc < 1e100) {
+                        prod *= acc;
+                        if (prod > 1e100 || prod < 1e-100) { logacc += log(prod); prod = 1.0; }
+                    } else {
+                        logacc += log(acc);
+                    }
+                } else {
+                    L[i * p + j] = acc * L[j * p + j];
+                }
+            }
+        }
+        *logdet = logacc + log(prod);
+        /* H' = L^-1 (C_W P A' + S_W'): (C_W P A')[m, i] = sum_l A[i, l] (C_W P)[m, l] */
+        for (m = 0; m < k; m++) {
+            double *restrict h = HT + (size_t)m * n;
+            const double *restrict cp = CP + (size_t)m * n;
+            const double *restrict st = ST + (size_t)idx[m] * n;
+            if (j0) {
+                for (i = 0; i < n; i++) h[i] = st[i] + a0[i] * cp[j0[i]] + a1[i] * cp[j1[i]];
+            } else {
+                for (i = 0; i < n; i++) {
+                    acc = st[i];
+                    for (l = lo[i]; l < hi[i]; l++) acc += A[(size_t)i * n + l] * cp[l];
+                    h[i] = acc;
+                }
+            }
+            for (j = 0; j < m; j++) {
+                const double *restrict hj = HT + (size_t)j * n;
+                a = L[m * p + j];
+                for (i = 0; i < n; i++) h[i] -= a * hj[i];
+            }
+            a = L[m * p + m];
+            for (i = 0; i < n; i++) h[i] *= a;
+        }
+        if (Pn == NULL) return 0;
+        /* B = A P by rows */
+        for (i = 0; i < n && j0; i++) {
+            double *restrict b = B + (size_t)i * n;
+            const double *restrict p0 = P + (size_t)j0[i] * n;
+            const double *restrict p1 = P + (size_t)j1[i] * n;
+            double x0 = a0[i], x1 = a1[i];
+            for (j = 0; j < n; j++) b[j] = x0 * p0[j] + x1 * p1[j];
+        }
+        for (i = 0; i < n && !j0; i++) {
+            double *restrict b = B + (size_t)i * n;
+            for (j = 0; j < n; j++) b[j] = 0.0;
+            for (l = lo[i]; l < hi[i]; l++) {
+                const double *restrict pr = P + (size_t)l * n;
+                a = A[(size_t)i * n + l];
+                for (j = 0; j < n; j++) b[j] += a * pr[j];
+            }
+        }
+        /* P[t+1] = B A' + Q - H H', upper triangle by rows, then mirrored */
+        for (i = 0; i < n; i++) {
+            double *restrict pn = Pn + (size_t)i * n;
+            const double *restrict b = B + (size_t)i * n;
+            const double *restrict q = Q + (size_t)i * n;
+            if (j0) {
+                for (j = i; j < n; j++) pn[j] = q[j] + a0[j] * b[j0[j]] + a1[j] * b[j1[j]];
+            } else {
+                for (j = i; j < n; j++) {
+                    acc = q[j];
+                    for (l = lo[j]; l < hi[j]; l++) acc += A[(size_t)j * n + l] * b[l];
+                    pn[j] = acc;
+                }
+            }
+            for (m = 0; m < k; m++) {
+                const double *restrict h = HT + (size_t)m * n;
+                a = h[i];
+                for (j = i; j < n; j++) pn[j] -= a * h[j];
+            }
+        }
+        for (i = 1; i < n; i++)
+            for (j = 0; j < i; j++) Pn[(size_t)i * n + j] = Pn[(size_t)j * n + i];
+        return 0;
+    }
+    """
+    int kf_loglik_cov(int n, int p, int k, const int* idx, const double* A, const int* lo,
+                      const int* hi, const int* j0, const int* j1, const double* a0,
+                      const double* a1, const double* Cm, const double* Q, const double* R,
+                      const double* ST, const double* P, double* Pn, double* CP, double* B,
+                      double* HT, double* L, double* logdet) noexcept nogil
 
 
 def conventional_loglik(
@@ -337,7 +518,7 @@ def conventional_loglik(
     with only the upper triangle of the symmetric P[t+1] formed, then mirrored.
     Row i of A is nonzero only in columns ``lo[i] <= l < hi[i]`` (dense: 0 and n; the
     caller may pass A in a block-diagonal or Schur basis, where the loops shrink).
-    Q must be symmetric (only its upper triangle is read).
+    Q must be symmetric.
     Shapes as :func:`conventional_filter` with the time axis of A, C, Q, R, S dropped.
     Returns the first time index at which F was not positive definite, or -1.
     """
@@ -352,135 +533,88 @@ def conventional_loglik(
         raise ValueError("conventional_loglik: inconsistent dimensions")
     cdef int nn = n * n, np_ = n * p, pp = p * p
     cdef double* work = <double*>malloc(sizeof(double) * (
-        3 * nn + 4 * np_ + 2 * pp + 3 * N * n + 2 * N * p + 8))
-    cdef int* idx = <int*>malloc(sizeof(int) * (p + 1))
-    if work == NULL or idx == NULL:
+        3 * nn + 4 * np_ + 2 * pp + 2 * N * n + N * p + 8))
+    cdef int* idx = <int*>malloc(sizeof(int) * (p + 1 + 2 * n))
+    cdef double* two = <double*>malloc(sizeof(double) * (2 * n + 1))
+    if work == NULL or idx == NULL or two == NULL:
         free(work)
         free(idx)
+        free(two)
         raise MemoryError()
+    cdef int* J0 = idx + p + 1
+    cdef int* J1 = J0 + n
+    cdef double* A0 = two
+    cdef double* A1 = two + n
     cdef double* P = work                 # predicted covariance P[t]
     cdef double* Pn = P + nn              # P[t+1]
-    cdef double* AP = Pn + nn             # A P
-    cdef double* CP = AP + nn             # C_W P (k, n)
-    cdef double* G = CP + np_             # A P C_W' + S_W (n, k)
-    cdef double* H = G + np_              # G L^-T (n, k)
-    cdef double* Hss = H + np_            # frozen H (n, p)
-    cdef double* L = Hss + np_            # lower Cholesky factor of F_W (k, k), row-major,
+    cdef double* B = Pn + nn              # A P
+    cdef double* CP = B + nn              # C_W P (k, n)
+    cdef double* ST = CP + np_            # S' (p, n)
+    cdef double* HT = ST + np_            # H' = L^-1 (C_W P A' + S_W') (k, n)
+    cdef double* HTss = HT + np_          # frozen H' (p, n)
+    cdef double* L = HTss + np_           # lower Cholesky factor of F_W, row stride p,
     #                                     with the reciprocals of its diagonal
     cdef double* Lss = L + pp             # frozen L (p, p)
     cdef double* X = Lss + pp             # states (N, n)
     cdef double* Xn = X + N * n
-    cdef double* Xc = Xn + N * n
-    cdef double* V = Xc + N * n           # innovations (N, k)
-    cdef double* Z = V + N * p            # L^-1 v (N, k)
+    cdef double* Z = Xn + N * n           # L^-1 v (k,)
     cdef double* swap
-    cdef double* Hc
+    cdef double* HTc
     cdef double* Lc
     cdef int t, i, j, l, m, k = 0, bad = -1, have_buf = 0, converged = 0, frozen
     cdef double logdet = 0.0, logdet_ss = 0.0, ld, q, diff, big, acc, a
     cdef const double* ct
     cdef const double* dt
+    cdef const double* yt
     cdef const double* Ap = &A[0, 0]
     cdef const double* Cp = &C[0, 0]
-    cdef const double* Qp = &Q[0, 0]
-    cdef const double* Rp = &R[0, 0]
-    cdef const double* Sp = &S[0, 0]
     cdef const int* lop = &lo[0]
     cdef const int* hip = &hi[0]
 
+    # rows of A with at most two nonzeros (block diagonal): A[i] = a0 e_j0' + a1 e_j1'
+    for i in range(n):
+        if hi[i] - lo[i] > 2 or hi[i] <= lo[i]:
+            J0 = NULL
+            break
+    if J0 != NULL:
+        for i in range(n):
+            J0[i] = lo[i]
+            J1[i] = hi[i] - 1
+            A0[i] = A[i, J0[i]]
+            A1[i] = A[i, J1[i]] if J1[i] != J0[i] else 0.0
+    else:
+        J1 = NULL
+        A0 = NULL
+        A1 = NULL
     with nogil:
         memcpy(P, &P0[0, 0], sizeof(double) * nn)
+        for i in range(n):
+            for j in range(p):
+                ST[j * n + i] = S[i, j]
         for i in range(N):
             memcpy(X + i * n, &x0[i if N0 > 1 else 0, 0], sizeof(double) * n)
             loglik[i] = 0.0
         converged = 1 if steady_start else 0
         for t in range(T):
-            k = 0
-            for j in range(p):
-                if y[0, t, j] == y[0, t, j]:
-                    idx[k] = j
-                    k = k + 1
+            k = observed_channels(&y[0, t, 0], p, idx)
             if k < p:
                 converged = 0
             frozen = converged and have_buf
             if frozen:
-                Hc = Hss
+                HTc = HTss
                 Lc = Lss
                 ld = logdet_ss
             else:
-                Hc = H
+                HTc = HT
                 Lc = L
                 ld = 0.0
-                if k > 0:
-                    # C_W P (P symmetric: row r of C_W P is P times row idx[r] of C)
-                    for m in range(k):
-                        for j in range(n):
-                            Xc[j] = 0.0
-                        for l in range(n):
-                            a = Cp[idx[m] * n + l]
-                            for j in range(n):
-                                Xc[j] = Xc[j] + a * P[l * n + j]
-                        memcpy(CP + m * n, Xc, sizeof(double) * n)
-                    # F = C_W P C_W' + R_W and its Cholesky factor, lower triangle
-                    for i in range(k):
-                        for j in range(i + 1):
-                            acc = Rp[idx[i] * p + idx[j]]
-                            for l in range(n):
-                                acc = acc + CP[i * n + l] * Cp[idx[j] * n + l]
-                            for m in range(j):
-                                acc = acc - L[i * p + m] * L[j * p + m]
-                            if i == j:
-                                if not acc > 0.0:
-                                    bad = t
-                                    break
-                                L[i * p + i] = 1.0 / sqrt(acc)  # the reciprocal: divisions become products
-                                ld = ld + log(acc)
-                            else:
-                                L[i * p + j] = acc * L[j * p + j]
-                        if bad >= 0:
-                            break
-                    if bad >= 0:
+                if k > 0 or not converged:
+                    if kf_loglik_cov(n, p, k, idx, Ap, lop, hip, J0, J1, A0, A1, Cp, &Q[0, 0],
+                                     &R[0, 0], ST,
+                                     P, NULL if converged else Pn, CP, B, HT, L, &ld):
+                        bad = t
                         break
-                    # G = A P C_W' + S_W = A (C_W P)' + S_W, then H = G L^-T
-                    for i in range(n):
-                        for m in range(k):
-                            acc = Sp[i * p + idx[m]]
-                            for l in range(lop[i], hip[i]):
-                                acc = acc + Ap[i * n + l] * CP[m * n + l]
-                            for j in range(m):
-                                acc = acc - H[i * p + j] * L[m * p + j]
-                            H[i * p + m] = acc * L[m * p + m]
                 if not converged:
-                    # B = A P (rows of A times the rows of P), stored transposed:
-                    # AP[l, :] = (A P)[:, l] = (P A')[l, :] since P is symmetric
-                    for i in range(n):
-                        for j in range(n):
-                            Xc[j] = 0.0
-                        for l in range(lop[i], hip[i]):
-                            a = Ap[i * n + l]
-                            for j in range(n):
-                                Xc[j] = Xc[j] + a * P[l * n + j]
-                        for j in range(n):
-                            AP[j * n + i] = Xc[j]
-                    # H' (k, n) for row operations
-                    for m in range(k):
-                        for j in range(n):
-                            CP[m * n + j] = H[j * p + m]
-                    # P[t+1] = A (P A') + Q - H H', upper triangle by rows, then mirrored
-                    for i in range(n):
-                        for j in range(i, n):
-                            Pn[i * n + j] = Qp[i * n + j]
-                        for l in range(lop[i], hip[i]):
-                            a = Ap[i * n + l]
-                            for j in range(i, n):
-                                Pn[i * n + j] = Pn[i * n + j] + a * AP[l * n + j]
-                        for m in range(k):
-                            a = H[i * p + m]
-                            for j in range(i, n):
-                                Pn[i * n + j] = Pn[i * n + j] - a * CP[m * n + j]
-                    for i in range(n):
-                        for j in range(i + 1, n):
-                            Pn[j * n + i] = Pn[i * n + j]
                     if k == p and tol >= 0.0:
                         # P is positive semidefinite: max |P_ij| is on its diagonal
                         big = 0.0
@@ -504,7 +638,7 @@ def conventional_loglik(
                 # else (steady start) P stays at the Riccati solution
                 have_buf = 1 if k == p else 0
                 if k == p:
-                    memcpy(Hss, H, sizeof(double) * np_)
+                    memcpy(HTss, HT, sizeof(double) * np_)
                     memcpy(Lss, L, sizeof(double) * pp)
                     logdet_ss = ld
             # ---- states: x <- A x + c + H z, z = L^-1 (y_W - C_W x - d_W)
@@ -517,10 +651,11 @@ def conventional_loglik(
                     Xn[i * n + j] = acc
                 if k > 0:
                     dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
+                    yt = &y[i, t, 0]
                     q = 0.0
                     for m in range(k):
                         l = idx[m]
-                        acc = y[i, t, l] - dt[l]
+                        acc = yt[l] - dt[l]
                         for j in range(n):
                             acc = acc - Cp[l * n + j] * X[i * n + j]
                         for j in range(m):
@@ -528,14 +663,14 @@ def conventional_loglik(
                         Z[m] = acc * Lc[m * p + m]
                         q = q + Z[m] * Z[m]
                     loglik[i] += -0.5 * (k * LOG2PI + ld + q)
-                    for j in range(n):
-                        acc = Xn[i * n + j]
-                        for m in range(k):
-                            acc = acc + Hc[j * p + m] * Z[m]
-                        Xn[i * n + j] = acc
+                    for m in range(k):
+                        a = Z[m]
+                        for j in range(n):
+                            Xn[i * n + j] = Xn[i * n + j] + a * HTc[m * n + j]
             swap = X
             X = Xn
             Xn = swap
     free(work)
     free(idx)
+    free(two)
     return bad

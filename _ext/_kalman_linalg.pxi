@@ -9,6 +9,68 @@
 
 from scipy.linalg.cython_blas cimport dgemm
 
+# The small products: plain C loops over restrict-qualified pointers, so that the compiler
+# vectorizes the inner loops (axpy along contiguous rows of the right operand) without
+# run-time alias checks, blocked over two rows of the result so that each row of the
+# right operand is loaded once per pair.
+cdef extern from *:
+    """
+    static void sd_gemm(int m, int n, int k, double alpha, int ta,
+                        const double *restrict A, int lda,
+                        const double *restrict B, int ldb, double beta,
+                        double *restrict C, int ldc, int upper)
+    {
+        /* C = beta C + alpha op(A) B, op(A) = A (ta = 0, A is m x k) or A' (ta = 1,
+           A is k x m); B is k x n. upper: only the columns j >= i of row i. */
+        int i = 0, j, l;
+        for (; i + 1 < m; i += 2) {
+            double *restrict c0 = C + (size_t)i * ldc;
+            double *restrict c1 = c0 + ldc;
+            int j0 = upper ? i : 0;
+            if (beta == 0.0) {
+                for (j = j0; j < n; j++) { c0[j] = 0.0; c1[j] = 0.0; }
+            } else if (beta != 1.0) {
+                for (j = j0; j < n; j++) { c0[j] *= beta; c1[j] *= beta; }
+            }
+            for (l = 0; l < k; l++) {
+                double a0 = alpha * (ta ? A[(size_t)l * lda + i] : A[(size_t)i * lda + l]);
+                double a1 = alpha * (ta ? A[(size_t)l * lda + i + 1] : A[(size_t)(i + 1) * lda + l]);
+                const double *restrict b = B + (size_t)l * ldb;
+                for (j = j0; j < n; j++) {
+                    c0[j] += a0 * b[j];
+                    c1[j] += a1 * b[j];
+                }
+            }
+        }
+        for (; i < m; i++) {
+            double *restrict c0 = C + (size_t)i * ldc;
+            int j0 = upper ? i : 0;
+            if (beta == 0.0) {
+                for (j = j0; j < n; j++) c0[j] = 0.0;
+            } else if (beta != 1.0) {
+                for (j = j0; j < n; j++) c0[j] *= beta;
+            }
+            for (l = 0; l < k; l++) {
+                double a0 = alpha * (ta ? A[(size_t)l * lda + i] : A[(size_t)i * lda + l]);
+                const double *restrict b = B + (size_t)l * ldb;
+                for (j = j0; j < n; j++) c0[j] += a0 * b[j];
+            }
+        }
+    }
+
+    static void sd_mirror(int n, double *restrict C, int ldc)
+    {
+        /* copy the upper triangle of the square C into its lower triangle */
+        for (int i = 1; i < n; i++)
+            for (int j = 0; j < i; j++) C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i];
+    }
+    """
+    void sd_gemm(int m, int n, int k, double alpha, int ta, const double* A, int lda,
+                 const double* B, int ldb, double beta, double* C, int ldc,
+                 int upper) noexcept nogil
+    void sd_mirror(int n, double* C, int ldc) noexcept nogil
+
+
 cdef int SMALL_GEMM = 32768  # m * n * k below which loops beat the dgemm call
 
 
@@ -23,6 +85,9 @@ cdef inline void mm(char ta, char tb, int m, int n, int k, double alpha,
     if not (k == 0 or m <= 4 or (m * n * k <= SMALL_GEMM and (tb == b'N' or k <= 8))):
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
         return
+    if tb == b'N':
+        sd_gemm(m, n, k, alpha, ta == b'T', A, lda, B, ldb, beta, C, ldc, 0)
+        return
     for i in range(m):
         if beta == 0.0:
             for j in range(n):
@@ -30,23 +95,28 @@ cdef inline void mm(char ta, char tb, int m, int n, int k, double alpha,
         elif beta != 1.0:
             for j in range(n):
                 C[i * ldc + j] = beta * C[i * ldc + j]
-        if tb == b'N':
-            # rank-one updates along contiguous rows of B
-            for l in range(k):
-                a = alpha * (A[i * lda + l] if ta == b'N' else A[l * lda + i])
-                for j in range(n):
-                    C[i * ldc + j] = C[i * ldc + j] + a * B[l * ldb + j]
-        else:
-            # dot products along contiguous rows of B
-            for j in range(n):
-                acc = 0.0
-                if ta == b'N':
-                    for l in range(k):
-                        acc = acc + A[i * lda + l] * B[j * ldb + l]
-                else:
-                    for l in range(k):
-                        acc = acc + A[l * lda + i] * B[j * ldb + l]
-                C[i * ldc + j] = C[i * ldc + j] + alpha * acc
+        # dot products along contiguous rows of B
+        for j in range(n):
+            acc = 0.0
+            if ta == b'N':
+                for l in range(k):
+                    acc = acc + A[i * lda + l] * B[j * ldb + l]
+            else:
+                for l in range(k):
+                    acc = acc + A[l * lda + i] * B[j * ldb + l]
+            C[i * ldc + j] = C[i * ldc + j] + alpha * acc
+
+
+cdef inline void mm_sym(char ta, int n, int k, double alpha, const double* A, int lda,
+                        const double* B, int ldb, double beta, double* C,
+                        int ldc) noexcept nogil:
+    """Row-major C (n, n) = alpha op(A) B + beta C for a product known to be symmetric:
+    only the upper triangle is formed (mirrored into the lower one) when small."""
+    if n * n * k <= SMALL_GEMM:
+        sd_gemm(n, n, k, alpha, ta == b'T', A, lda, B, ldb, beta, C, ldc, 1)
+    else:
+        mm(ta, b'N', n, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+    sd_mirror(n, C, ldc)
 
 
 cdef inline void symmetrize(double* P, int n) noexcept nogil:

@@ -45,31 +45,30 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
             or r_out.shape[0] != Ns or N_out.shape[0] != n):
         raise ValueError("dk_smoother: inconsistent dimensions")
     cdef int nn = n * n
-    cdef double* work = <double*>malloc(sizeof(double) * (9 * nn + 2 * n * p + 4 * Ns * n
+    cdef double* work = <double*>malloc(sizeof(double) * (6 * nn + n * p + 4 * Ns * n
                                                           + Ns * p + 8))
     if work == NULL:
         raise MemoryError()
     cdef double* Nm = work            # N[t]
     cdef double* Nn = Nm + nn         # N[t-1]
-    cdef double* L = Nn + nn
-    cdef double* LP = L + nn
-    cdef double* T1 = LP + nn
-    cdef double* T2 = T1 + nn
-    cdef double* Vc = T2 + nn         # smoothed covariance (kept while frozen)
-    cdef double* Cc = Vc + nn         # lag-one covariance (kept while frozen)
-    cdef double* CFC = Cc + nn
-    cdef double* CF = CFC + nn        # F^-1 C (p, n)
-    cdef double* KC = CF + n * p
-    cdef double* r = KC + n * p       # (Ns, n)
+    cdef double* L = Nn + nn          # L[t] = A - K C
+    cdef double* LP = L + nn          # L[t] P[t]
+    cdef double* NL = LP + nn         # N[t] L[t]
+    cdef double* PN = NL + nn         # P[t] N[t-1] (P[t+1] N[t] one step later)
+    cdef double* CF = PN + nn         # F^-1 C (p, n)
+    cdef double* r = CF + n * p       # (Ns, n)
     cdef double* rn = r + Ns * n
     cdef double* FV = rn + Ns * n     # (Ns, p)
     cdef double* swap
-    cdef int t, i, j, frozen = 0, nconv = 0, tA, tC
+    cdef double* Pst
+    cdef double* Pct
+    cdef int t, i, j, m, frozen = 0, nconv = 0, tA, tC
     cdef int ldx = (T + 1) * n, ldv = T * p, lds = T * n
-    cdef double diff, big, q
+    cdef double diff, big, q, a
     cdef const double* At
     cdef const double* Ct
     cdef const double* Pt
+    cdef const double* Kt
     with nogil:
         memset(Nm, 0, sizeof(double) * nn)
         memset(r, 0, sizeof(double) * Ns * n)
@@ -79,51 +78,59 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
             At = &A[tA, 0, 0]
             Ct = &C[tC, 0, 0]
             Pt = &Pp[t, 0, 0]
-            # frozen only inside a steady stretch of the filter, once N has converged
+            Kt = &K[t, 0, 0]
+            Pst = &Ps[t, 0, 0]
+            # frozen only inside a steady stretch of the filter, once N has converged:
+            # then N[t-1] = N[t], and Ps[t], Pc[t] equal the values one step later
             frozen = nconv and steady[t] and t + 1 < T and steady[t + 1]
-            if not frozen:
+            if frozen:
+                memcpy(Pst, &Ps[t + 1, 0, 0], sizeof(double) * nn)
+                if t + 2 < T:
+                    memcpy(&Pc[t, 0, 0], &Pc[t + 1, 0, 0], sizeof(double) * nn)
+            else:
                 nconv = 0
+                # L = A - K C (K is zero at missing channels)
                 memcpy(L, At, sizeof(double) * nn)
-                mm(b'N', b'N', n, n, p, -1.0, &K[t, 0, 0], p, Ct, n, 1.0, L, n)
+                for i in range(n):
+                    for m in range(p):
+                        a = Kt[i * p + m]
+                        if a != 0.0:
+                            for j in range(n):
+                                L[i * n + j] = L[i * n + j] - a * Ct[m * n + j]
                 if t + 1 < T:
                     # cov(x[t+1], x[t] | y) = (I - P[t+1] N[t]) L P[t], with P[t+1] N[t]
-                    # still in T2 from the previous (later) step's smoothed covariance
+                    # in PN from the previous (later) step's smoothed covariance
+                    Pct = &Pc[t, 0, 0]
                     mm(b'N', b'N', n, n, n, 1.0, L, n, Pt, n, 0.0, LP, n)
-                    memcpy(Cc, LP, sizeof(double) * nn)
-                    mm(b'N', b'N', n, n, n, -1.0, T2, n, LP, n, 1.0, Cc, n)
-                # N[t-1] = C' F^-1 C + L' N[t] L
+                    memcpy(Pct, LP, sizeof(double) * nn)
+                    mm(b'N', b'N', n, n, n, -1.0, PN, n, LP, n, 1.0, Pct, n)
+                # N[t-1] = C' (F^-1 C) + L' (N[t] L), symmetric
                 mm(b'N', b'N', p, n, p, 1.0, &Finv[t, 0, 0], p, Ct, n, 0.0, CF, n)
+                mm(b'N', b'N', n, n, n, 1.0, Nm, n, L, n, 0.0, NL, n)
                 if p > 0:
-                    mm(b'T', b'N', n, n, p, 1.0, Ct, n, CF, n, 0.0, Nn, n)
+                    mm_sym(b'T', n, p, 1.0, Ct, n, CF, n, 0.0, Nn, n)
+                    mm_sym(b'T', n, n, 1.0, L, n, NL, n, 1.0, Nn, n)
                 else:
-                    memset(Nn, 0, sizeof(double) * nn)
-                mm(b'N', b'N', n, n, n, 1.0, Nm, n, L, n, 0.0, T1, n)
-                mm(b'T', b'N', n, n, n, 1.0, L, n, T1, n, 1.0, Nn, n)
-                for i in range(n):
-                    for j in range(i + 1, n):
-                        q = 0.5 * (Nn[i * n + j] + Nn[j * n + i])
-                        Nn[i * n + j] = q
-                        Nn[j * n + i] = q
-                # Ps[t] = P - P N[t-1] P
-                mm(b'N', b'N', n, n, n, 1.0, Pt, n, Nn, n, 0.0, T2, n)
-                memcpy(Vc, Pt, sizeof(double) * nn)
-                mm(b'N', b'N', n, n, n, -1.0, T2, n, Pt, n, 1.0, Vc, n)
-                for i in range(n):
-                    for j in range(i + 1, n):
-                        q = 0.5 * (Vc[i * n + j] + Vc[j * n + i])
-                        Vc[i * n + j] = q
-                        Vc[j * n + i] = q
+                    mm_sym(b'T', n, n, 1.0, L, n, NL, n, 0.0, Nn, n)
+                # Ps[t] = P - (P N[t-1]) P, symmetric
+                mm(b'N', b'N', n, n, n, 1.0, Pt, n, Nn, n, 0.0, PN, n)
+                memcpy(Pst, Pt, sizeof(double) * nn)
+                mm_sym(b'N', n, n, -1.0, PN, n, Pt, n, 1.0, Pst, n)
                 if tol >= 0.0 and steady[t] and t + 1 < T and steady[t + 1]:
-                    diff = 0.0
                     big = 0.0
+                    for i in range(n):
+                        q = fabs(Nn[i * n + i])
+                        if q > big:
+                            big = q
+                    big = tol * big
+                    diff = 0.0
                     for i in range(nn):
                         q = fabs(Nn[i] - Nm[i])
                         if q > diff:
                             diff = q
-                        q = fabs(Nn[i])
-                        if q > big:
-                            big = q
-                    if diff <= tol * big:
+                            if diff > big:
+                                break
+                    if diff <= big:
                         nconv = 1
                 swap = Nm
                 Nm = Nn
@@ -138,9 +145,6 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
             swap = r
             r = rn
             rn = swap
-            memcpy(&Ps[t, 0, 0], Vc, sizeof(double) * nn)
-            if t + 1 < T:
-                memcpy(&Pc[t, 0, 0], Cc, sizeof(double) * nn)
         memcpy(&r_out[0, 0], r, sizeof(double) * Ns * n)
         memcpy(&N_out[0, 0], Nm, sizeof(double) * nn)
     free(work)

@@ -235,9 +235,61 @@ def em(
     )
 
 
+def _conditional_output(W, C, D, R):
+    """The missing entries (2) of y_t given x_t, u_t and the observed ones (1):
+    ``y2 = D2 u + Bm (y1 - D1 u) + G2 x + eta`` with ``Bm = R21 R11^-1``,
+    ``G2 = C2 - Bm C1`` and ``cov(eta) = R22 - Bm R12``. Returns (Bm, G, V) with G (p, n)
+    and V (p, p) zero on the observed rows."""
+    p, n = C.shape
+    M = ~W
+    G = np.zeros((p, n))
+    V = np.zeros((p, p))
+    if W.any():
+        Bm = np.linalg.solve(R[np.ix_(W, W)], R[np.ix_(W, M)]).T
+        G[M] = C[M] - Bm @ C[W]
+        V[np.ix_(M, M)] = R[np.ix_(M, M)] - Bm @ R[np.ix_(W, M)]
+    else:
+        Bm = np.zeros((int(M.sum()), 0))
+        G[M] = C[M]
+        V[np.ix_(M, M)] = R[np.ix_(M, M)]
+    return Bm, G, V
+
+
 def _output_moments(Y, U, xs, Ps, C, D, R):
-    """Sum over t and series of E[y_t z_t'] and E[y_t y_t'] with missing entries of y
-    filled in by their conditional distribution given x_t and the observed entries."""
+    """Sum over t and series of E[y_t z_t'] and E[y_t y_t'] (z_t = [x_t; u_t]) with the
+    missing entries of y filled in by their conditional distribution given x_t and the
+    observed entries; vectorized over the steps that share a missing pattern.
+
+    Shapes: Y (N, T, p) with NaN, U (N, T, m), xs (N, T, n), Ps (N, T, n, n) (a broadcast
+    view is fine); returns Syz (p, n + m) and Syy (p, p)."""
+    N, T, p = Y.shape
+    n, m = xs.shape[2], U.shape[2]
+    Syz = np.zeros((p, n + m))
+    Syy = np.zeros((p, p))
+    patterns, which = np.unique(np.isnan(Y).reshape(N * T, p), axis=0, return_inverse=True)
+    which = which.ravel()
+    for g, missing in enumerate(patterns):
+        ii, tt = np.divmod(np.flatnonzero(which == g), T)
+        W = ~missing
+        x, u, y = xs[ii, tt], U[ii, tt], Y[ii, tt]
+        Sxx = Ps[ii, tt].sum(axis=0) + x.T @ x  # sum of E[x x']
+        a = np.where(W, y, 0.0)  # E[y | x = 0, observed entries]
+        if missing.any():
+            Bm, G, V = _conditional_output(W, C, D, R)
+            Du = u @ D.T
+            a[:, missing] = Du[:, missing] + (y[:, W] - Du[:, W]) @ Bm.T
+        else:
+            G, V = np.zeros((p, n)), np.zeros((p, p))
+        Sax = a.T @ x
+        Syz[:, :n] += Sax + G @ Sxx
+        Syz[:, n:] += (a + x @ G.T).T @ u
+        Syy += a.T @ a + Sax @ G.T + G @ Sax.T + G @ Sxx @ G.T + len(ii) * V
+    return Syz, Syy
+
+
+def _output_moments_reference(Y, U, xs, Ps, C, D, R):
+    """The definition of :func:`_output_moments`, one time step at a time (its test
+    oracle)."""
     N, T, p = Y.shape
     n = xs.shape[2]
     m = U.shape[2]

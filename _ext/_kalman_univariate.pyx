@@ -14,10 +14,17 @@ leaving a = x_{t|t}, P = P_{t|t}; then, with G = S_W R_W^-1,
 factored by the recursion; when the multivariate outputs are requested (innovations,
 F^-1 and the predictor gain, which the smoother needs) they are formed on the side.
 
+Steady state (as in ``_kalman_filter``): for time-invariant matrices, once
+``max|P[t+1] - P[t]| <= tol max|P[t]|`` with all channels observed, P is constant, and
+so are the quantities of the sequential update: the vectors ``P c_i'`` and the variances
+``f`` of each channel, P_{t|t}, and ``A - G C``, ``Q - G R G'``. They are kept from the
+step that converged and replayed (only the state and the likelihood are updated) until
+the next missing entry, where the recursion resumes.
+
 Array conventions as in ``_kalman_filter`` (row-major, see ``_kalman_linalg.pxi``).
 """
 
-from libc.math cimport log
+from libc.math cimport log, fabs
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_lapack cimport dpotrf, dpotri
@@ -31,15 +38,20 @@ def univariate_filter(
     const double[:, :, ::1] A, const double[:, :, ::1] C, const double[:, :, ::1] Q,
     const double[:, :, ::1] R, const double[:, :, ::1] S,
     const double[:, ::1] c, const double[:, ::1] d, const double[:, ::1] y,
-    const double[::1] x0, const double[:, ::1] P0,
+    const double[::1] x0, const double[:, ::1] P0, double tol, bint steady_start,
     double[::1] loglik, double[:, ::1] xp, double[:, :, ::1] Pp,
     double[:, ::1] xf, double[:, :, ::1] Pf, double[:, ::1] v,
     double[:, :, ::1] F, double[:, :, ::1] Finv, double[:, :, ::1] Kout,
-    double[::1] llobs):
+    double[::1] llobs, signed char[::1] steady):
     """One series. Shapes: A (TA, n, n), C (TC, p, n), Q (TQ, n, n), R (TR, p, p) diagonal,
     S (TS, n, p); c (Tc, n), d (Td, p); y (T, p); x0 (n,); P0 (n, n). Outputs (all or
     none, zero leading size = not stored): xp (T+1, n), Pp (T+1, n, n), xf (T, n),
-    Pf (T, n, n), v (T, p), F, Finv (T, p, p), Kout (T, n, p); llobs (T,) always.
+    Pf (T, n, n), v (T, p), F, Finv (T, p, p), Kout (T, n, p), steady (T,); llobs (T,)
+    always.
+
+    ``tol < 0`` disables the steady-state switch; ``steady_start`` (time-invariant
+    matrices only) means P0 is the Riccati solution: P is never updated and the step
+    quantities are frozen from t = 1 on, until a missing entry.
 
     Returns ``(code, t, i)``: code 0 success, 1 a non-positive innovation variance at time
     t, channel i, 2 a zero R_ii on a channel correlated with the state noise.
@@ -50,23 +62,25 @@ def univariate_filter(
     if (A.shape[2] != n or C.shape[1] != p or C.shape[2] != n or Q.shape[1] != n
             or R.shape[1] != p or S.shape[1] != n or S.shape[2] != p or c.shape[1] != n
             or d.shape[1] != p or x0.shape[0] != n or P0.shape[0] != n
-            or llobs.shape[0] != T):
+            or llobs.shape[0] != T or (steady.shape[0] > 0 and steady.shape[0] != T)):
         raise ValueError("univariate_filter: inconsistent dimensions")
     cdef bint store = xp.shape[0] > 0
     if store and (xp.shape[0] != T + 1 or Pp.shape[0] != T + 1 or xf.shape[0] != T
                   or Pf.shape[0] != T or v.shape[0] != T or F.shape[0] != T
                   or Finv.shape[0] != T or Kout.shape[0] != T):
         raise ValueError("univariate_filter: output arrays of the wrong shape")
+    cdef bint ti = TA == 1 and TC == 1 and TQ == 1 and TR == 1 and TS == 1
     cdef int nn = n * n, np_ = n * p, pp = p * p
-    cdef double* work = <double*>malloc(sizeof(double) * (6 * nn + 4 * np_ + 3 * pp + 4 * n
-                                                          + 2 * p + 8))
+    cdef double* work = <double*>malloc(sizeof(double) * (7 * nn + 5 * np_ + 3 * pp + 3 * n
+                                                          + 4 * p + 8))
     cdef int* idx = <int*>malloc(sizeof(int) * (p + 1))
     if work == NULL or idx == NULL:
         free(work)
         free(idx)
         raise MemoryError()
-    cdef double* P = work
-    cdef double* Pt = P + nn          # P_{t|t} being built
+    cdef double* P = work             # predicted covariance P[t]
+    cdef double* Pn = P + nn          # P[t+1]
+    cdef double* Pt = Pn + nn         # P_{t|t} being built
     cdef double* At2 = Pt + nn        # A - G C_W
     cdef double* Q2 = At2 + nn        # Q - G R_W G'
     cdef double* T1 = Q2 + nn
@@ -75,17 +89,23 @@ def univariate_filter(
     cdef double* Gm = M + np_         # A P C_W' + S_W (n, k)
     cdef double* Gd = Gm + np_        # S_W R_W^-1 (n, k)
     cdef double* Kw = Gd + np_
-    cdef double* Ff = Kw + np_
+    cdef double* Pcs = Kw + np_       # P c_i' of each channel of the sequential update (k, n)
+    cdef double* Ff = Pcs + np_
     cdef double* Fw = Ff + pp
     cdef double* Fi = Fw + pp
     cdef double* x = Fi + pp
     cdef double* a = x + n
-    cdef double* Pc = a + n
-    cdef double* xn = Pc + n
+    cdef double* xn = a + n
     cdef double* vw = xn + n          # (k,)
     cdef double* ew = vw + p          # y_W - C_W a - d_W (k,)
+    cdef double* fs = ew + p          # f of each channel of the sequential update (k,)
+    cdef double* lfs = fs + p         # log f (k,)
+    cdef double* Pc
+    cdef double* swap
     cdef int t, i, j, l, jj, k, info = 0, code = 0, bad_t = -1, bad_i = -1, corr
-    cdef double f, e, ll, q, total = 0.0
+    cdef int have_buf = 0, converged = 0, frozen
+    cdef bint s_st = steady.shape[0] > 0
+    cdef double f, e, ll, q, diff, big, total = 0.0
     cdef char lo = b'L'
     cdef const double* At
     cdef const double* Ct
@@ -96,6 +116,7 @@ def univariate_filter(
     with nogil:
         memcpy(P, &P0[0, 0], sizeof(double) * nn)
         memcpy(x, &x0[0], sizeof(double) * n)
+        converged = 1 if steady_start and ti else 0
         for t in range(T):
             At = &A[t if TA > 1 else 0, 0, 0]
             Ct = &C[t if TC > 1 else 0, 0, 0]
@@ -108,24 +129,35 @@ def univariate_filter(
                 if y[t, j] == y[t, j]:
                     idx[k] = j
                     k = k + 1
+            if k < p:
+                converged = 0
+            # frozen: P, and with it every covariance quantity below, is that of the
+            # previous step (fully observed, time-invariant)
+            frozen = converged and have_buf
             if store:
                 # multivariate quantities, for the outputs and the smoother only
                 memcpy(&xp[t, 0], x, sizeof(double) * n)
                 memcpy(&Pp[t, 0, 0], P, sizeof(double) * nn)
+                memset(&v[t, 0], 0, sizeof(double) * p)
+                for i in range(k):
+                    q = y[t, idx[i]] - dt[idx[i]]
+                    for l in range(n):
+                        q = q - Ct[idx[i] * n + l] * x[l]
+                    v[t, idx[i]] = q
+            if store and frozen:
+                memcpy(&F[t, 0, 0], &F[t - 1, 0, 0], sizeof(double) * pp)
+                memcpy(&Finv[t, 0, 0], &Finv[t - 1, 0, 0], sizeof(double) * pp)
+                memcpy(&Kout[t, 0, 0], &Kout[t - 1, 0, 0], sizeof(double) * np_)
+            elif store:
                 mm(b'N', b'T', n, p, n, 1.0, P, n, Ct, n, 0.0, M, p)
                 memcpy(Ff, Rt, sizeof(double) * pp)
                 mm(b'N', b'N', p, p, n, 1.0, Ct, n, M, p, 1.0, Ff, p)
                 symmetrize(Ff, p)
                 memcpy(&F[t, 0, 0], Ff, sizeof(double) * pp)
-                memset(&v[t, 0], 0, sizeof(double) * p)
                 memset(&Finv[t, 0, 0], 0, sizeof(double) * pp)
                 memset(&Kout[t, 0, 0], 0, sizeof(double) * np_)
                 if k > 0:
                     for i in range(k):
-                        q = y[t, idx[i]] - dt[idx[i]]
-                        for l in range(n):
-                            q = q - Ct[idx[i] * n + l] * x[l]
-                        v[t, idx[i]] = q
                         for j in range(k):
                             Fw[i * k + j] = Ff[idx[i] * p + idx[j]]
                     memcpy(Fi, Fw, sizeof(double) * k * k)
@@ -151,35 +183,51 @@ def univariate_filter(
                                 Kout[t, i, idx[j]] = Kw[i * k + j]
             # sequential update
             memcpy(a, x, sizeof(double) * n)
-            memcpy(Pt, P, sizeof(double) * nn)
             ll = 0.0
-            for jj in range(k):
-                j = idx[jj]
-                for i in range(n):
-                    q = 0.0
+            if frozen:
+                # replay the stored P c_i' and f of each channel
+                for jj in range(k):
+                    j = idx[jj]
+                    Pc = Pcs + jj * n
+                    e = y[t, j] - dt[j]
                     for l in range(n):
-                        q = q + Pt[i * n + l] * Ct[j * n + l]
-                    Pc[i] = q
-                f = Rt[j * p + j]
-                e = y[t, j] - dt[j]
-                for l in range(n):
-                    f = f + Ct[j * n + l] * Pc[l]
-                    e = e - Ct[j * n + l] * a[l]
-                if not f > 1e-300:
-                    code = 1
-                    bad_t = t
-                    bad_i = j
+                        e = e - Ct[j * n + l] * a[l]
+                    f = fs[jj]
+                    for i in range(n):
+                        a[i] = a[i] + Pc[i] * (e / f)
+                    ll = ll - 0.5 * (LOG2PI + lfs[jj] + e * e / f)
+            else:
+                memcpy(Pt, P, sizeof(double) * nn)
+                for jj in range(k):
+                    j = idx[jj]
+                    Pc = Pcs + jj * n
+                    for i in range(n):
+                        q = 0.0
+                        for l in range(n):
+                            q = q + Pt[i * n + l] * Ct[j * n + l]
+                        Pc[i] = q
+                    f = Rt[j * p + j]
+                    e = y[t, j] - dt[j]
+                    for l in range(n):
+                        f = f + Ct[j * n + l] * Pc[l]
+                        e = e - Ct[j * n + l] * a[l]
+                    if not f > 1e-300:
+                        code = 1
+                        bad_t = t
+                        bad_i = j
+                        break
+                    fs[jj] = f
+                    lfs[jj] = log(f)
+                    for i in range(n):
+                        a[i] = a[i] + Pc[i] * (e / f)
+                    for i in range(n):
+                        q = Pc[i] / f
+                        for l in range(n):
+                            Pt[i * n + l] = Pt[i * n + l] - q * Pc[l]
+                    ll = ll - 0.5 * (LOG2PI + lfs[jj] + e * e / f)
+                if code:
                     break
-                for i in range(n):
-                    a[i] = a[i] + Pc[i] * (e / f)
-                for i in range(n):
-                    q = Pc[i] / f
-                    for l in range(n):
-                        Pt[i * n + l] = Pt[i * n + l] - q * Pc[l]
-                ll = ll - 0.5 * (LOG2PI + log(f) + e * e / f)
-            if code:
-                break
-            symmetrize(Pt, n)
+                symmetrize(Pt, n)
             llobs[t] = ll
             total = total + ll
             if store:
@@ -191,8 +239,9 @@ def univariate_filter(
                 for i in range(n):
                     if St[i * p + idx[jj]] != 0.0:
                         corr = 1
-            memcpy(At2, At, sizeof(double) * nn)
-            memcpy(Q2, &Q[t if TQ > 1 else 0, 0, 0], sizeof(double) * nn)
+            if not frozen:
+                memcpy(At2, At, sizeof(double) * nn)
+                memcpy(Q2, &Q[t if TQ > 1 else 0, 0, 0], sizeof(double) * nn)
             for i in range(n):
                 q = ct[i]
                 for l in range(n):
@@ -213,24 +262,52 @@ def univariate_filter(
                     for i in range(n):
                         q = St[i * p + j] / f
                         xn[i] = xn[i] + q * e
-                        for l in range(n):
-                            At2[i * n + l] = At2[i * n + l] - q * Ct[j * n + l]
-                            Q2[i * n + l] = Q2[i * n + l] - q * St[l * p + j]
+                        if not frozen:
+                            for l in range(n):
+                                At2[i * n + l] = At2[i * n + l] - q * Ct[j * n + l]
+                                Q2[i * n + l] = Q2[i * n + l] - q * St[l * p + j]
                 if code:
                     break
             memcpy(x, xn, sizeof(double) * n)
-            # P = At2 Pt At2' + Q2, as At2 (At2 Pt)' (Pt symmetric)
-            mm(b'N', b'N', n, n, n, 1.0, At2, n, Pt, n, 0.0, T1, n)
-            for i in range(n):
-                for l in range(n):
-                    T2[i * n + l] = T1[l * n + i]
-            memcpy(P, Q2, sizeof(double) * nn)
-            mm(b'N', b'N', n, n, n, 1.0, At2, n, T2, n, 1.0, P, n)
-            symmetrize(P, n)
+            if not frozen:
+                # else (steady start) P stays at the Riccati solution
+                if not converged:
+                    # P[t+1] = At2 Pt At2' + Q2, as At2 (At2 Pt)' (Pt symmetric)
+                    mm(b'N', b'N', n, n, n, 1.0, At2, n, Pt, n, 0.0, T1, n)
+                    for i in range(n):
+                        for l in range(n):
+                            T2[i * n + l] = T1[l * n + i]
+                    memcpy(Pn, Q2, sizeof(double) * nn)
+                    mm(b'N', b'N', n, n, n, 1.0, At2, n, T2, n, 1.0, Pn, n)
+                    symmetrize(Pn, n)
+                    if ti and k == p and tol >= 0.0:
+                        # P is positive semidefinite: max |P_ij| is on its diagonal
+                        big = 0.0
+                        for i in range(n):
+                            q = fabs(P[i * n + i])
+                            if q > big:
+                                big = q
+                        big = tol * big
+                        diff = 0.0
+                        for i in range(nn):
+                            q = fabs(Pn[i] - P[i])
+                            if q > diff:
+                                diff = q
+                                if diff > big:
+                                    break
+                        if diff <= big:
+                            converged = 1
+                    swap = P
+                    P = Pn
+                    Pn = swap
+                have_buf = 1 if k == p else 0
+            if s_st:
+                steady[t] = 1 if frozen else 0
         if code == 0 and store:
             memcpy(&xp[T, 0], x, sizeof(double) * n)
             memcpy(&Pp[T, 0, 0], P, sizeof(double) * nn)
     loglik[0] = total
+    # P may point into the other half after the swaps; free the block by its base
     free(work)
     free(idx)
     return code, bad_t, bad_i

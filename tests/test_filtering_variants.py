@@ -7,6 +7,7 @@ from test_filtering import _close, random_problem
 
 import realize
 from realize.errors import InvalidValueError
+from realize.testing import random_statespace
 
 KEYS = (
     "predicted_state",
@@ -114,9 +115,113 @@ def test_compiled_variants_match_numpy_references(seed):
         (univariate_filter, univariate_filter_reference),
         (square_root_filter, square_root_filter_reference),
     ]:
-        ((_, a),) = fast(prep)
+        # the references are the exact recursion: compare with the switch off
+        ((_, a),) = fast(prep, tol=None)
         ((_, b),) = slow(prep)
         for key in ("loglik", "llobs", "xp", "Pp", "xf", "Pf", "v", "F", "Finv", "K"):
             _close(a[key], b[key], 1e-10)
-        ((_, c),) = fast(prep, store=False)
+        ((_, c),) = fast(prep, store=False, tol=None)
         assert c["loglik"][0] == pytest.approx(a["loglik"][0], rel=1e-13)
+
+
+def _steady_problem(rng, method, n, m, p, T, missing_at=()):
+    """A random time-invariant model (R diagonal for the univariate filter, correlated
+    S kept) with data, NaN at the (t, channel) entries of missing_at."""
+    sys = random_statespace(rng, n, m, p, noise=True)
+    if method == "univariate":
+        # a diagonal R keeping [[Q, S], [S', R]] PSD: R >= S' Q^-1 S
+        lam = np.linalg.eigvalsh(sys.S.T @ np.linalg.solve(sys.Q, sys.S))[-1]
+        sys = sys.replace(R=np.diag(np.diag(sys.R)) + lam * np.eye(p))
+    u = rng.standard_normal((T, m))
+    y = sys.simulate(u, rng=rng)
+    for t, j in missing_at:
+        y[t, j] = np.nan
+    return sys, u, y
+
+
+VARIANTS = ("univariate", "square_root")
+STEADY_KEYS = KEYS + ("next_state", "next_cov")
+
+
+@pytest.mark.parametrize("method", VARIANTS)
+@pytest.mark.parametrize("missing", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_variant_steady_state_switch_changes_results_at_tolerance_level(method, missing, seed):
+    rng = np.random.default_rng([600, seed, int(missing), VARIANTS.index(method)])
+    n, m, p, T = 3 + seed, 1, 2 + seed % 2, 300
+    holes = [(120, 0), (121, p - 1), (200, 1), (201, 0), (202, 1)] if missing else []
+    if missing and seed == 2:
+        holes.append((40, slice(None)))  # a whole row missing
+    sys, u, y = _steady_problem(rng, method, n, m, p, T, holes)
+    fast = realize.kalman_filter(sys, y, u, method=method)
+    exact = realize.kalman_filter(sys, y, u, method=method, steady_state=False)
+    conv = realize.kalman_filter(sys, y, u)
+    # the switch must actually engage, and never on a step with a missing entry
+    assert fast.steady.sum() > T // 3 and not exact.steady.any()
+    assert not fast.steady[np.isnan(y).any(axis=1)].any()
+    for key in STEADY_KEYS:
+        _close(getattr(fast, key), getattr(exact, key), 1e-9)
+        _close(getattr(fast, key), getattr(conv, key), 1e-9)
+    assert fast.loglik == pytest.approx(exact.loglik, rel=1e-9)
+    assert fast.loglik == pytest.approx(conv.loglik, rel=1e-9)
+    # the likelihood-only run (nothing stored) takes the same frozen steps
+    ll = realize.loglik(sys, y, u, method=method)
+    assert ll == pytest.approx(fast.loglik, rel=1e-13)
+    ll_exact = realize.loglik(sys, y, u, method=method, steady_state=False)
+    assert ll_exact == pytest.approx(exact.loglik, rel=1e-13)
+
+
+@pytest.mark.parametrize("method", VARIANTS)
+def test_variant_steady_flags_follow_missing_entries(method, rng):
+    T, hole = 500, 300
+    sys, u, y = _steady_problem(rng, method, 4, 1, 3, T, [(hole, 1)])
+    res = realize.kalman_filter(sys, y, u, method=method)
+    st = res.steady
+    assert st.dtype == bool and st.shape == (T,)
+    assert st.mean() > 0.8
+    assert not st[:5].any()  # P0 (stationary) is not the Riccati solution
+    # frozen just before the missing entry, off at it and while P converges again,
+    # frozen again at the end
+    assert st[hole - 1] and not st[hole : hole + 5].any() and st[-1]
+    # in a steady stretch the reported gain and covariances are constant
+    stretch = np.flatnonzero(st[: hole - 1] & st[1:hole])
+    assert stretch.size > 50
+    for key in ("gain", "innovation_cov", "predicted_cov", "filtered_cov"):
+        a = getattr(res, key)
+        np.testing.assert_array_equal(a[stretch], np.broadcast_to(a[stretch[0]], a[stretch].shape))
+    # without the switch nothing is frozen, and a time-varying model never freezes
+    assert not realize.kalman_filter(sys, y, u, method=method, steady_state=False).steady.any()
+    tv = dict(A=np.stack([sys.A] * T), B=sys.B, C=sys.C, D=sys.D, Q=sys.Q, R=sys.R, S=sys.S)
+    assert not realize.kalman_filter(tv, y, u, method=method).steady.any()
+
+
+@pytest.mark.parametrize("method", VARIANTS)
+def test_variant_steady_state_start(method, rng):
+    """init="steady_state": frozen from t = 1 on at the innovation form (K, Lambda),
+    until a missing entry; as the conventional filter."""
+    T, hole = 200, 120
+    sys, u, y = _steady_problem(rng, method, 3, 2, 2, T, [(hole, 0)])
+    res = realize.kalman_filter(sys, y, u, method=method, init="steady_state")
+    conv = realize.kalman_filter(sys, y, u, init="steady_state")
+    assert not res.steady[0] and res.steady[1:hole].all() and not res.steady[hole]
+    inno = sys.innovation_form()
+    np.testing.assert_allclose(res.gain[:hole], np.broadcast_to(inno.K, (hole, 3, 2)), atol=1e-9)
+    np.testing.assert_allclose(
+        res.innovation_cov[:hole], np.broadcast_to(inno.Lambda, (hole, 2, 2)), atol=1e-9
+    )
+    for key in STEADY_KEYS:
+        _close(getattr(res, key), getattr(conv, key), 1e-9)
+    assert res.loglik == pytest.approx(conv.loglik, rel=1e-10)
+    ll = realize.loglik(sys, y, u, method=method, init="steady_state")
+    assert ll == pytest.approx(res.loglik, rel=1e-13)
+
+
+@pytest.mark.parametrize("method", VARIANTS)
+def test_variant_steady_state_smoother(method, rng):
+    """The smoother runs on the frozen filter output of either variant."""
+    sys, u, y = _steady_problem(rng, method, 3, 1, 2, 300, [(150, 1)])
+    fast = realize.kalman_smoother(sys, y, u, method=method)
+    exact = realize.kalman_smoother(sys, y, u, method=method, steady_state=False)
+    assert fast.filter.steady.sum() > 150
+    for key in ("smoothed_state", "smoothed_cov", "smoothed_lag1_cov"):
+        _close(getattr(fast, key), getattr(exact, key), 1e-9)

@@ -160,15 +160,19 @@ def kalman_filter(
         approximate diffuse ``P0 = 1e6 I``. ``"steady_state"``: start from the Riccati
         solution, i.e. with the innovation form's gain K and covariance Lambda.
     method : {"conventional", "univariate", "square_root", "reference"}
-        ``"conventional"``: the compiled covariance filter (default; the only one with the
-        steady-state switch and with one covariance recursion shared by N series).
-        ``"univariate"``: compiled sequential processing of the channels (needs diagonal
-        R; no p x p factorization in the recursion). ``"square_root"``: the compiled array
-        (QR) square-root filter for ill-conditioned problems. ``"reference"``: the plain
-        NumPy definition.
+        ``"conventional"``: the compiled covariance filter (default; the only one with
+        one covariance recursion shared by N series). ``"univariate"``: compiled
+        sequential processing of the channels (needs diagonal R; no p x p factorization
+        in the recursion). ``"square_root"``: the compiled array (QR) square-root filter
+        for ill-conditioned problems. ``"reference"``: the plain NumPy definition (the
+        exact recursion, without the steady-state switch). The three compiled filters
+        all have the steady-state switch.
     steady_state : bool, default True
-        Freeze the gain once the covariance recursion has converged (time-invariant
-        models, no missing values), until the next missing value.
+        Freeze the covariance recursion once it has converged (time-invariant models,
+        all channels observed), until the next missing value: the conventional filter
+        freezes P, F and the gain, the univariate one also each channel's scalar update,
+        the square-root one the factor of P and the gain. ``init="steady_state"`` starts
+        frozen. ``False`` runs the exact recursion at every step.
     tol : float, default 1e-13
         Convergence test ``max|P[t+1] - P[t]| <= tol * max|P[t]|``.
 

@@ -15,7 +15,13 @@ arithmetic, so P stays symmetric positive semidefinite and the likelihood accura
 ``C P C' + R`` is too ill-conditioned for the conventional update (see the tests for a
 constructed case). The recursion is compiled (``_ext/_kalman_square_root.pyx``, LAPACK's
 dgeqrf per step); the NumPy loop :func:`square_root_filter_reference` beside it is its
-definition and test oracle.
+definition and test oracle (the exact recursion: it has no steady-state switch).
+
+Steady state: for time-invariant matrices the compiled filter has the conventional
+filter's switch. Once ``max|P[t+1] - P[t]| <= tol max|P[t]|`` (P = L L') at a fully
+observed step, the factor L, ``F^{1/2}`` and ``K F^{1/2}`` are frozen and no pre-array is
+factored until the next missing entry, where the recursion resumes.
+``init="steady_state"`` starts frozen from a factor of the Riccati solution.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from realize.errors import InvalidValueError
-from realize.filtering._model import Prepared
+from realize.filtering._model import STEADY_STATE_TOL, Prepared
 from realize.filtering.reference import LOG2PI, _at
 
 __all__ = ["square_root_filter", "square_root_filter_reference", "psd_factor"]
@@ -136,7 +142,9 @@ def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
 
 
 def square_root_filter_reference(prep: Prepared, store: bool = True, tol=None) -> list:
-    """NumPy definition of :func:`square_root_filter` (same interface).
+    """NumPy definition of :func:`square_root_filter` (same interface), without the
+    steady-state switch: the exact recursion at every step (``steady`` is all zero), the
+    oracle the compiled filter is tested against with ``tol=None``.
 
     Parameters
     ----------
@@ -145,7 +153,7 @@ def square_root_filter_reference(prep: Prepared, store: bool = True, tol=None) -
     store : bool
         Keep the per-step states and covariances (else only the log-likelihood).
     tol : float or None
-        Steady-state tolerance (ignored by this filter).
+        Steady-state tolerance (ignored: no steady-state switch here).
 
     Returns
     -------
@@ -172,9 +180,18 @@ def square_root_filter_reference(prep: Prepared, store: bool = True, tol=None) -
     return [(np.array([i]), _filter_one(prep, i, store)) for i in range(prep.N)]
 
 
-def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
+def square_root_filter(
+    prep: Prepared, store: bool = True, tol: float | None = STEADY_STATE_TOL
+) -> list:
     """Compiled square-root filter, one series at a time (interface of
-    ``conventional_filter``; ``tol`` is ignored: no steady-state switch).
+    ``conventional_filter``, with the same steady-state switch).
+
+    For time-invariant matrices, once the predicted covariance has converged
+    (``max|P[t+1] - P[t]| <= tol max|P[t]|`` with P = L L', at a fully observed step),
+    the factor L and the post-array blocks ``F^{1/2}``, ``K F^{1/2}`` are frozen (no QR
+    per step) until the next missing entry of the series (``steady`` marks the frozen
+    steps). ``prep.steady_start`` (``init="steady_state"``) starts frozen from a factor
+    of the Riccati solution. ``tol=None`` disables the switch.
 
     Parameters
     ----------
@@ -183,7 +200,8 @@ def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     store : bool
         Keep the per-step states and covariances (else only the log-likelihood).
     tol : float or None
-        Steady-state tolerance (ignored by this filter).
+        Relative change of the predicted covariance below which the factor and gain are
+        frozen at their steady state; None never switches.
 
     Returns
     -------
@@ -209,6 +227,7 @@ def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     """
     from realize._ext._kalman_square_root import square_root_filter as kernel
 
+    tol = -1.0 if tol is None else float(tol)
     T, n, p = prep.T, prep.n, prep.p
     Tg = max(prep.Q.shape[0], prep.R.shape[0], prep.S.shape[0])
     joint = np.empty((Tg, n + p, n + p))
@@ -247,6 +266,8 @@ def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
             prep.y[i],
             _row(i, prep.x0),
             L0,
+            tol,
+            prep.steady_start,
             out["loglik"],
             out["xp"][0] if store else e2,
             out["Pp"],
@@ -257,6 +278,7 @@ def square_root_filter(prep: Prepared, store: bool = True, tol=None) -> list:
             out["Finv"],
             out["K"],
             out["llobs"][0],
+            out["steady"],
         )
         if bad >= 0:
             raise InvalidValueError(

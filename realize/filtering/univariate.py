@@ -12,11 +12,20 @@ which leaves a = x_{t|t}, P = P_{t|t}. Correlated noise is removed before the pr
 ``x_{t+1|t} = A x_{t|t} + B u_t + G (y_W - C_W x_{t|t} - D_W u_t)`` and
 ``P_{t+1} = (A - G C_W) P_{t|t} (A - G C_W)' + Q - G R_W G'``.
 
+Steady state: for time-invariant matrices the compiled filter has the conventional
+filter's switch. Once ``max|P[t+1] - P[t]| <= tol max|P[t]|`` at a fully observed step,
+the quantities of the sequential update are constant (the vectors ``P c_i'`` and
+variances ``f`` of each channel, P_{t|t}, and the decorrelated ``A - G C``,
+``Q - G R G'``): they are stored at convergence and replayed, so a step costs O(p n)
+until the next missing entry, where the recursion resumes. ``init="steady_state"``
+starts frozen from the Riccati solution.
+
 The recursion is compiled (``_ext/_kalman_univariate.pyx``); the NumPy loop
-:func:`univariate_filter_reference` beside it is its definition and test oracle. The
-multivariate innovations, their covariance and the predictor gain are reported as well
-(so that the smoother can run on its output); they are formed on the side and only when
-stored, so the log-likelihood alone factors no p x p matrix.
+:func:`univariate_filter_reference` beside it is its definition and test oracle (the
+exact recursion: it has no steady-state switch). The multivariate innovations, their
+covariance and the predictor gain are reported as well (so that the smoother can run on
+its output); they are formed on the side and only when stored, so the log-likelihood
+alone factors no p x p matrix.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from realize.errors import InvalidValueError
-from realize.filtering._model import Prepared
+from realize.filtering._model import STEADY_STATE_TOL, Prepared
 from realize.filtering.reference import LOG2PI, _at
 
 __all__ = ["univariate_filter", "univariate_filter_reference"]
@@ -117,7 +126,9 @@ def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
 
 
 def univariate_filter_reference(prep: Prepared, store: bool = True, tol=None) -> list:
-    """NumPy definition of :func:`univariate_filter` (same interface).
+    """NumPy definition of :func:`univariate_filter` (same interface), without the
+    steady-state switch: the exact recursion at every step (``steady`` is all zero), the
+    oracle the compiled filter is tested against with ``tol=None``.
 
     Parameters
     ----------
@@ -126,7 +137,7 @@ def univariate_filter_reference(prep: Prepared, store: bool = True, tol=None) ->
     store : bool
         Keep the per-step states and covariances (else only the log-likelihood).
     tol : float or None
-        Steady-state tolerance (ignored by this filter).
+        Steady-state tolerance (ignored: no steady-state switch here).
 
     Returns
     -------
@@ -154,9 +165,18 @@ def univariate_filter_reference(prep: Prepared, store: bool = True, tol=None) ->
     return [(np.array([i]), _filter_one(prep, i, store)) for i in range(prep.N)]
 
 
-def univariate_filter(prep: Prepared, store: bool = True, tol=None) -> list:
+def univariate_filter(
+    prep: Prepared, store: bool = True, tol: float | None = STEADY_STATE_TOL
+) -> list:
     """Compiled univariate filter, one series at a time (interface of
-    ``conventional_filter``; ``tol`` is ignored: no steady-state switch).
+    ``conventional_filter``, with the same steady-state switch).
+
+    For time-invariant matrices, once the predicted covariance has converged
+    (``max|P[t+1] - P[t]| <= tol max|P[t]|`` at a fully observed step), each channel's
+    ``P c_i'`` and variance ``f`` of the sequential update are kept and replayed, and P,
+    P_{t|t}, F and the gain frozen, until the next missing entry of the series
+    (``steady`` marks the frozen steps). ``prep.steady_start`` (``init="steady_state"``)
+    starts frozen from the Riccati solution. ``tol=None`` disables the switch.
 
     Parameters
     ----------
@@ -165,7 +185,8 @@ def univariate_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     store : bool
         Keep the per-step states and covariances (else only the log-likelihood).
     tol : float or None
-        Steady-state tolerance (ignored by this filter).
+        Relative change of the predicted covariance below which the sequential update
+        is frozen at its steady state; None never switches.
 
     Returns
     -------
@@ -197,6 +218,7 @@ def univariate_filter(prep: Prepared, store: bool = True, tol=None) -> list:
     from realize._ext._kalman_univariate import univariate_filter as kernel
 
     _check_diagonal(prep.R)
+    tol = -1.0 if tol is None else float(tol)
     T, n, p = prep.T, prep.n, prep.p
     groups = []
     for i in range(prep.N):
@@ -228,6 +250,8 @@ def univariate_filter(prep: Prepared, store: bool = True, tol=None) -> list:
             prep.y[i],
             _row(i, prep.x0),
             prep.P0,
+            tol,
+            prep.steady_start,
             out["loglik"],
             out["xp"][0] if store else e2,
             out["Pp"],
@@ -238,6 +262,7 @@ def univariate_filter(prep: Prepared, store: bool = True, tol=None) -> list:
             out["Finv"],
             out["K"],
             out["llobs"][0],
+            out["steady"],
         )
         if code == 1:
             raise InvalidValueError(

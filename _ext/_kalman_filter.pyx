@@ -155,7 +155,7 @@ def conventional_filter(
     cdef int t, i, j, l, m, k = 0, bad = -1
     cdef int have_buf = 0, converged = 0, frozen
     cdef bint need_m = s_xf or s_Pf
-    cdef double logdet = 0.0, q, diff, big, acc, a
+    cdef double logdet = 0.0, q, acc, a
     cdef const double* At
     cdef const double* Ct
     cdef const double* Qt
@@ -273,21 +273,7 @@ def conventional_filter(
                     if k > 0:
                         mm_sym(b'T', n, k, -1.0, HT, n, HT, n, 1.0, Pn, n)
                     if ti and k == p and tol >= 0.0:
-                        # P is positive semidefinite: max |P_ij| is on its diagonal
-                        big = 0.0
-                        for i in range(n):
-                            q = fabs(P[i * n + i])
-                            if q > big:
-                                big = q
-                        big = tol * big
-                        diff = 0.0
-                        for i in range(nn):
-                            q = fabs(Pn[i] - P[i])
-                            if q > diff:
-                                diff = q
-                                if diff > big:
-                                    break
-                        if diff <= big:
+                        if has_converged(Pn, P, n, tol):
                             converged = 1
                 have_buf = 1 if k == p else 0
 
@@ -562,7 +548,7 @@ def conventional_loglik(
     cdef double* HTc
     cdef double* Lc
     cdef int t, i, j, l, m, k = 0, bad = -1, have_buf = 0, converged = 0, frozen
-    cdef double logdet = 0.0, logdet_ss = 0.0, ld, q, diff, big, acc, a
+    cdef double logdet_ss = 0.0, ld, q, acc, a
     cdef const double* ct
     cdef const double* dt
     cdef const double* yt
@@ -616,21 +602,7 @@ def conventional_loglik(
                         break
                 if not converged:
                     if k == p and tol >= 0.0:
-                        # P is positive semidefinite: max |P_ij| is on its diagonal
-                        big = 0.0
-                        for i in range(n):
-                            q = fabs(P[i * n + i])
-                            if q > big:
-                                big = q
-                        big = tol * big
-                        diff = 0.0
-                        for i in range(nn):
-                            q = fabs(Pn[i] - P[i])
-                            if q > diff:
-                                diff = q
-                                if diff > big:
-                                    break
-                        if diff <= big:
+                        if has_converged(Pn, P, n, tol):
                             converged = 1
                     swap = P
                     P = Pn

@@ -7,6 +7,7 @@
 # as stored. Products small enough that a BLAS call's fixed cost dominates (state
 # dimensions up to ~20) run as plain loops; larger ones go to dgemm.
 
+from libc.math cimport fabs
 from scipy.linalg.cython_blas cimport dgemm
 
 # The small products: plain C loops over restrict-qualified pointers, so that the compiler
@@ -79,7 +80,7 @@ cdef inline void mm(char ta, char tb, int m, int n, int k, double alpha,
                     double* C, int ldc) noexcept nogil:
     """Row-major C (m, n) = alpha op(A) op(B) + beta C."""
     cdef int i, j, l
-    cdef double a, acc
+    cdef double acc
     if m == 0 or n == 0:
         return
     if not (k == 0 or m <= 4 or (m * n * k <= SMALL_GEMM and (tb == b'N' or k <= 8))):
@@ -127,3 +128,20 @@ cdef inline void symmetrize(double* P, int n) noexcept nogil:
             s = 0.5 * (P[i * n + j] + P[j * n + i])
             P[i * n + j] = s
             P[j * n + i] = s
+
+
+cdef inline bint has_converged(const double* new, const double* old, int n,
+                               double tol) noexcept nogil:
+    """The steady-state test of the kernels: ``max|new - old| <= tol max_i |old_ii|`` for
+    (n, n) matrices, old positive semidefinite (its largest entry is on the diagonal)."""
+    cdef int i
+    cdef double big = 0.0, q
+    for i in range(n):
+        q = fabs(old[i * n + i])
+        if q > big:
+            big = q
+    big = tol * big
+    for i in range(n * n):
+        if fabs(new[i] - old[i]) > big:
+            return False
+    return True

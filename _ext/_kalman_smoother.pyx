@@ -63,8 +63,8 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
     cdef double* Pst
     cdef double* Pct
     cdef int t, i, j, m, frozen = 0, nconv = 0, tA, tC
-    cdef int ldx = (T + 1) * n, ldv = T * p, lds = T * n
-    cdef double diff, big, q, a
+    cdef int ldv = T * p, lds = T * n
+    cdef double a
     cdef const double* At
     cdef const double* Ct
     cdef const double* Pt
@@ -117,20 +117,7 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
                 memcpy(Pst, Pt, sizeof(double) * nn)
                 mm_sym(b'N', n, n, -1.0, PN, n, Pt, n, 1.0, Pst, n)
                 if tol >= 0.0 and steady[t] and t + 1 < T and steady[t + 1]:
-                    big = 0.0
-                    for i in range(n):
-                        q = fabs(Nn[i * n + i])
-                        if q > big:
-                            big = q
-                    big = tol * big
-                    diff = 0.0
-                    for i in range(nn):
-                        q = fabs(Nn[i] - Nm[i])
-                        if q > diff:
-                            diff = q
-                            if diff > big:
-                                break
-                    if diff <= big:
+                    if has_converged(Nm, Nn, n, tol):
                         nconv = 1
                 swap = Nm
                 Nm = Nn

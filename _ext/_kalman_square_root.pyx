@@ -108,7 +108,7 @@ def square_root_filter(
     cdef int t, i, j, l, k, bad = -1
     cdef int have_buf = 0, converged = 0, frozen, pvalid = 0
     cdef bint s_st = steady.shape[0] > 0
-    cdef double acc, ll, ld = 0.0, diff, big, total = 0.0
+    cdef double acc, ll, ld = 0.0, total = 0.0
     cdef const double* At
     cdef const double* Ct
     cdef const double* Gt
@@ -260,21 +260,7 @@ def square_root_filter(
                     pvalid = 0
                     if ti and k == p and tol >= 0.0:
                         mm(b'N', b'T', n, n, n, 1.0, L, n, L, n, 0.0, Pnx, n)
-                        # P is positive semidefinite: max |P_ij| is on its diagonal
-                        big = 0.0
-                        for i in range(n):
-                            acc = fabs(Pcur[i * n + i])
-                            if acc > big:
-                                big = acc
-                        big = tol * big
-                        diff = 0.0
-                        for i in range(nn):
-                            acc = fabs(Pnx[i] - Pcur[i])
-                            if acc > diff:
-                                diff = acc
-                                if diff > big:
-                                    break
-                        if diff <= big:
+                        if has_converged(Pnx, Pcur, n, tol):
                             converged = 1
                         swap = Pcur
                         Pcur = Pnx

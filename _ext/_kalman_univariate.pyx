@@ -105,7 +105,7 @@ def univariate_filter(
     cdef int t, i, j, l, jj, k, info = 0, code = 0, bad_t = -1, bad_i = -1, corr
     cdef int have_buf = 0, converged = 0, frozen
     cdef bint s_st = steady.shape[0] > 0
-    cdef double f, e, ll, q, diff, big, total = 0.0
+    cdef double f, e, ll, q, total = 0.0
     cdef char lo = b'L'
     cdef const double* At
     cdef const double* Ct
@@ -281,21 +281,7 @@ def univariate_filter(
                     mm(b'N', b'N', n, n, n, 1.0, At2, n, T2, n, 1.0, Pn, n)
                     symmetrize(Pn, n)
                     if ti and k == p and tol >= 0.0:
-                        # P is positive semidefinite: max |P_ij| is on its diagonal
-                        big = 0.0
-                        for i in range(n):
-                            q = fabs(P[i * n + i])
-                            if q > big:
-                                big = q
-                        big = tol * big
-                        diff = 0.0
-                        for i in range(nn):
-                            q = fabs(Pn[i] - P[i])
-                            if q > diff:
-                                diff = q
-                                if diff > big:
-                                    break
-                        if diff <= big:
+                        if has_converged(Pn, P, n, tol):
                             converged = 1
                     swap = P
                     P = Pn

@@ -125,7 +125,7 @@ def conventional_filter(
 
     cdef int nn = n * n, np_ = n * p, pp = p * p
     cdef double* work = <double*>malloc(sizeof(double) * (
-        5 * nn + 5 * np_ + 4 * pp + 3 * N * n + 2 * N * p + n + 8))
+        5 * nn + 6 * np_ + 4 * pp + 3 * N * n + 2 * N * p + n + 8))
     cdef int* idx = <int*>malloc(sizeof(int) * (p + 1))
     if work == NULL or idx == NULL:
         free(work)
@@ -137,7 +137,8 @@ def conventional_filter(
     cdef double* B = APt + nn             # A P
     cdef double* Pfw = B + nn             # filtered covariance P[t|t]
     cdef double* CP = Pfw + nn            # C P (p, n), all channels
-    cdef double* HT = CP + np_            # H' (k, n)
+    cdef double* CW = CP + np_            # C_W (k, n)
+    cdef double* HT = CW + np_            # H' (k, n)
     cdef double* MT = HT + np_            # M' (k, n)
     cdef double* KT = MT + np_            # K_W' (k, n)
     cdef double* Kpad = KT + np_          # predictor gain (n, p), zero at missing channels
@@ -205,9 +206,12 @@ def conventional_filter(
                 # with C_W P A' = C_W (P A')
                 for m in range(k):
                     l = idx[m]
+                    memcpy(CW + m * n, Ct + l * n, sizeof(double) * n)
                     for i in range(n):
                         HT[m * n + i] = St[i * p + l]
-                    mm(b'N', b'N', 1, n, n, 1.0, Ct + l * n, n, APt, n, 1.0, HT + m * n, n)
+                mm(b'N', b'N', k, n, n, 1.0, CW, n, APt, n, 1.0, HT, n)
+                for m in range(k):
+                    l = idx[m]
                     for j in range(m):
                         a = L[m * p + j]
                         for i in range(n):
@@ -364,7 +368,8 @@ cdef extern from *:
        symmetric, full), the k observed channels idx. Out: L (row stride p) the lower
        Cholesky factor of F_W = C_W P C_W' + R_W with the reciprocals of its diagonal,
        *logdet = log det F_W, HT (k x n) = L^-1 (C_W P A' + S_W'), and, when Pn is not
-       NULL, Pn = A P A' + Q - H H' (full). ST is S' (p x n). Scratch: CP (k x n), B (n x n).
+       NULL, Pn = A P A' + Q - H H' (full). ST is S' (p x n), CP = C_W P (k x n, computed
+       by the caller with dgemm). Scratch: B (n x n).
        Returns 0, or 1 if F_W is not positive definite. Plain loops over restrict
        pointers: the axpy loops along rows vectorize. */
     static int kf_loglik_cov(int n, int p, int k, const int *restrict idx,
@@ -378,17 +383,6 @@ cdef extern from *:
     {
         int i, j, l, m;
         double acc, a, prod = 1.0, logacc = 0.0;
-        /* C_W P, row m = sum_l C[idx m, l] P[l, :] (P symmetric) */
-        for (m = 0; m < k; m++) {
-            double *restrict cp = CP + (size_t)m * n;
-            const double *restrict c = Cm + (size_t)idx[m] * n;
-            for (j = 0; j < n; j++) cp[j] = 0.0;
-            for (l = 0; l < n; l++) {
-                const double *restrict pr = P + (size_t)l * n;
-                a = c[l];
-                for (j = 0; j < n; j++) cp[j] += a * pr[j];
-            }
-        }
         /* F_W and its Cholesky factor; log det from a running product of the pivots
            (one log per step), taken out of the product before it can over/underflow */
         for (i = 0; i < k; i++) {
@@ -519,7 +513,7 @@ def conventional_loglik(
         raise ValueError("conventional_loglik: inconsistent dimensions")
     cdef int nn = n * n, np_ = n * p, pp = p * p
     cdef double* work = <double*>malloc(sizeof(double) * (
-        3 * nn + 4 * np_ + 2 * pp + 2 * N * n + N * p + 8))
+        3 * nn + 5 * np_ + 2 * pp + 2 * N * n + N * p + 8))
     cdef int* idx = <int*>malloc(sizeof(int) * (p + 1 + 2 * n))
     cdef double* two = <double*>malloc(sizeof(double) * (2 * n + 1))
     if work == NULL or idx == NULL or two == NULL:
@@ -535,7 +529,8 @@ def conventional_loglik(
     cdef double* Pn = P + nn              # P[t+1]
     cdef double* B = Pn + nn              # A P
     cdef double* CP = B + nn              # C_W P (k, n)
-    cdef double* ST = CP + np_            # S' (p, n)
+    cdef double* CW = CP + np_            # C_W (k, n)
+    cdef double* ST = CW + np_            # S' (p, n)
     cdef double* HT = ST + np_            # H' = L^-1 (C_W P A' + S_W') (k, n)
     cdef double* HTss = HT + np_          # frozen H' (p, n)
     cdef double* L = HTss + np_           # lower Cholesky factor of F_W, row stride p,
@@ -595,6 +590,10 @@ def conventional_loglik(
                 Lc = L
                 ld = 0.0
                 if k > 0 or not converged:
+                    # C_W P (a BLAS product from n = 6 on, see mm)
+                    for m in range(k):
+                        memcpy(CW + m * n, Cp + idx[m] * n, sizeof(double) * n)
+                    mm(b'N', b'N', k, n, n, 1.0, CW, n, P, n, 0.0, CP, n)
                     if kf_loglik_cov(n, p, k, idx, Ap, lop, hip, J0, J1, A0, A1, Cp, &Q[0, 0],
                                      &R[0, 0], ST,
                                      P, NULL if converged else Pn, CP, B, HT, L, &ld):

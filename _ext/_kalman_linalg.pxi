@@ -4,8 +4,9 @@
 # the column-major (c, r) matrix of its transpose, so the row-major product
 # C = op(A) op(B) is the column-major C' = op(B)' op(A)': ``mm`` swaps the operands once
 # and every call in the kernels reads in row-major terms, with ``lda`` the row length of A
-# as stored. Products small enough that a BLAS call's fixed cost dominates (state
-# dimensions up to ~20) run as plain loops; larger ones go to dgemm.
+# as stored. Only products small enough that a BLAS call's fixed cost dominates (up to
+# 5 x 5 x 5) run as plain loops; the rest go to dgemm, whose small-matrix kernels
+# (OpenBLAS) beat compiled loops from n = 6 on (benchmarks/bench_kalman.py, BENCHMARKS.md).
 
 from libc.math cimport fabs
 from scipy.linalg.cython_blas cimport dgemm
@@ -72,7 +73,7 @@ cdef extern from *:
     void sd_mirror(int n, double* C, int ldc) noexcept nogil
 
 
-cdef int SMALL_GEMM = 32768  # m * n * k below which loops beat the dgemm call
+cdef int SMALL_GEMM = 125  # m * n * k up to which loops beat the dgemm call
 
 
 cdef inline void mm(char ta, char tb, int m, int n, int k, double alpha,
@@ -83,7 +84,7 @@ cdef inline void mm(char ta, char tb, int m, int n, int k, double alpha,
     cdef double acc
     if m == 0 or n == 0:
         return
-    if not (k == 0 or m <= 4 or (m * n * k <= SMALL_GEMM and (tb == b'N' or k <= 8))):
+    if k > 0 and m * n * k > SMALL_GEMM:
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>B, &ldb, <double*>A, &lda, &beta, C, &ldc)
         return
     if tb == b'N':

@@ -60,7 +60,8 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
             ps, pc = b, c
         else:
             Ng = len(idx)
-            xg = np.empty((Ng, T, n))
+            # one group: the kernel writes the smoothed states in place
+            xg = xs if shared else np.empty((Ng, T, n))
             ps = np.empty((T, n, n))
             pc = np.empty((max(T - 1, 0), n, n))
             dk_smoother(
@@ -79,7 +80,8 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
                 np.empty((Ng, n)),
                 np.empty((n, n)),
             )
-            xs[idx] = xg
+            if not shared:
+                xs[idx] = xg
         if shared:
             Ps, Pc = ps, pc
         else:

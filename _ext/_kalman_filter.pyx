@@ -22,9 +22,10 @@ Steady state: for time-invariant matrices, once ``max|P[t+1] - P[t]| <= tol max|
 with all channels observed, the gain, F and P are frozen (statsmodels' trick) until the
 next missing entry.
 
-Products go through ``mm`` (``_kalman_linalg.pxi``): vectorized plain loops at the small
-state dimensions of most models, where a BLAS call costs more than the arithmetic it does,
-dgemm beyond. Symmetric results (P[t+1], P[t|t]) are formed as upper triangles.
+Products go through ``mm`` (``_kalman_linalg.pxi``): dgemm, whose small-matrix kernels
+are the fastest from n = 6 on, and plain loops below; symmetric results (P[t+1], P[t|t])
+are mirrored from one triangle. The likelihood-only kernel runs its covariance step in C
+over a basis where A is sparse (``realize/filtering/_basis.py``).
 """
 
 from libc.math cimport log, fabs, sqrt
@@ -86,10 +87,10 @@ def conventional_filter(
     xf (N, T, n), Pf (T, n, n), v (N, T, p), F (T, p, p), Finv (T, p, p),
     Kout (T, n, p), llobs (N, T), steady (T,). Q, R and P0 must be symmetric.
 
-    Every product is a loop sized for small n, p (a BLAS call costs more than the work
-    at these sizes), only the upper triangle of the symmetric P[t+1] and P[t|t] is
-    formed, and only the observed rows W enter the update (DK 4.10): with L the Cholesky
-    factor of F_W = C_W P C_W' + R_W,
+    The matrix products go through :func:`mm` / :func:`mm_sym` (dgemm, or plain loops
+    for the tiniest), symmetric results are mirrored from one triangle, and only the
+    observed rows W enter the update (DK 4.10): with L the Cholesky factor of
+    F_W = C_W P C_W' + R_W,
 
         H = (A P C_W' + S_W) L^-T,  M = P C_W' L^-T,  z = L^-1 v,
         x[t+1] = A x + c + H z,     P[t+1] = A P A' + Q - H H',
@@ -487,7 +488,8 @@ def conventional_loglik(
     const int[::1] lo, const int[::1] hi, double[::1] loglik):
     """Log-likelihood only, time-invariant matrices: the recursion of
     :func:`conventional_filter` (same steady-state switch, same result) with nothing
-    stored and every product written as a loop sized for small n, p.
+    stored, the covariance step in C (``kf_loglik_cov``: loops over the sparse rows of A,
+    which a BLAS call cannot exploit) and C_W P through :func:`mm`.
 
     Per step only the observed rows W enter (DK 4.10): with L the Cholesky factor of
     F = C_W P C_W' + R_W and G = A P C_W' + S_W,
@@ -497,7 +499,9 @@ def conventional_loglik(
 
     with only the upper triangle of the symmetric P[t+1] formed, then mirrored.
     Row i of A is nonzero only in columns ``lo[i] <= l < hi[i]`` (dense: 0 and n; the
-    caller may pass A in a block-diagonal or Schur basis, where the loops shrink).
+    caller may pass A in a block-diagonal or Schur basis, where the loops shrink; rows
+    with at most two nonzeros, the real block-diagonal form, take loops of fixed length
+    two).
     Q must be symmetric.
     Shapes as :func:`conventional_filter` with the time axis of A, C, Q, R, S dropped.
     Returns the first time index at which F was not positive definite, or -1.

@@ -91,12 +91,7 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
                 nconv = 0
                 # L = A - K C (K is zero at missing channels)
                 memcpy(L, At, sizeof(double) * nn)
-                for i in range(n):
-                    for m in range(p):
-                        a = Kt[i * p + m]
-                        if a != 0.0:
-                            for j in range(n):
-                                L[i * n + j] = L[i * n + j] - a * Ct[m * n + j]
+                mm(b'N', b'N', n, n, p, -1.0, Kt, p, Ct, n, 1.0, L, n)
                 if t + 1 < T:
                     # cov(x[t+1], x[t] | y) = (I - P[t+1] N[t]) L P[t], with P[t+1] N[t]
                     # in PN from the previous (later) step's smoothed covariance

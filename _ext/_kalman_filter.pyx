@@ -363,10 +363,9 @@ def conventional_filter(
 cdef extern from *:
     """
     /* One covariance step of the likelihood-only recursion (see conventional_loglik).
-       Row i of A is nonzero only in the columns lo[i] <= l < hi[i]; when j0 is not
-       NULL, row i is a0[i] e_j0[i]' + a1[i] e_j1[i]' (blocks of size <= 2, with loops of
-       fixed length two). In: P (n x n,
-       symmetric, full), the k observed channels idx. Out: L (row stride p) the lower
+       A is block diagonal with blocks of size 1 or 2: row i is a0[i] e_j0[i]' +
+       a1[i] e_j1[i]' (a1[i] = 0 for a 1 x 1 block). In: P (n x n, symmetric, full), the
+       k observed channels idx. Out: L (row stride p) the lower
        Cholesky factor of F_W = C_W P C_W' + R_W with the reciprocals of its diagonal,
        *logdet = log det F_W, HT (k x n) = L^-1 (C_W P A' + S_W'), and, when Pn is not
        NULL, Pn = A P A' + Q - H H' (full). ST is S' (p x n), CP = C_W P (k x n, computed
@@ -374,7 +373,6 @@ cdef extern from *:
        Returns 0, or 1 if F_W is not positive definite. Plain loops over restrict
        pointers: the axpy loops along rows vectorize. */
     static int kf_loglik_cov(int n, int p, int k, const int *restrict idx,
-        const double *restrict A, const int *restrict lo, const int *restrict hi,
         const int *restrict j0, const int *restrict j1, const double *restrict a0,
         const double *restrict a1,
         const double *restrict Cm, const double *restrict Q, const double *restrict R,
@@ -413,15 +411,7 @@ cdef extern from *:
             double *restrict h = HT + (size_t)m * n;
             const double *restrict cp = CP + (size_t)m * n;
             const double *restrict st = ST + (size_t)idx[m] * n;
-            if (j0) {
-                for (i = 0; i < n; i++) h[i] = st[i] + a0[i] * cp[j0[i]] + a1[i] * cp[j1[i]];
-            } else {
-                for (i = 0; i < n; i++) {
-                    acc = st[i];
-                    for (l = lo[i]; l < hi[i]; l++) acc += A[(size_t)i * n + l] * cp[l];
-                    h[i] = acc;
-                }
-            }
+            for (i = 0; i < n; i++) h[i] = st[i] + a0[i] * cp[j0[i]] + a1[i] * cp[j1[i]];
             for (j = 0; j < m; j++) {
                 const double *restrict hj = HT + (size_t)j * n;
                 a = L[m * p + j];
@@ -432,36 +422,19 @@ cdef extern from *:
         }
         if (Pn == NULL) return 0;
         /* B = A P by rows */
-        for (i = 0; i < n && j0; i++) {
+        for (i = 0; i < n; i++) {
             double *restrict b = B + (size_t)i * n;
             const double *restrict p0 = P + (size_t)j0[i] * n;
             const double *restrict p1 = P + (size_t)j1[i] * n;
             double x0 = a0[i], x1 = a1[i];
             for (j = 0; j < n; j++) b[j] = x0 * p0[j] + x1 * p1[j];
         }
-        for (i = 0; i < n && !j0; i++) {
-            double *restrict b = B + (size_t)i * n;
-            for (j = 0; j < n; j++) b[j] = 0.0;
-            for (l = lo[i]; l < hi[i]; l++) {
-                const double *restrict pr = P + (size_t)l * n;
-                a = A[(size_t)i * n + l];
-                for (j = 0; j < n; j++) b[j] += a * pr[j];
-            }
-        }
         /* P[t+1] = B A' + Q - H H', upper triangle by rows, then mirrored */
         for (i = 0; i < n; i++) {
             double *restrict pn = Pn + (size_t)i * n;
             const double *restrict b = B + (size_t)i * n;
             const double *restrict q = Q + (size_t)i * n;
-            if (j0) {
-                for (j = i; j < n; j++) pn[j] = q[j] + a0[j] * b[j0[j]] + a1[j] * b[j1[j]];
-            } else {
-                for (j = i; j < n; j++) {
-                    acc = q[j];
-                    for (l = lo[j]; l < hi[j]; l++) acc += A[(size_t)j * n + l] * b[l];
-                    pn[j] = acc;
-                }
-            }
+            for (j = i; j < n; j++) pn[j] = q[j] + a0[j] * b[j0[j]] + a1[j] * b[j1[j]];
             for (m = 0; m < k; m++) {
                 const double *restrict h = HT + (size_t)m * n;
                 a = h[i];
@@ -473,9 +446,8 @@ cdef extern from *:
         return 0;
     }
     """
-    int kf_loglik_cov(int n, int p, int k, const int* idx, const double* A, const int* lo,
-                      const int* hi, const int* j0, const int* j1, const double* a0,
-                      const double* a1, const double* Cm, const double* Q, const double* R,
+    int kf_loglik_cov(int n, int p, int k, const int* idx, const int* j0, const int* j1,
+                      const double* a0, const double* a1, const double* Cm, const double* Q, const double* R,
                       const double* ST, const double* P, double* Pn, double* CP, double* B,
                       double* HT, double* L, double* logdet) noexcept nogil
 
@@ -488,8 +460,9 @@ def conventional_loglik(
     const int[::1] lo, const int[::1] hi, double[::1] loglik):
     """Log-likelihood only, time-invariant matrices: the recursion of
     :func:`conventional_filter` (same steady-state switch, same result) with nothing
-    stored, the covariance step in C (``kf_loglik_cov``: loops over the sparse rows of A,
-    which a BLAS call cannot exploit) and C_W P through :func:`mm`.
+    stored, A block diagonal (the modal basis of ``realize/filtering/_basis.py``), the
+    covariance step in C (``kf_loglik_cov``: loops of fixed length two over the rows of
+    A, which a BLAS call cannot exploit) and C_W P through :func:`mm`.
 
     Per step only the observed rows W enter (DK 4.10): with L the Cholesky factor of
     F = C_W P C_W' + R_W and G = A P C_W' + S_W,
@@ -498,11 +471,8 @@ def conventional_loglik(
         x <- A x + c + (G L^-T) z,   P <- A P A' + Q - (G L^-T)(G L^-T)',
 
     with only the upper triangle of the symmetric P[t+1] formed, then mirrored.
-    Row i of A is nonzero only in columns ``lo[i] <= l < hi[i]`` (dense: 0 and n; the
-    caller may pass A in a block-diagonal or Schur basis, where the loops shrink; rows
-    with at most two nonzeros, the real block-diagonal form, take loops of fixed length
-    two).
-    Q must be symmetric.
+    Row i of A is nonzero only in its block, the columns ``lo[i] <= l < hi[i]`` with
+    ``hi[i] - lo[i]`` 1 or 2 (ValueError otherwise). Q must be symmetric.
     Shapes as :func:`conventional_filter` with the time axis of A, C, Q, R, S dropped.
     Returns the first time index at which F was not positive definite, or -1.
     """
@@ -551,26 +521,19 @@ def conventional_loglik(
     cdef const double* ct
     cdef const double* dt
     cdef const double* yt
-    cdef const double* Ap = &A[0, 0]
     cdef const double* Cp = &C[0, 0]
-    cdef const int* lop = &lo[0]
-    cdef const int* hip = &hi[0]
 
-    # rows of A with at most two nonzeros (block diagonal): A[i] = a0 e_j0' + a1 e_j1'
+    # the rows of the block-diagonal A: A[i] = a0 e_j0' + a1 e_j1'
     for i in range(n):
-        if hi[i] - lo[i] > 2 or hi[i] <= lo[i]:
-            J0 = NULL
-            break
-    if J0 != NULL:
-        for i in range(n):
-            J0[i] = lo[i]
-            J1[i] = hi[i] - 1
-            A0[i] = A[i, J0[i]]
-            A1[i] = A[i, J1[i]] if J1[i] != J0[i] else 0.0
-    else:
-        J1 = NULL
-        A0 = NULL
-        A1 = NULL
+        if not (1 <= hi[i] - lo[i] <= 2 and 0 <= lo[i] and hi[i] <= n):
+            free(work)
+            free(idx)
+            free(two)
+            raise ValueError("conventional_loglik: A must be block diagonal, blocks 1 or 2")
+        J0[i] = lo[i]
+        J1[i] = hi[i] - 1
+        A0[i] = A[i, J0[i]]
+        A1[i] = A[i, J1[i]] if J1[i] != J0[i] else 0.0
     with nogil:
         memcpy(P, &P0[0, 0], sizeof(double) * nn)
         for i in range(n):
@@ -598,7 +561,7 @@ def conventional_loglik(
                     for m in range(k):
                         memcpy(CW + m * n, Cp + idx[m] * n, sizeof(double) * n)
                     mm(b'N', b'N', k, n, n, 1.0, CW, n, P, n, 0.0, CP, n)
-                    if kf_loglik_cov(n, p, k, idx, Ap, lop, hip, J0, J1, A0, A1, Cp, &Q[0, 0],
+                    if kf_loglik_cov(n, p, k, idx, J0, J1, A0, A1, Cp, &Q[0, 0],
                                      &R[0, 0], ST,
                                      P, NULL if converged else Pn, CP, B, HT, L, &ld):
                         bad = t
@@ -620,10 +583,7 @@ def conventional_loglik(
             for i in range(N):
                 ct = &c[i if Nc > 1 else 0, t if Tc > 1 else 0, 0]
                 for j in range(n):
-                    acc = ct[j]
-                    for l in range(lop[j], hip[j]):
-                        acc = acc + Ap[j * n + l] * X[i * n + l]
-                    Xn[i * n + j] = acc
+                    Xn[i * n + j] = ct[j] + A0[j] * X[i * n + J0[j]] + A1[j] * X[i * n + J1[j]]
                 if k > 0:
                     dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
                     yt = &y[i, t, 0]

@@ -1,30 +1,54 @@
-"""A state basis in which the transition matrix is sparse, for the likelihood kernel.
+"""The real modal basis, in which the likelihood kernel's time update is O(n^2).
 
 The Gaussian log-likelihood is invariant under a change of state basis ``x' = V^-1 x``
 (A -> V^-1 A V, C -> C V, Q -> V^-1 Q V^-T, S -> V^-1 S, x0 -> V^-1 x0,
 P0 -> V^-1 P0 V^-T), so the likelihood-only recursion may run where A is cheap to
-multiply:
-
-* the real block-diagonal (real Jordan) form, 1 x 1 blocks for real eigenvalues and
-  ``[[a, b], [-b, a]]`` for a pair ``a +- ib``, when the eigenvector basis is well
-  conditioned: the time update ``A P A'`` costs O(n^2) instead of O(n^3);
-* otherwise the real Schur form ``A = U T U'`` (U orthogonal, no loss of accuracy), T
-  upper quasi-triangular: about a third of the dense flops.
-
-The rows of the new A are described by the column range of their nonzeros, which the
-compiled kernel loops over (Golub & Van Loan 2013, sections 7.4.1 and 7.6).
+multiply: the real block-diagonal (real Jordan) form, 1 x 1 blocks for real eigenvalues
+and ``[[a, b], [-b, a]]`` for a pair ``a +- ib`` (Golub & Van Loan 2013, section 7.4.1).
+Every row of A then has at most two nonzeros, and ``A P A'`` costs O(n^2) instead of
+O(n^3). The basis is used only when the eigenvectors are well conditioned; a defective or
+nearly defective A (and its real Schur form, whose dense rows gain nothing over dgemm,
+measured in BENCHMARKS.md) stays with the dense kernel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sparse_basis", "MAX_EIGVEC_COND"]
+__all__ = ["modal_basis", "MAX_EIGVEC_COND"]
 
-MAX_EIGVEC_COND = 1e3  # above this the eigenvector basis may cost accuracy: use Schur
+MAX_EIGVEC_COND = 1e3  # above this the eigenvector basis may cost accuracy
 
 
-def _block_diagonal(A: np.ndarray):
+def modal_basis(A: np.ndarray):
+    """A real basis ``V`` in which ``V^-1 A V`` is block diagonal (1 x 1 and 2 x 2 blocks).
+
+    Parameters
+    ----------
+    A : (n, n) array
+        Transition matrix (time-invariant).
+
+    Returns
+    -------
+    (V, Vinv, Ab, lo, hi) or None
+        The basis, its inverse, ``Ab = V^-1 A V`` with its off-block entries exactly zero,
+        and (n,) intc arrays such that row i of ``Ab`` is zero outside the columns
+        ``lo[i] <= l < hi[i]`` (its block, of size ``hi[i] - lo[i]`` <= 2). None when A
+        has non-finite eigenvalues, unpaired complex ones, or an eigenvector basis with
+        condition number above ``MAX_EIGVEC_COND``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.filtering._basis import modal_basis
+    >>> A = np.array([[0.5, 1.0], [0.0, 0.3]])
+    >>> V, Vinv, Ab, lo, hi = modal_basis(A)
+    >>> bool(np.allclose(V @ Ab @ Vinv, A)), (hi - lo).tolist()
+    (True, [1, 1])
+    >>> modal_basis(np.array([[0.5, 1.0], [0.0, 0.5]])) is None  # a Jordan block
+    True
+    """
+    A = np.asarray(A, dtype=float)
     n = A.shape[0]
     w, W = np.linalg.eig(A)
     if not np.all(np.isfinite(w)):
@@ -59,43 +83,3 @@ def _block_diagonal(A: np.ndarray):
         return None
     Ab[~mask] = 0.0
     return V, Vinv, Ab, lo, hi
-
-
-def sparse_basis(A: np.ndarray):
-    """A basis ``V`` in which ``V^-1 A V`` is block diagonal or quasi-triangular.
-
-    Parameters
-    ----------
-    A : (n, n) array
-        Transition matrix (time-invariant).
-
-    Returns
-    -------
-    V, Vinv : (n, n) arrays
-        The basis and its inverse (orthogonal, ``Vinv = V'``, for the Schur form).
-    Ab : (n, n) array
-        ``V^-1 A V`` with its structural zeros exactly zero.
-    lo, hi : (n,) intc arrays
-        Row i of ``Ab`` is zero outside the columns ``lo[i] <= l < hi[i]``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from realize.filtering._basis import sparse_basis
-    >>> A = np.array([[0.5, 1.0], [0.0, 0.3]])
-    >>> V, Vinv, Ab, lo, hi = sparse_basis(A)
-    >>> bool(np.allclose(V @ Ab @ Vinv, A)), lo.tolist(), hi.tolist()
-    (True, [0, 1], [1, 2])
-    """
-    A = np.asarray(A, dtype=float)
-    out = _block_diagonal(A)
-    if out is not None:
-        return out
-    from scipy.linalg import schur
-
-    Tm, U = schur(A, output="real")
-    n = A.shape[0]
-    lo = np.array([i - 1 if i > 0 and Tm[i, i - 1] != 0.0 else i for i in range(n)], np.intc)
-    hi = np.full(n, n, np.intc)
-    Tm = np.triu(Tm, -1)
-    return U, U.T, np.ascontiguousarray(Tm), lo, hi

@@ -97,17 +97,17 @@ def empty_outputs(N: int) -> dict:
 def _run(prep: Prepared, y, c, d, x0, out, tol):
     from realize._ext._kalman_filter import conventional_filter as kernel
     from realize._ext._kalman_filter import conventional_loglik
-    from realize.filtering._basis import sparse_basis
+    from realize.filtering._basis import modal_basis
 
     mats = (prep.A, prep.C, prep.Q, prep.R, prep.S)
-    lean = out["Pp"].size == 0 and out["xp"].size == 0 and all(a.shape[0] == 1 for a in mats)
-    if lean:
-        V, Vi, Ab, lo, hi = sparse_basis(prep.A[0])
-        # a large dense (Schur) A is better served by the BLAS products of the full kernel
-        lean = prep.n <= 64 or int(np.max(hi - lo)) <= 2
-    if lean:
-        # likelihood only, time-invariant: the lean kernel (same recursion, nothing
-        # stored), in a state basis where A is block diagonal or quasi-triangular
+    basis = None
+    if out["Pp"].size == 0 and out["xp"].size == 0 and all(a.shape[0] == 1 for a in mats):
+        basis = modal_basis(prep.A[0])
+    if basis is not None:
+        # likelihood only, time-invariant, a well-conditioned modal basis: the lean kernel
+        # (same recursion, nothing stored) with A block diagonal; otherwise the full
+        # kernel, whose dgemm products beat loops over a dense or triangular A
+        V, Vi, Ab, lo, hi = basis
 
         def sym(M):
             return np.ascontiguousarray(0.5 * (M + M.T))

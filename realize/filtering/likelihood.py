@@ -23,7 +23,11 @@ def loglik(
     r"""Exact Gaussian log-likelihood of y, computing only what it needs.
 
     The compiled filter runs without storing states, covariances or gains (two state
-    vectors and one covariance in memory), with the steady-state switch.
+    vectors and one covariance in memory), with the steady-state switch. For a
+    time-invariant model whose A has a well-conditioned eigenvector basis, the
+    ``"conventional"`` recursion runs in the real modal basis (A block diagonal, 1 x 1
+    and 2 x 2 blocks), where the time update A P A' costs O(n^2) instead of O(n^3); the
+    likelihood does not depend on the state basis.
 
     Parameters
     ----------

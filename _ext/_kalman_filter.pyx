@@ -273,10 +273,13 @@ def conventional_filter(
                     memcpy(Pn, P, sizeof(double) * nn)
                 else:
                     # P[t+1] = A (P A') + Q - H H'
+                    # (mirrored once, after the last term)
                     memcpy(Pn, Qt, sizeof(double) * nn)
-                    mm_sym(b'N', n, n, 1.0, At, n, APt, n, 1.0, Pn, n)
+                    mm(b'N', b'N', n, n, n, 1.0, At, n, APt, n, 1.0, Pn, n)
                     if k > 0:
                         mm_sym(b'T', n, k, -1.0, HT, n, HT, n, 1.0, Pn, n)
+                    else:
+                        sd_mirror(n, Pn, n)
                     if ti and k == p and tol >= 0.0:
                         if has_converged(Pn, P, n, tol):
                             converged = 1

@@ -45,18 +45,21 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
             or r_out.shape[0] != Ns or N_out.shape[0] != n):
         raise ValueError("dk_smoother: inconsistent dimensions")
     cdef int nn = n * n
-    cdef double* work = <double*>malloc(sizeof(double) * (6 * nn + n * p + 4 * Ns * n
+    cdef double* work = <double*>malloc(sizeof(double) * (6 * nn + 2 * n * p + 4 * Ns * n
                                                           + Ns * p + 8))
     if work == NULL:
         raise MemoryError()
-    cdef double* Nm = work            # N[t]
+    # [C; L] and [F^-1 C; N L] are stacked so that N[t-1] is one product
+    cdef double* CL = work            # [C; L] ((p + n), n)
+    cdef double* L = CL + n * p       # L[t] = A - K C
+    cdef double* CFNL = L + nn        # [F^-1 C; N[t] L[t]] ((p + n), n)
+    cdef double* CF = CFNL
+    cdef double* NL = CFNL + n * p
+    cdef double* Nm = NL + nn         # N[t]
     cdef double* Nn = Nm + nn         # N[t-1]
-    cdef double* L = Nn + nn          # L[t] = A - K C
-    cdef double* LP = L + nn          # L[t] P[t]
-    cdef double* NL = LP + nn         # N[t] L[t]
-    cdef double* PN = NL + nn         # P[t] N[t-1] (P[t+1] N[t] one step later)
-    cdef double* CF = PN + nn         # F^-1 C (p, n)
-    cdef double* r = CF + n * p       # (Ns, n)
+    cdef double* LP = Nn + nn         # L[t] P[t]
+    cdef double* PN = LP + nn         # P[t] N[t-1] (P[t+1] N[t] one step later)
+    cdef double* r = PN + nn          # (Ns, n)
     cdef double* rn = r + Ns * n
     cdef double* FV = rn + Ns * n     # (Ns, p)
     cdef double* swap
@@ -90,6 +93,7 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
             else:
                 nconv = 0
                 # L = A - K C (K is zero at missing channels)
+                memcpy(CL, Ct, sizeof(double) * n * p)
                 memcpy(L, At, sizeof(double) * nn)
                 mm(b'N', b'N', n, n, p, -1.0, Kt, p, Ct, n, 1.0, L, n)
                 if t + 1 < T:
@@ -102,11 +106,7 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
                 # N[t-1] = C' (F^-1 C) + L' (N[t] L), symmetric
                 mm(b'N', b'N', p, n, p, 1.0, &Finv[t, 0, 0], p, Ct, n, 0.0, CF, n)
                 mm(b'N', b'N', n, n, n, 1.0, Nm, n, L, n, 0.0, NL, n)
-                if p > 0:
-                    mm_sym(b'T', n, p, 1.0, Ct, n, CF, n, 0.0, Nn, n)
-                    mm_sym(b'T', n, n, 1.0, L, n, NL, n, 1.0, Nn, n)
-                else:
-                    mm_sym(b'T', n, n, 1.0, L, n, NL, n, 0.0, Nn, n)
+                mm_sym(b'T', n, p + n, 1.0, CL, n, CFNL, n, 0.0, Nn, n)
                 # Ps[t] = P - (P N[t-1]) P, symmetric
                 mm(b'N', b'N', n, n, n, 1.0, Pt, n, Nn, n, 0.0, PN, n)
                 memcpy(Pst, Pt, sizeof(double) * nn)

@@ -107,3 +107,26 @@ def test_smoothed_covariance_is_smaller(rng):
     res = realize.kalman_smoother(sys, y)
     gap = res.filter.filtered_cov - res.smoothed_cov
     assert np.all(np.linalg.eigvalsh(gap) > -1e-10)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_smoother_filter_result_equals_the_filter(seed):
+    """The smoother's forward pass skips storing P[t|t] and forms it on access from
+    P[t], C and F^-1: it must equal the filter's own, with missing entries, time-varying
+    matrices (odd seeds) and several series with different missing patterns."""
+    rng = np.random.default_rng([seed, 5])
+    n, m, p = int(rng.integers(1, 8)), 1, int(rng.integers(1, 4))
+    model, u, y = random_problem(rng, n, m, p, 60, time_varying=bool(seed % 2))
+    sm = realize.kalman_smoother(model, y, u)
+    f = realize.kalman_filter(model, y, u)
+    assert callable(sm.filter._filtered_cov)  # not stored by the smoother's pass
+    _close(sm.filter.filtered_cov, f.filtered_cov, 1e-10)
+    assert sm.filter.filtered_cov is sm.filter.filtered_cov  # formed once
+    Y = np.stack([y, y.copy()])
+    Y[1, 3] = np.nan  # series 1 has its own pattern: one group per series
+    U = np.stack([u, u])
+    smN = realize.kalman_smoother(model, Y, U)
+    for i in range(2):
+        _close(
+            smN.filter.filtered_cov[i], realize.kalman_filter(model, Y[i], u).filtered_cov, 1e-10
+        )

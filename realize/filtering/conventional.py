@@ -20,7 +20,9 @@ _E3 = np.empty((0, 0, 0))
 _E2 = np.empty((0, 0))
 
 
-def allocate_outputs(N: int, T: int, n: int, p: int, store: bool) -> dict:
+def allocate_outputs(
+    N: int, T: int, n: int, p: int, store: bool, filtered_cov: bool = True
+) -> dict:
     """Output arrays of one filter run (zero-size placeholders when not stored).
 
     Parameters
@@ -29,6 +31,8 @@ def allocate_outputs(N: int, T: int, n: int, p: int, store: bool) -> dict:
         Series, time steps, states, outputs.
     store : bool
         Allocate the per-step arrays (else zero-size placeholders).
+    filtered_cov : bool
+        With ``store``, also the filtered covariances ``Pf`` (else a placeholder).
 
     Returns
     -------
@@ -49,7 +53,7 @@ def allocate_outputs(N: int, T: int, n: int, p: int, store: bool) -> dict:
         xp=np.empty((N, T + 1, n)),
         Pp=np.empty((T + 1, n, n)),
         xf=np.empty((N, T, n)),
-        Pf=np.empty((T, n, n)),
+        Pf=np.empty((T, n, n)) if filtered_cov else _E3,
         v=np.empty((N, T, p)),
         F=np.empty((T, p, p)),
         Finv=np.empty((T, p, p)),
@@ -171,7 +175,10 @@ def _rows(a: np.ndarray, i: int) -> np.ndarray:
 
 
 def conventional_filter(
-    prep: Prepared, store: bool = True, tol: float | None = STEADY_STATE_TOL
+    prep: Prepared,
+    store: bool = True,
+    tol: float | None = STEADY_STATE_TOL,
+    filtered_cov: bool = True,
 ) -> list[dict]:
     """Run the compiled filter.
 
@@ -188,6 +195,8 @@ def conventional_filter(
     tol : float or None
         Relative change of the predicted covariance below which the gain is frozen at
         its steady state; None never switches.
+    filtered_cov : bool
+        Store the filtered covariances (the smoother does not need them).
 
     Returns
     -------
@@ -213,12 +222,12 @@ def conventional_filter(
     N, T, n, p = prep.N, prep.T, prep.n, prep.p
     mask = np.isnan(prep.y)
     if N == 1 or not np.any(mask != mask[:1]):
-        out = allocate_outputs(N, T, n, p, store)
+        out = allocate_outputs(N, T, n, p, store, filtered_cov)
         _run(prep, prep.y, prep.c, prep.d, prep.x0, out, tol)
         return [(np.arange(N), out)]
     groups = []
     for i in range(N):
-        out = allocate_outputs(1, T, n, p, store)
+        out = allocate_outputs(1, T, n, p, store, filtered_cov)
         _run(
             prep, prep.y[i : i + 1], _rows(prep.c, i), _rows(prep.d, i), _rows(prep.x0, i), out, tol
         )

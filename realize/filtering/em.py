@@ -171,7 +171,7 @@ def em(
     it = 0
     for it in range(int(n_iter) + 1):
         pr = prepare(model_dict(), Y, None if prep.u is None else prep.u, x0v, P0m, "auto")
-        groups = run_filter(pr, "conventional", store=True, tol=None)
+        groups = run_filter(pr, "conventional", store=True, tol=None, filtered_cov=False)
         ll = float(sum(o["loglik"].sum() for _, o in groups))
         lls.append(ll)
         if it > 0 and ll - lls[-2] < tol * abs(lls[-2]):

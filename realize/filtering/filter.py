@@ -27,7 +27,9 @@ def _runner(method: str):
     return run
 
 
-def run_filter(prep: Prepared, method: str, store: bool, tol) -> list:
+def run_filter(
+    prep: Prepared, method: str, store: bool, tol, filtered_cov: bool = True
+) -> list:
     """Run one algorithm; returns its output groups ``[(series, outputs), ...]``.
 
     Parameters
@@ -39,7 +41,10 @@ def run_filter(prep: Prepared, method: str, store: bool, tol) -> list:
     store : bool
         Keep the per-step states and covariances.
     tol : float or None
-        Steady-state tolerance (for the conventional filter).
+        Steady-state tolerance.
+    filtered_cov : bool
+        Store the filtered covariances; False lets the conventional filter skip them
+        (:func:`assemble` then forms them on first access).
 
     Returns
     -------
@@ -66,7 +71,8 @@ def run_filter(prep: Prepared, method: str, store: bool, tol) -> list:
     >>> len(groups), groups[0][1]["v"].shape
     (1, (1, 20, 1))
     """
-    groups = _runner(method)(prep, store=store, tol=tol)
+    extra = {} if filtered_cov or method != "conventional" else {"filtered_cov": False}
+    groups = _runner(method)(prep, store=store, tol=tol, **extra)
     for idx, out in groups:
         if not np.all(np.isfinite(out["loglik"])):
             raise InvalidValueError(
@@ -104,7 +110,7 @@ def assemble(prep: Prepared, groups: list, method: str) -> FilterResult:
         predicted_state=f["xp"][:, :T],
         predicted_cov=f["Pp"][:, :T],
         filtered_state=f["xf"],
-        filtered_cov=f["Pf"],
+        _filtered_cov=f["Pf"] if groups[0][1]["Pf"].size else _filtered_cov(prep, groups),
         innovations=innov,
         innovation_cov=f["F"],
         gain=f["K"],
@@ -115,9 +121,33 @@ def assemble(prep: Prepared, groups: list, method: str) -> FilterResult:
         steady=f["steady"].astype(bool),
     )
     if not prep.batched:
-        res = {k: v[0] for k, v in res.items()}
+        res = {k: (v if callable(v) else v[0]) for k, v in res.items()}
         res["loglik"] = float(res["loglik"])
     return FilterResult(**res, method=method, raw=dict(prep=prep, groups=groups))
+
+
+def _filtered_cov(prep: Prepared, groups: list):
+    """A function forming the filtered covariances of groups run without them:
+    ``P[t|t] = P - (P C') F^-1 (C P)``, with F^-1 zero on the missing channels
+    (so only the observed rows of C enter), for every group and step at once."""
+
+    def make():
+        T = prep.T
+        out = []
+        for _, o in groups:
+            P = o["Pp"][:T]
+            PC = P @ np.swapaxes(prep.C, 1, 2)  # (T, n, p); C is (1 or T, p, n)
+            Pf = P - PC @ o["Finv"] @ np.swapaxes(PC, 1, 2)
+            out.append(0.5 * (Pf + np.swapaxes(Pf, 1, 2)))
+        if len(groups) == 1:
+            Pf = np.broadcast_to(out[0], (prep.N, *out[0].shape))
+        else:
+            Pf = np.empty((prep.N, *out[0].shape))
+            for (idx, _), a in zip(groups, out):
+                Pf[idx] = a
+        return Pf if prep.batched else Pf[0]
+
+    return make
 
 
 def kalman_filter(

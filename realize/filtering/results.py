@@ -25,6 +25,10 @@ class FilterResult:
     filtered_state : (T, n) array
         ``E[x_t | y_0..y_t]``.
     filtered_cov : (T, n, n) array
+        ``cov(x_t | y_0..y_t)``. When the filter ran inside :func:`realize.kalman_smoother`
+        or :func:`realize.em`, it is formed on first access from ``predicted_cov``, C and
+        the inverse innovation covariances (``P - P C' F^-1 C P``, missing channels
+        excluded), which saves the smoother storing T n x n matrices it does not need.
     innovations : (T, p) array
         ``y_t - C x_{t|t-1} - D u_t``; NaN where y is missing.
     innovation_cov : (T, p, p) array
@@ -59,7 +63,7 @@ class FilterResult:
     predicted_state: np.ndarray
     predicted_cov: np.ndarray
     filtered_state: np.ndarray
-    filtered_cov: np.ndarray
+    _filtered_cov: object = field(repr=False)  # an array, or a callable that makes it
     innovations: np.ndarray
     innovation_cov: np.ndarray
     gain: np.ndarray
@@ -70,6 +74,12 @@ class FilterResult:
     steady: np.ndarray
     method: str
     raw: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def filtered_cov(self) -> np.ndarray:
+        if callable(self._filtered_cov):
+            self._filtered_cov = self._filtered_cov()
+        return self._filtered_cov
 
 
 @dataclass

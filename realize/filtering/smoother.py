@@ -156,7 +156,7 @@ def kalman_smoother(
     """
     prep = prepare(sys, y, u, x0, P0, init)
     tol = tol if steady_state else None
-    groups = run_filter(prep, method, store=True, tol=tol)
+    groups = run_filter(prep, method, store=True, tol=tol, filtered_cov=False)
     filt = assemble(prep, groups, method)
     sm = smooth_groups(prep, groups, tol, method)
     xs, Ps, Pc = sm["xs"], sm["Ps"], sm["Pc"]

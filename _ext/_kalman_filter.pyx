@@ -69,6 +69,29 @@ cdef inline int cholesky_observed(int k, int p, const int* idx, const double* F,
     return 0
 
 
+cdef inline double whitened_innovation(
+        int k, int n, int p, const int* idx, const double* yt, const double* dt,
+        const double* Cm, const double* x, const double* L, double* Z,
+        double* v) noexcept nogil:
+    """z = L^-1 (y_W - d_W - C_W x) into Z (k,), with L the factor of
+    :func:`cholesky_observed` (reciprocal diagonal, row stride p); the innovations
+    themselves into v[idx] unless v is NULL. Returns z'z = v' F_W^-1 v."""
+    cdef int m, j, l
+    cdef double acc, q = 0.0
+    for m in range(k):
+        l = idx[m]
+        acc = yt[l] - dt[l]
+        for j in range(n):
+            acc = acc - Cm[l * n + j] * x[j]
+        if v != NULL:
+            v[l] = acc
+        for j in range(m):
+            acc = acc - L[m * p + j] * Z[j]
+        Z[m] = acc * L[m * p + m]
+        q = q + Z[m] * Z[m]
+    return q
+
+
 def conventional_filter(
     const double[:, :, ::1] A, const double[:, :, ::1] C, const double[:, :, ::1] Q,
     const double[:, :, ::1] R, const double[:, :, ::1] S,
@@ -164,8 +187,6 @@ def conventional_filter(
     cdef const double* Rt
     cdef const double* St
     cdef const double* ct
-    cdef const double* dt
-    cdef const double* yt
     cdef double* x
 
     with nogil:
@@ -315,20 +336,9 @@ def conventional_filter(
                 if s_v:
                     memset(&v[i, t, 0], 0, sizeof(double) * p)
                 if k > 0:
-                    dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
-                    yt = &y[i, t, 0]
-                    q = 0.0
-                    for m in range(k):
-                        l = idx[m]
-                        acc = yt[l] - dt[l]
-                        for j in range(n):
-                            acc = acc - Ct[l * n + j] * x[j]
-                        if s_v:
-                            v[i, t, l] = acc
-                        for j in range(m):
-                            acc = acc - L[m * p + j] * Z[j]
-                        Z[m] = acc * L[m * p + m]
-                        q = q + Z[m] * Z[m]
+                    q = whitened_innovation(
+                        k, n, p, idx, &y[i, t, 0], &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0],
+                        Ct, x, L, Z, &v[i, t, 0] if s_v else NULL)
                     q = -0.5 * (k * LOG2PI + logdet + q)
                     loglik[i] += q
                     if s_ll:
@@ -519,11 +529,9 @@ def conventional_loglik(
     cdef double* swap
     cdef double* HTc
     cdef double* Lc
-    cdef int t, i, j, l, m, k = 0, bad = -1, have_buf = 0, converged = 0, frozen
-    cdef double logdet_ss = 0.0, ld, q, acc, a
+    cdef int t, i, j, m, k = 0, bad = -1, have_buf = 0, converged = 0, frozen
+    cdef double logdet_ss = 0.0, ld, q, a
     cdef const double* ct
-    cdef const double* dt
-    cdef const double* yt
     cdef const double* Cp = &C[0, 0]
 
     # the rows of the block-diagonal A: A[i] = a0 e_j0' + a1 e_j1'
@@ -588,18 +596,9 @@ def conventional_loglik(
                 for j in range(n):
                     Xn[i * n + j] = ct[j] + A0[j] * X[i * n + J0[j]] + A1[j] * X[i * n + J1[j]]
                 if k > 0:
-                    dt = &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0]
-                    yt = &y[i, t, 0]
-                    q = 0.0
-                    for m in range(k):
-                        l = idx[m]
-                        acc = yt[l] - dt[l]
-                        for j in range(n):
-                            acc = acc - Cp[l * n + j] * X[i * n + j]
-                        for j in range(m):
-                            acc = acc - Lc[m * p + j] * Z[j]
-                        Z[m] = acc * Lc[m * p + m]
-                        q = q + Z[m] * Z[m]
+                    q = whitened_innovation(
+                        k, n, p, idx, &y[i, t, 0], &d[i if Nd > 1 else 0, t if Td > 1 else 0, 0],
+                        Cp, X + i * n, Lc, Z, NULL)
                     loglik[i] += -0.5 * (k * LOG2PI + ld + q)
                     for m in range(k):
                         a = Z[m]

@@ -69,6 +69,22 @@ cdef inline int cholesky_observed(int k, int p, const int* idx, const double* F,
     return 0
 
 
+cdef inline void forward_rows(int k, int n, int p, const double* L,
+                              double* X) noexcept nogil:
+    """X <- L^-1 X in place for the (k, n) row-major X, with L the factor of
+    :func:`cholesky_observed` (reciprocal diagonal, row stride p)."""
+    cdef int m, j, i
+    cdef double a
+    for m in range(k):
+        for j in range(m):
+            a = L[m * p + j]
+            for i in range(n):
+                X[m * n + i] = X[m * n + i] - a * X[j * n + i]
+        a = L[m * p + m]
+        for i in range(n):
+            X[m * n + i] = X[m * n + i] * a
+
+
 cdef inline double whitened_innovation(
         int k, int n, int p, const int* idx, const double* yt, const double* dt,
         const double* Cm, const double* x, const double* L, double* Z,
@@ -232,25 +248,11 @@ def conventional_filter(
                     for i in range(n):
                         HT[m * n + i] = St[i * p + l]
                 mm(b'N', b'N', k, n, n, 1.0, CW, n, APt, n, 1.0, HT, n)
-                for m in range(k):
-                    l = idx[m]
-                    for j in range(m):
-                        a = L[m * p + j]
-                        for i in range(n):
-                            HT[m * n + i] = HT[m * n + i] - a * HT[j * n + i]
-                    a = L[m * p + m]
-                    for i in range(n):
-                        HT[m * n + i] = HT[m * n + i] * a
-                    if need_m:
-                        for i in range(n):
-                            Xc[i] = CP[l * n + i]
-                        for j in range(m):
-                            a = L[m * p + j]
-                            for i in range(n):
-                                Xc[i] = Xc[i] - a * MT[j * n + i]
-                        a = L[m * p + m]
-                        for i in range(n):
-                            MT[m * n + i] = Xc[i] * a
+                forward_rows(k, n, p, L, HT)
+                if need_m:
+                    for m in range(k):
+                        memcpy(MT + m * n, CP + idx[m] * n, sizeof(double) * n)
+                    forward_rows(k, n, p, L, MT)
                 if s_K:
                     # K_W' = L^-T H' (back substitution), padded into (n, p)
                     for m in range(k - 1, -1, -1):

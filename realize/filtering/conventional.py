@@ -21,7 +21,7 @@ _E2 = np.empty((0, 0))
 
 
 def allocate_outputs(
-    N: int, T: int, n: int, p: int, store: bool, filtered_cov: bool = True
+    N: int, T: int, n: int, p: int, store: bool, filtered_cov: bool = True, zeros: bool = False
 ) -> dict:
     """Output arrays of one filter run (zero-size placeholders when not stored).
 
@@ -33,6 +33,9 @@ def allocate_outputs(
         Allocate the per-step arrays (else zero-size placeholders).
     filtered_cov : bool
         With ``store``, also the filtered covariances ``Pf`` (else a placeholder).
+    zeros : bool
+        Zero-filled arrays (for the NumPy references, which leave missing channels
+        untouched) instead of uninitialized ones (the kernels write every entry).
 
     Returns
     -------
@@ -48,18 +51,19 @@ def allocate_outputs(
     """
     if not store:
         return empty_outputs(N)
+    new = np.zeros if zeros else np.empty
     return dict(
         loglik=np.zeros(N),
-        xp=np.empty((N, T + 1, n)),
-        Pp=np.empty((T + 1, n, n)),
-        xf=np.empty((N, T, n)),
-        Pf=np.empty((T, n, n)) if filtered_cov else _E3,
-        v=np.empty((N, T, p)),
-        F=np.empty((T, p, p)),
-        Finv=np.empty((T, p, p)),
-        K=np.empty((T, n, p)),
-        llobs=np.empty((N, T)),
-        steady=np.empty(T, dtype=np.int8),
+        xp=new((N, T + 1, n)),
+        Pp=new((T + 1, n, n)),
+        xf=new((N, T, n)),
+        Pf=new((T, n, n)) if filtered_cov else _E3,
+        v=new((N, T, p)),
+        F=new((T, p, p)),
+        Finv=new((T, p, p)),
+        K=new((T, n, p)),
+        llobs=new((N, T)),
+        steady=new(T, dtype=np.int8),
     )
 
 

@@ -27,9 +27,7 @@ def _runner(method: str):
     return run
 
 
-def run_filter(
-    prep: Prepared, method: str, store: bool, tol, filtered_cov: bool = True
-) -> list:
+def run_filter(prep: Prepared, method: str, store: bool, tol, filtered_cov: bool = True) -> list:
     """Run one algorithm; returns its output groups ``[(series, outputs), ...]``.
 
     Parameters

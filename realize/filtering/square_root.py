@@ -31,6 +31,7 @@ from scipy.linalg import solve_triangular
 
 from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, Prepared
+from realize.filtering.conventional import allocate_outputs
 from realize.filtering.reference import LOG2PI, _at
 
 __all__ = ["square_root_filter", "square_root_filter_reference", "psd_factor"]
@@ -72,18 +73,7 @@ def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
     d = prep.d[i if prep.d.shape[0] > 1 else 0]
     x = prep.x0[i if prep.x0.shape[0] > 1 else 0].copy()
     L = psd_factor(prep.P0)
-    out = dict(
-        xp=np.zeros((1, T + 1, n)),
-        Pp=np.zeros((T + 1, n, n)),
-        xf=np.zeros((1, T, n)),
-        Pf=np.zeros((T, n, n)),
-        v=np.zeros((1, T, p)),
-        F=np.zeros((T, p, p)),
-        Finv=np.zeros((T, p, p)),
-        K=np.zeros((T, n, p)),
-        llobs=np.zeros((1, T)),
-        steady=np.zeros(T, dtype=np.int8),
-    )
+    out = allocate_outputs(1, T, n, p, store=True, zeros=True)
     cache: dict = {}
     tv_noise = any(M.shape[0] > 1 for M in (prep.Q, prep.R, prep.S))
     for t in range(T):

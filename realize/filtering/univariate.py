@@ -34,6 +34,7 @@ import numpy as np
 
 from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, Prepared
+from realize.filtering.conventional import allocate_outputs
 from realize.filtering.reference import LOG2PI, _at
 
 __all__ = ["univariate_filter", "univariate_filter_reference"]
@@ -55,18 +56,7 @@ def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
     d = prep.d[i if prep.d.shape[0] > 1 else 0]
     x = prep.x0[i if prep.x0.shape[0] > 1 else 0].copy()
     P = prep.P0.copy()
-    out = dict(
-        xp=np.zeros((1, T + 1, n)),
-        Pp=np.zeros((T + 1, n, n)),
-        xf=np.zeros((1, T, n)),
-        Pf=np.zeros((T, n, n)),
-        v=np.zeros((1, T, p)),
-        F=np.zeros((T, p, p)),
-        Finv=np.zeros((T, p, p)),
-        K=np.zeros((T, n, p)),
-        llobs=np.zeros((1, T)),
-        steady=np.zeros(T, dtype=np.int8),
-    )
+    out = allocate_outputs(1, T, n, p, store=True, zeros=True)
     for t in range(T):
         A, C, Q, R, S = (_at(M, t) for M in (prep.A, prep.C, prep.Q, prep.R, prep.S))
         ct, dt = _at(c, t), _at(d, t)

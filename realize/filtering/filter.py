@@ -130,19 +130,13 @@ def _filtered_cov(prep: Prepared, groups: list):
     (so only the observed rows of C enter), for every group and step at once."""
 
     def make():
-        T = prep.T
-        out = []
-        for _, o in groups:
-            P = o["Pp"][:T]
+        formed = []
+        for idx, o in groups:
+            P = o["Pp"][: prep.T]
             PC = P @ np.swapaxes(prep.C, 1, 2)  # (T, n, p); C is (1 or T, p, n)
             Pf = P - PC @ o["Finv"] @ np.swapaxes(PC, 1, 2)
-            out.append(0.5 * (Pf + np.swapaxes(Pf, 1, 2)))
-        if len(groups) == 1:
-            Pf = np.broadcast_to(out[0], (prep.N, *out[0].shape))
-        else:
-            Pf = np.empty((prep.N, *out[0].shape))
-            for (idx, _), a in zip(groups, out):
-                Pf[idx] = a
+            formed.append((idx, {"Pf": 0.5 * (Pf + np.swapaxes(Pf, 1, 2))}))
+        Pf = _merge(prep, formed, "Pf", False)
         return Pf if prep.batched else Pf[0]
 
     return make

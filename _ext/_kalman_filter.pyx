@@ -36,16 +36,6 @@ include "_kalman_linalg.pxi"
 cdef double LOG2PI = 1.8378770664093453
 
 
-cdef inline int observed_channels(const double* yt, int p, int* idx) noexcept nogil:
-    """Store the indices of the non-NaN entries of yt (p,) in idx; return their number."""
-    cdef int j, k = 0
-    for j in range(p):
-        if yt[j] == yt[j]:
-            idx[k] = j
-            k = k + 1
-    return k
-
-
 cdef inline int cholesky_observed(int k, int p, const int* idx, const double* F, double* L,
                                   double* logdet) noexcept nogil:
     """Lower Cholesky factor of the observed block F[W, W] of the row-major (p, p) F into

@@ -146,3 +146,13 @@ cdef inline bint has_converged(const double* new, const double* old, int n,
         if fabs(new[i] - old[i]) > big:
             return False
     return True
+
+
+cdef inline int observed_channels(const double* yt, int p, int* idx) noexcept nogil:
+    """Store the indices of the non-NaN entries of yt (p,) in idx; return their number."""
+    cdef int j, k = 0
+    for j in range(p):
+        if yt[j] == yt[j]:
+            idx[k] = j
+            k = k + 1
+    return k

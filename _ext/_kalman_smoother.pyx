@@ -65,9 +65,8 @@ def dk_smoother(const double[:, :, ::1] A, const double[:, :, ::1] C,
     cdef double* swap
     cdef double* Pst
     cdef double* Pct
-    cdef int t, i, j, m, frozen = 0, nconv = 0, tA, tC
+    cdef int t, i, frozen = 0, nconv = 0, tA, tC
     cdef int ldv = T * p, lds = T * n
-    cdef double a
     cdef const double* At
     cdef const double* Ct
     cdef const double* Pt

@@ -120,11 +120,7 @@ def square_root_filter(
             At = &A[t if TA > 1 else 0, 0, 0]
             Ct = &C[t if TC > 1 else 0, 0, 0]
             Gt = &Gam[t if TG > 1 else 0, 0, 0]
-            k = 0
-            for j in range(p):
-                if y[t, j] == y[t, j]:
-                    idx[k] = j
-                    k = k + 1
+            k = observed_channels(&y[t, 0], p, idx)
             if k < p:
                 converged = 0
             # frozen: L, F^{1/2} and K F^{1/2} are those of the previous step (fully

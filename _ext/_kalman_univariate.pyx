@@ -124,11 +124,7 @@ def univariate_filter(
             St = &S[t if TS > 1 else 0, 0, 0]
             ct = &c[t if Tc > 1 else 0, 0]
             dt = &d[t if Td > 1 else 0, 0]
-            k = 0
-            for j in range(p):
-                if y[t, j] == y[t, j]:
-                    idx[k] = j
-                    k = k + 1
+            k = observed_channels(&y[t, 0], p, idx)
             if k < p:
                 converged = 0
             # frozen: P, and with it every covariance quantity below, is that of the

@@ -6,11 +6,21 @@ Each helper takes the argument's public name, so that every error message reads
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
-from realize.errors import NonFiniteError, NotPositiveSemidefiniteError, ShapeError
+from realize.errors import (
+    InvalidValueError,
+    NonFiniteError,
+    NotPositiveSemidefiniteError,
+    ShapeError,
+)
 
 __all__ = [
+    "as_float",
+    "as_int",
     "as_matrix",
     "as_square",
     "as_timeseries",
@@ -27,16 +37,138 @@ def describe(x) -> str:
     return type(x).__name__
 
 
+def _shown(x) -> str:
+    """The received value for a message: scalars by their value, containers by their type."""
+    if x is None or isinstance(x, (numbers.Number, str, bytes, np.generic)):
+        text = repr(x.item() if isinstance(x, np.generic) else x)
+        return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return _shown(x[()])
+    return describe(x)
+
+
 def _as_float_array(x, name: str) -> np.ndarray:
+    # inspect the values before any cast: a cast to float would drop imaginary parts
+    # (with only a ComplexWarning) and parse strings such as "1.5"
     try:
-        arr = np.asarray(x, dtype=float)
+        arr = np.asarray(x)
     except (TypeError, ValueError) as exc:
         raise ShapeError(
             f"{name}: expected a real numeric array, got {describe(x)} ({exc})"
         ) from None
-    if np.iscomplexobj(arr):
+    if np.iscomplexobj(arr) or (
+        arr.dtype == object and any(isinstance(v, complex) for v in arr.flat)
+    ):
         raise ShapeError(f"{name}: expected a real array, got complex values")
-    return arr
+    if arr.dtype.kind in "USV" or (
+        arr.dtype == object and any(isinstance(v, (str, bytes)) for v in arr.flat)
+    ):
+        raise ShapeError(f"{name}: expected a real numeric array, got text ({_shown(x)})")
+    if arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError) as exc:
+            raise ShapeError(
+                f"{name}: expected a real numeric array, got {describe(x)} ({exc})"
+            ) from None
+    return arr.astype(float, copy=False)
+
+
+def _bounds(low, high, open_low: bool, open_high: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+    if low is not None:
+        return f" {'>' if open_low else '>='} {low}"
+    if high is not None:
+        return f" {'<' if open_high else '<='} {high}"
+    return ""
+
+
+def _scalar(x):
+    """A Python int or float from a real numeric scalar (0-d arrays included), else None."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x[()]
+    if isinstance(x, (bool, np.bool_)):
+        return None
+    if isinstance(x, (numbers.Integral, np.integer)):
+        return int(x)
+    if isinstance(x, (numbers.Real, np.floating)):
+        return float(x)
+    return None
+
+
+def as_int(
+    x,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    error: type = InvalidValueError,
+) -> int:
+    """An integer argument in ``[low, high]``.
+
+    Python and NumPy integers are accepted, and floats with an integral value (``2.0``);
+    booleans, fractions (``1.7`` is never truncated), NaN, Inf, strings, None and
+    containers raise ``error`` (an :class:`InvalidValueError` subclass) with the message
+    ``"<name>: expected an integer ..., got ..."``.
+
+    Examples
+    --------
+    >>> as_int(3.0, "order", low=1)
+    3
+    >>> as_int(1.7, "order")
+    Traceback (most recent call last):
+    ...
+    realize.errors.InvalidValueError: order: expected an integer, got 1.7
+    """
+    v = _scalar(x)
+    rng = _bounds(low, high, False, False)
+    if isinstance(v, float):
+        v = int(v) if math.isfinite(v) and v.is_integer() else None
+    if v is None:
+        raise error(f"{name}: expected an integer{rng}, got {_shown(x)}")
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise error(f"{name}: expected an integer{rng}, got {v}")
+    return v
+
+
+def as_float(
+    x,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    open_low: bool = False,
+    open_high: bool = False,
+    allow_inf: bool = False,
+    error: type = InvalidValueError,
+) -> float:
+    """A real number argument in the interval given by ``low``, ``high`` (closed by default).
+
+    Python and NumPy reals (0-d arrays included) are accepted; booleans, complex numbers,
+    strings, None, containers and NaN (and Inf unless ``allow_inf``) raise ``error`` with
+    the message ``"<name>: expected a number ..., got ..."``.
+
+    Examples
+    --------
+    >>> as_float(1, "tol", low=0.0)
+    1.0
+    >>> as_float(-1.0, "tol", low=0.0)
+    Traceback (most recent call last):
+    ...
+    realize.errors.InvalidValueError: tol: expected a finite number >= 0.0, got -1.0
+    """
+    v = _scalar(x)
+    rng = _bounds(low, high, open_low, open_high)
+    kind = "a number" if allow_inf else "a finite number"
+    if v is None or math.isnan(v) or (not allow_inf and math.isinf(v)):
+        raise error(f"{name}: expected {kind}{rng}, got {_shown(x)}")
+    v = float(v)
+    if (low is not None and (v < low or (open_low and v == low))) or (
+        high is not None and (v > high or (open_high and v == high))
+    ):
+        raise error(f"{name}: expected {kind}{rng}, got {v!r}")
+    return v
 
 
 def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
@@ -91,34 +223,71 @@ def as_square(x, name: str, n: int | None = None, finite: bool = True) -> np.nda
 
 
 def check_psd(M: np.ndarray, name: str, rtol: float = 1e-10) -> np.ndarray:
-    """Check that M is symmetric positive semidefinite, up to a relative tolerance.
+    """Check that M (or each matrix of a stack M[t]) is symmetric positive semidefinite.
 
-    Returns the exactly symmetrized matrix (M + M') / 2.
+    The tolerances are relative to the matrix's own scale ``max |M|``: asymmetry up to
+    ``100 rtol max|M|`` and eigenvalues down to ``-1e-8 max|M|`` (rounding) pass, so a
+    covariance of size 1e-12 is judged as one of size 1.
+
+    Parameters
+    ----------
+    M : (n, n) or (T, n, n) array
+    name : str
+        The argument's name, for the message (``name[t]`` for the t-th of a stack).
+    rtol : float
+        Relative asymmetry tolerance (divided by 100).
+
+    Returns
+    -------
+    array like M
+        The exactly symmetrized matrix (M + M') / 2.
+
+    Examples
+    --------
+    >>> check_psd(np.array([[-9e-9]]), "Q")
+    Traceback (most recent call last):
+    ...
+    realize.errors.NotPositiveSemidefiniteError: Q: expected a symmetric positive \
+semidefinite matrix, got smallest eigenvalue -9e-09
     """
-    scale = max(1.0, float(np.max(np.abs(M)))) if M.size else 1.0
-    asym = float(np.max(np.abs(M - M.T))) if M.size else 0.0
-    if asym > rtol * scale * 1e2:
+    M = np.asarray(M, dtype=float)
+    if M.size == 0:
+        return M.copy()
+    stack = M.reshape(-1, *M.shape[-2:])
+    where = (lambda i: f"[{i}]") if M.ndim == 3 and M.shape[0] > 1 else (lambda i: "")
+    scale = np.abs(stack).max(axis=(1, 2))
+    asym = np.abs(stack - stack.transpose(0, 2, 1)).max(axis=(1, 2))
+    bad = np.nonzero(asym > rtol * 1e2 * scale)[0]
+    if bad.size:
+        i = int(bad[0])
         raise NotPositiveSemidefiniteError(
-            f"{name}: expected a symmetric positive semidefinite matrix, "
-            f"got an asymmetric one (max |{name} - {name}'| = {asym:.3g})"
+            f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, "
+            f"got an asymmetric one (max |{name} - {name}'| = {asym[i]:.3g})"
         )
-    Ms = 0.5 * (M + M.T)
-    if Ms.size:
-        lam_min = float(np.linalg.eigvalsh(Ms)[0])
-        if lam_min < -1e-8 * scale:
-            raise NotPositiveSemidefiniteError(
-                f"{name}: expected a symmetric positive semidefinite matrix, "
-                f"got smallest eigenvalue {lam_min:.3g}"
-            )
-    return Ms
+    Ms = 0.5 * (stack + stack.transpose(0, 2, 1))
+    lam_min = np.linalg.eigvalsh(Ms)[:, 0]
+    bad = np.nonzero(lam_min < -1e-8 * scale)[0]
+    if bad.size:
+        i = int(bad[0])
+        raise NotPositiveSemidefiniteError(
+            f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, "
+            f"got smallest eigenvalue {lam_min[i]:.3g}"
+        )
+    return Ms.reshape(M.shape)
 
 
 def as_timeseries(
-    x, name: str, channels: int | None = None, allow_nan: bool = False, min_length: int = 1
+    x,
+    name: str,
+    channels: int | None = None,
+    allow_nan: bool = False,
+    min_length: int = 1,
+    min_channels: int = 1,
 ) -> np.ndarray:
     """A (T, channels) float64 array; 1-D input means one channel.
 
-    ``allow_nan`` permits NaN (missing samples) but never Inf.
+    ``allow_nan`` permits NaN (missing samples) but never Inf. Without ``channels``, at
+    least ``min_channels`` channels are required (0 for an input that may be absent).
     """
     arr = _as_float_array(x, name)
     if arr.ndim == 1:
@@ -128,6 +297,11 @@ def as_timeseries(
     if channels is not None and arr.shape[1] != channels:
         raise ShapeError(
             f"{name}: expected {channels} channel(s) (shape (T, {channels})), got shape {arr.shape}"
+        )
+    if channels is None and arr.shape[1] < min_channels:
+        raise ShapeError(
+            f"{name}: expected a (T, channels) array with at least {min_channels} channel(s), "
+            f"got shape {arr.shape}"
         )
     if arr.shape[0] < min_length:
         from realize.errors import DataError

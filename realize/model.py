@@ -21,8 +21,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from realize._checks import as_matrix, as_square, check_finite, check_psd, describe
-from realize.errors import InvalidValueError, NotStableError, ShapeError
+from realize._checks import (
+    _as_float_array,
+    as_float,
+    as_int,
+    as_matrix,
+    as_square,
+    check_finite,
+    check_psd,
+    describe,
+)
+from realize.errors import InvalidValueError, NonFiniteError, NotStableError, ShapeError
 
 __all__ = ["StateSpace"]
 
@@ -145,12 +154,7 @@ class StateSpace:
         C = np.eye(n) if C is None else as_matrix(C, "C", cols=n)
         p = C.shape[0]
         D = np.zeros((p, m)) if D is None else as_matrix(D, "D", rows=p, cols=m)
-        try:
-            dt = float(dt)
-        except (TypeError, ValueError):
-            raise InvalidValueError(f"dt: expected a positive number, got {describe(dt)}") from None
-        if not np.isfinite(dt) or dt <= 0:
-            raise InvalidValueError(f"dt: expected a positive finite sampling period, got {dt}")
+        dt = as_float(dt, "dt", low=0.0, open_low=True)
 
         if Q is None and R is None and S is None:
             Q = R = S = None
@@ -172,7 +176,8 @@ class StateSpace:
 
         for attr, value in zip(_MATRICES, (A, B, C, D, Q, R, S, K, Lambda)):
             if value is not None:
-                value = np.ascontiguousarray(value, dtype=float)
+                # a private copy: freezing the caller's own array would make it read-only
+                value = np.array(value, dtype=float, order="C")
                 value.setflags(write=False)
             object.__setattr__(self, attr, value)
         object.__setattr__(self, "dt", dt)
@@ -318,9 +323,7 @@ class StateSpace:
         >>> realize.StateSpace([[0.5]], [[1.0]], [[2.0]]).markov(3)[:, 0, 0].tolist()
         [0.0, 2.0, 1.0]
         """
-        k = int(k)
-        if k < 0:
-            raise InvalidValueError(f"k: expected a non-negative integer, got {k}")
+        k = as_int(k, "k", low=0)
         h = np.empty((k, self.p, self.m))
         if k:
             h[0] = self.D
@@ -346,9 +349,11 @@ class StateSpace:
         Raises
         ------
         ShapeError
-            If ``w`` is not one-dimensional.
+            If ``w`` is not one-dimensional or not real.
         NonFiniteError
             NaN or Inf in ``w``.
+        InvalidValueError
+            A frequency at a pole on the unit circle (``e^{iw} I - A`` singular).
 
         Examples
         --------
@@ -358,12 +363,23 @@ class StateSpace:
         >>> H.shape, np.round(H[:, 0, 0].real, 6).tolist()
         ((2, 1, 1), [2.0, -0.666667])
         """
-        w = np.atleast_1d(np.asarray(w, dtype=float))
+        w = np.atleast_1d(_as_float_array(w, "w"))
         check_finite(w, "w")
         if w.ndim != 1:
             raise ShapeError(f"w: expected a 1-D array of frequencies, got shape {w.shape}")
         z = np.exp(1j * w)
         M = z[:, None, None] * np.eye(self.n) - self.A
+        if self.n:
+            # at a pole e^{iw} I - A is singular to working precision: the response is
+            # infinite there, and a solve returns rounding noise (or fails)
+            sv = np.linalg.svd(M, compute_uv=False)
+            at_pole = sv[:, -1] <= 8 * self.n * np.finfo(float).eps * sv[:, 0]
+            if np.any(at_pole):
+                k = int(np.argmax(at_pole))
+                raise InvalidValueError(
+                    f"w: expected frequencies away from the poles, got w[{k}] = {w[k]:.17g} "
+                    f"where e^(i w) is a pole of the model (e^(i w) I - A is singular)"
+                )
         X = np.linalg.solve(M, np.broadcast_to(self.B.astype(complex), (len(w), self.n, self.m)))
         return self.C @ X + self.D
 
@@ -478,15 +494,22 @@ class StateSpace:
     def _check_consistency(self):
         from realize.riccati import kalman_gain
 
-        _, K, Lam = kalman_gain(self.A, self.C, self.Q, self.R, self.S)
-        scale = max(1.0, float(np.max(np.abs(Lam))))
+        P, K, Lam = kalman_gain(self.A, self.C, self.Q, self.R, self.S)
+        # tolerances on the scale of the model itself, never absolute: a noise model of
+        # size 1e-16 is judged as one of size 1. Lambda = C P C' + R sets its own scale;
+        # K = (A P C' + S) Lambda^-1 the scale of its rounding errors.
+        norm = lambda X: float(np.linalg.norm(X, 2)) if X.size else 0.0  # noqa: E731
+        lam_scale = max(norm(Lam), norm(self.Lambda))
+        k_scale = (norm(self.A) * norm(P) * norm(self.C) + norm(self.S)) * norm(np.linalg.pinv(Lam))
+        k_scale = max(k_scale, norm(K), norm(self.K))
         if not (
-            np.allclose(K, self.K, rtol=1e-6, atol=1e-8 * max(1.0, float(np.max(np.abs(K)))))
-            and np.allclose(Lam, self.Lambda, rtol=1e-6, atol=1e-8 * scale)
+            np.allclose(K, self.K, rtol=1e-6, atol=1e-8 * k_scale)
+            and np.allclose(Lam, self.Lambda, rtol=1e-6, atol=1e-8 * lam_scale)
         ):
             raise InvalidValueError(
                 "K, Lambda: expected the innovation form of the noise model (Q, R, S), got a "
-                f"different one (max |K - K_riccati| = {np.max(np.abs(K - self.K)):.3g})"
+                f"different one (max |K - K_riccati| = {np.max(np.abs(K - self.K)):.3g}, "
+                f"max |Lambda - Lambda_riccati| = {np.max(np.abs(Lam - self.Lambda)):.3g})"
             )
 
     def similarity(self, T) -> StateSpace:
@@ -580,6 +603,18 @@ class StateSpace:
         y : (T, p) array
         x : (T, n) array, only with ``return_states=True``
 
+        Raises
+        ------
+        ShapeError
+            ``u`` or ``x0`` of the wrong shape, or not real.
+        InvalidValueError
+            ``T`` not a non-negative integer (``2.7`` is refused, not truncated).
+        NotStableError
+            ``noise=True`` and ``x0=None`` for an unstable model (no stationary state).
+        NonFiniteError
+            NaN or Inf in ``u`` or ``x0``, or a simulation that overflows (an unstable
+            model over a long horizon): the message names the first sample that did.
+
         Examples
         --------
         >>> import numpy as np, realize
@@ -597,16 +632,14 @@ class StateSpace:
                 raise InvalidValueError(
                     "T: expected the number of samples when u is None, got None"
                 )
-            T = int(T)
-            if T < 0:
-                raise InvalidValueError(f"T: expected a non-negative integer, got {T}")
+            T = as_int(T, "T", low=0)
             u = np.zeros((T, 0))
         else:
-            u = as_timeseries(u, "u", channels=self.m) if self.m else np.asarray(u, dtype=float)
             if not self.m:
-                raise ShapeError(f"u: the model has no inputs, got an array of shape {u.shape}")
-            if T is not None and int(T) != u.shape[0]:
-                raise ShapeError(f"u: expected {int(T)} samples (T), got {u.shape[0]}")
+                raise ShapeError(f"u: the model has no inputs, got an array of shape {np.shape(u)}")
+            u = as_timeseries(u, "u", channels=self.m)
+            if T is not None and as_int(T, "T", low=0) != u.shape[0]:
+                raise ShapeError(f"u: expected {as_int(T, 'T')} samples (T), got {u.shape[0]}")
             T = u.shape[0]
 
         add_noise = noise and (self.Q is not None or self.K is not None)
@@ -634,9 +667,30 @@ class StateSpace:
             x0 = as_matrix(x0, "x0", rows=self.n, cols=1).ravel()
 
         y, X = simulate_states(self.A, self.B, self.C, self.D, u, w, v, x0)
+        self._check_overflow(y, X[:T])
         if return_states:
             return y, X[:T]
         return y
+
+    def _check_overflow(self, y: np.ndarray, X: np.ndarray):
+        """Raise NonFiniteError, naming the first sample, if a simulation overflowed."""
+        bad = ~(np.isfinite(y).all(axis=1) & np.isfinite(X).all(axis=1))
+        if not bad.any():
+            return
+        k = int(np.argmax(bad))
+        rho = self.spectral_radius()
+        if rho >= 1.0:
+            why = (
+                f"the model is unstable (spectral radius {rho:.6g} >= 1), so its state grows "
+                f"like {rho:.6g}^t past the floating-point range; simulate fewer samples or "
+                "use a stable model"
+            )
+        else:
+            why = "the inputs, the initial state or the noise exceed the floating-point range"
+        raise NonFiniteError(
+            f"sys: expected a simulation that stays finite, got an overflow (Inf or NaN) at "
+            f"sample {k} of {y.shape[0]}: {why}"
+        )
 
     # --------------------------------------------------------------- interop
     def to_control(self):
@@ -806,7 +860,7 @@ def _build_unchecked(A, fields) -> StateSpace:
         K = as_matrix(K, "K", sys.n, sys.p)
         Lam = check_psd(as_square(Lam, "Lambda", sys.p), "Lambda")
         for attr, value in (("K", K), ("Lambda", Lam)):
-            value = np.ascontiguousarray(value)
+            value = np.array(value, dtype=float, order="C")
             value.setflags(write=False)
             object.__setattr__(sys, attr, value)
     return sys

@@ -32,16 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realize._checks import check_finite, describe
+from realize._checks import _as_float_array, as_float, check_finite, check_psd, describe
 from realize.errors import (
     DataError,
     InvalidValueError,
-    NotPositiveSemidefiniteError,
     NotStableError,
     ShapeError,
 )
 
-__all__ = ["Prepared", "prepare", "DIFFUSE_KAPPA", "STEADY_STATE_TOL", "INITS"]
+__all__ = ["Prepared", "prepare", "steady_state_tol", "DIFFUSE_KAPPA", "STEADY_STATE_TOL", "INITS"]
 
 #: variance of the approximate diffuse initialization, P0 = kappa I
 DIFFUSE_KAPPA = 1e6
@@ -129,6 +128,17 @@ class Prepared:
         return all(M.shape[0] == 1 for M in (self.A, self.C, self.Q, self.R, self.S))
 
 
+def steady_state_tol(tol, steady_state: bool):
+    """The validated steady-state tolerance, or None for the exact recursion.
+
+    ``tol`` is a number >= 0; None, like ``steady_state=False``, means the exact recursion.
+    """
+    if tol is None:
+        return None
+    tol = as_float(tol, "tol", low=0.0)
+    return tol if steady_state else None
+
+
 def _get(sys, name):
     if isinstance(sys, dict):
         return sys.get(name)
@@ -137,10 +147,7 @@ def _get(sys, name):
 
 def _stack(x, name: str, rows: int | None, cols: int | None, T: int) -> np.ndarray:
     """A (1, rows, cols) or (T, rows, cols) float64 stack from a matrix or a time stack."""
-    try:
-        arr = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise ShapeError(f"{name}: expected a real numeric array, got {describe(x)}") from None
+    arr = _as_float_array(x, name)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     if arr.ndim == 2:
@@ -164,38 +171,17 @@ def _stack(x, name: str, rows: int | None, cols: int | None, T: int) -> np.ndarr
 
 
 def _check_psd_stack(M: np.ndarray, name: str) -> np.ndarray:
-    """Symmetrize a stack of covariances, raising if any is not symmetric PSD."""
+    """Symmetrize a stack of covariances, raising if any is not symmetric PSD.
+
+    The tolerances are relative to each matrix's own scale (:func:`realize._checks.check_psd`).
+    """
     if M.shape[1] == 0:
         return M
-    scale = np.maximum(1.0, np.abs(M).max(axis=(1, 2)))
-    asym = np.abs(M - M.transpose(0, 2, 1)).max(axis=(1, 2))
-    bad = np.nonzero(asym > 1e-8 * scale)[0]
-    where = lambda i: f"[{i}]" if M.shape[0] > 1 else ""  # noqa: E731
-    if bad.size:
-        i = int(bad[0])
-        raise NotPositiveSemidefiniteError(
-            f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, got an "
-            f"asymmetric one (max |{name} - {name}'| = {asym[i]:.3g})"
-        )
-    Ms = 0.5 * (M + M.transpose(0, 2, 1))
-    lam = np.linalg.eigvalsh(Ms)[:, 0]
-    bad = np.nonzero(lam < -1e-8 * scale)[0]
-    if bad.size:
-        i = int(bad[0])
-        raise NotPositiveSemidefiniteError(
-            f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, got smallest "
-            f"eigenvalue {lam[i]:.3g}"
-        )
-    return np.ascontiguousarray(Ms)
+    return np.ascontiguousarray(check_psd(M, name))
 
 
 def _data(y, p: int) -> tuple[np.ndarray, bool]:
-    try:
-        arr = np.asarray(y, dtype=float)
-    except (TypeError, ValueError):
-        raise ShapeError(
-            f"y: expected a real (T, p) or (N, T, p) array, got {describe(y)}"
-        ) from None
+    arr = _as_float_array(y, "y")
     batched = arr.ndim == 3
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
@@ -231,10 +217,7 @@ def _inputs(u, m: int, N: int, T: int) -> np.ndarray | None:
         raise ShapeError(
             f"u: expected a (T, {m}) input array for a model with {m} input(s), got None"
         )
-    try:
-        arr = np.asarray(u, dtype=float)
-    except (TypeError, ValueError):
-        raise ShapeError(f"u: expected a real (T, {m}) array, got {describe(u)}") from None
+    arr = _as_float_array(u, "u")
     if arr.ndim == 1 and m == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim == 2:
@@ -325,10 +308,10 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
         raise ShapeError(
             f"sys: expected a StateSpace or a mapping with at least A and C, got {describe(sys)}"
         )
-    A_arr = np.asarray(A0, dtype=float)
+    A_arr = _as_float_array(A0, "A")
     n = A_arr.shape[-1] if A_arr.ndim >= 2 else 1
     C0 = _get(sys, "C")
-    C_arr = np.eye(n) if C0 is None else np.asarray(C0, dtype=float)
+    C_arr = np.eye(n) if C0 is None else _as_float_array(C0, "C")
     p = C_arr.shape[-2] if C_arr.ndim >= 2 else 1
     if n < 1 or p < 1:
         raise ShapeError(f"sys: expected at least one state and one output, got n={n}, p={p}")
@@ -387,7 +370,7 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
     if x0 is None:
         x0_res = np.zeros((1, n))
     else:
-        x0_res = np.asarray(x0, dtype=float)
+        x0_res = _as_float_array(x0, "x0")
         if x0_res.ndim == 0:
             x0_res = x0_res.reshape(1)
         if x0_res.ndim == 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from realize._checks import as_float, as_int
 from realize.errors import DataError, InvalidValueError
 from realize.filtering._model import noise_matrices, prepare
 from realize.filtering.filter import run_filter
@@ -143,8 +144,8 @@ def em(
     bad = [e for e in estimate if e not in ESTIMABLE]
     if bad:
         raise InvalidValueError(f"estimate: expected names among {ESTIMABLE}, got {bad}")
-    if int(n_iter) < 0:
-        raise InvalidValueError(f"n_iter: expected a non-negative integer, got {n_iter}")
+    n_iter = as_int(n_iter, "n_iter", low=0)
+    tol = as_float(tol, "tol", low=0.0)
     prep = prepare(sys, y, u, x0, P0, init)
     if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
         raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from realize.errors import InvalidValueError
-from realize.filtering._model import STEADY_STATE_TOL, Prepared, prepare
+from realize.filtering._model import STEADY_STATE_TOL, Prepared, prepare, steady_state_tol
 from realize.filtering.results import FilterResult
 
 __all__ = ["kalman_filter", "METHODS", "run_filter"]
@@ -243,6 +243,7 @@ def kalman_filter(
     >>> res.predicted_state.shape, res.innovation_cov.shape, bool(np.isfinite(res.loglik))
     ((200, 1), (200, 1, 1), True)
     """
+    tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
-    groups = run_filter(prep, method, store=True, tol=tol if steady_state else None)
+    groups = run_filter(prep, method, store=True, tol=tol)
     return assemble(prep, groups, method)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from realize.filtering._model import STEADY_STATE_TOL, prepare
+from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering.filter import run_filter
 
 __all__ = ["loglik"]
@@ -54,8 +54,9 @@ def loglik(
     >>> bool(np.isclose(ll, ref))
     True
     """
+    tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
-    groups = run_filter(prep, method, store=False, tol=tol if steady_state else None)
+    groups = run_filter(prep, method, store=False, tol=tol)
     import numpy as np
 
     out = np.empty(prep.N)

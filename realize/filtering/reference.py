@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from realize.errors import InvalidValueError
 from realize.filtering._model import Prepared
 from realize.filtering.conventional import allocate_outputs
 
@@ -27,6 +28,17 @@ LOG2PI = np.log(2.0 * np.pi)
 
 def _at(M: np.ndarray, t: int) -> np.ndarray:
     return M[t] if M.shape[0] > 1 else M[0]
+
+
+def _require_positive_definite(F: np.ndarray, t: int):
+    """The compiled filters' error for a singular innovation covariance, not a LinAlgError."""
+    try:
+        np.linalg.cholesky(F)
+    except np.linalg.LinAlgError:
+        raise InvalidValueError(
+            f"sys: expected a positive definite innovation covariance C P C' + R, got a "
+            f"singular one at t={t} (R singular on observed channels the state cannot explain?)"
+        ) from None
 
 
 def _filter_one(prep: Prepared, i: int) -> dict:
@@ -48,6 +60,7 @@ def _filter_one(prep: Prepared, i: int) -> dict:
             F = out["F"][t][np.ix_(W, W)]
             v = y[t, W] - C[W] @ x - dt[W]
             G = A @ M[:, W] + S[:, W]
+            _require_positive_definite(F, t)
             Fi = np.linalg.inv(F)
             K = G @ Fi
             out["xf"][0, t] = x + M[:, W] @ Fi @ v
@@ -144,10 +157,17 @@ def reference_smoother(prep: Prepared, out: dict, i: int = 0) -> tuple:
         A, C, R, S = (_at(M, t) for M in (prep.A, prep.C, prep.R, prep.S))
         W = ~np.isnan(y[t])
         At = A
-        if W.any() and np.any(S[:, W]):
-            G = np.linalg.solve(R[np.ix_(W, W)], S[:, W].T).T
-            At = A - G @ C[W]
-        J = np.linalg.solve(Pp[t + 1], At @ Pf[t]).T
+        try:
+            if W.any() and np.any(S[:, W]):
+                G = np.linalg.solve(R[np.ix_(W, W)], S[:, W].T).T
+                At = A - G @ C[W]
+            J = np.linalg.solve(Pp[t + 1], At @ Pf[t]).T
+        except np.linalg.LinAlgError:
+            raise InvalidValueError(
+                "sys: expected a nonsingular predicted covariance P[t+1] (and R on the observed "
+                f"channels when S != 0) for the reference RTS smoother, got a singular one at "
+                f"t={t}; use method='conventional' (no inverse of P)"
+            ) from None
         xs[t] = xf[t] + J @ (xs[t + 1] - xp[t + 1])
         Ps[t] = Pf[t] + J @ (Ps[t + 1] - Pp[t + 1]) @ J.T
         lag1[t] = Ps[t + 1] @ J.T

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from realize.filtering._model import STEADY_STATE_TOL, prepare
+from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering.filter import assemble, run_filter
 from realize.filtering.results import SmootherResult
 
@@ -154,8 +154,8 @@ def kalman_smoother(
     >>> bool(np.all(sm.smoothed_cov <= sm.filter.filtered_cov + 1e-12))
     True
     """
+    tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
-    tol = tol if steady_state else None
     groups = run_filter(prep, method, store=True, tol=tol, filtered_cov=False)
     filt = assemble(prep, groups, method)
     sm = smooth_groups(prep, groups, tol, method)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from realize._checks import as_timeseries
+from realize._checks import _as_float_array, as_float, as_int, as_timeseries
 from realize.errors import DataError, InvalidValueError
 
 __all__ = [
@@ -72,6 +72,14 @@ def fit_percent(y, yhat) -> np.ndarray:
         fit, 0 is no better than the mean, and it is negative when worse; ``-inf`` where
         ``yhat`` holds NaN or Inf (a diverging simulation).
 
+    Raises
+    ------
+    DataError
+        A constant output channel (``||y - mean(y)|| = 0``: the fit is undefined), or
+        ``yhat`` of another shape.
+    ShapeError, NonFiniteError
+        ``y`` not a real finite (T, p) array, ``yhat`` complex.
+
     Examples
     --------
     >>> import numpy as np
@@ -80,20 +88,24 @@ def fit_percent(y, yhat) -> np.ndarray:
     array([91.06])
     """
     y, yhat = _pair(y, yhat)
+    constant = np.flatnonzero(np.ptp(y, axis=0) == 0)
+    if constant.size:
+        raise DataError(
+            f"y: expected outputs that vary (the fit is relative to the spread of y about "
+            f"its mean), got constant channel(s) {constant.tolist()}"
+        )
     spread = np.linalg.norm(y - y.mean(axis=0), axis=0)
     with np.errstate(all="ignore"):
         err = np.linalg.norm(y - yhat, axis=0)
         fit = 100.0 * (1.0 - err / spread)
-    # a constant output is fitted perfectly only if reproduced exactly; a diverging
-    # simulation (NaN or Inf, from an unstable model) is infinitely bad
-    fit = np.where(spread > 0, fit, np.where(err == 0, 100.0, -np.inf))
+    # a diverging simulation (NaN or Inf, from an unstable model) is infinitely bad
     return np.where(np.isfinite(err), fit, -np.inf)
 
 
 def _pair(y, yhat):
     """Validated (T, p) measured outputs and (T, p) predictions (which may diverge)."""
     y = as_timeseries(y, "y")
-    yhat = np.asarray(yhat, dtype=float)
+    yhat = _as_float_array(yhat, "yhat")
     yhat = yhat.reshape(-1, 1) if yhat.ndim == 1 else yhat
     if yhat.shape != y.shape:
         raise DataError(f"yhat: expected shape {y.shape} like y, got {yhat.shape}")
@@ -169,9 +181,7 @@ def estimate_initial_state(model, y, u=None, window: int | None = None) -> np.nd
     T = y.shape[0]
     if window is None:
         window = min(T, max(50, 4 * model.n))
-    window = int(window)
-    if window < 1 or window > T:
-        raise DataError(f"window: expected 1 to {T} samples, got {window}")
+    window = as_int(window, "window", low=1, high=T, error=DataError)
     from realize.identify.evaluation import estimate_initial_state as _least_squares_x0
 
     return _least_squares_x0(model.A, model.B, model.C, model.D, y, u, window)
@@ -198,7 +208,8 @@ def simulate_from_window(model, y, u=None, window: int = 50):
     Returns
     -------
     yhat : (T, p) array
-        Simulated outputs.
+        Simulated outputs (Inf where an unstable model overflowed, which
+        :func:`fit_percent` scores as ``-inf``).
     x0 : (n,) array
         The estimated initial state.
 
@@ -211,10 +222,12 @@ def simulate_from_window(model, y, u=None, window: int = 50):
     >>> yhat.shape
     (100, 1)
     """
+    from realize.identify.evaluation import simulate_output
+
     y, u = _inputs(model, y, u)
     x0 = estimate_initial_state(model, y, u, window)
-    with np.errstate(all="ignore"):  # an unstable model may overflow: scored as -inf
-        yhat = model.simulate(u if model.m else None, T=y.shape[0], x0=x0, noise=False)
+    # an unstable model may overflow here: the score is then -inf (fit_percent), not an error
+    yhat = simulate_output(model.A, model.B, model.C, model.D, u, x0)
     return yhat, x0
 
 
@@ -306,9 +319,7 @@ def autocorrelation(e, max_lag: int = 40) -> np.ndarray:
     """
     e = as_timeseries(e, "e", min_length=2)
     T = e.shape[0]
-    max_lag = int(max_lag)
-    if not 0 <= max_lag < T:
-        raise DataError(f"max_lag: expected 0 to {T - 1}, got {max_lag}")
+    max_lag = as_int(max_lag, "max_lag", low=0, high=T - 1, error=DataError)
     x = e - e.mean(axis=0)
     # FFT of the zero-padded series gives all lags at once, O(T log T)
     nfft = 1 << int(np.ceil(np.log2(2 * T - 1)))
@@ -351,8 +362,9 @@ def whiteness(e, max_lag: int = 40, confidence: float = 0.99) -> dict:
     >>> w["autocorrelation"].shape, round(w["band"], 4)
     ((21, 2), 0.0364)
     """
-    if not 0 < confidence < 1:
-        raise InvalidValueError(f"confidence: expected a probability in (0, 1), got {confidence}")
+    confidence = as_float(
+        confidence, "confidence", low=0.0, high=1.0, open_low=True, open_high=True
+    )
     r = autocorrelation(e, max_lag)
     T = np.shape(e)[0]
     band = float(ndtri(0.5 + confidence / 2) / np.sqrt(T))

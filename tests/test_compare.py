@@ -36,8 +36,10 @@ def test_fit_and_rmse_against_formula(rng):
     ref = 100 * (1 - np.linalg.norm(y - yhat, axis=0) / np.linalg.norm(y - y.mean(0), axis=0))
     np.testing.assert_allclose(fit_percent(y, yhat), ref, rtol=1e-13)
     np.testing.assert_allclose(rmse(y, yhat), np.sqrt(np.mean((y - yhat) ** 2, axis=0)), rtol=1e-13)
-    assert fit_percent(np.ones(5), np.ones(5))[0] == 100.0
-    assert fit_percent(np.ones(5), np.zeros(5))[0] == -np.inf
+    # a constant output has no spread to be relative to: the fit is undefined
+    for yhat_const in (np.ones(5), np.zeros(5)):
+        with pytest.raises(DataError, match="y: expected outputs that vary"):
+            fit_percent(np.ones(5), yhat_const)
     with pytest.raises(DataError):
         fit_percent(y, yhat[:-1])
     # a diverging simulation scores -inf (fit) and inf (RMSE), never NaN

@@ -129,14 +129,272 @@ def test_public_repair_path(rng, order):
     with pytest.raises(NotPositiveRealError, match="repair=True"):
         realize.stochastic_realization(y, order, method="covariance", horizon=6)
     res = realize.stochastic_realization(y, order, method="covariance", horizon=6, repair=True)
-    assert res.model.is_stable() and res.spectral_minimum > 0 and res.delta > 0
-    # the repair is the documented minimal shift plus the margin
-    plain_phi = res.spectral_minimum - res.delta
-    assert res.delta == pytest.approx(
-        -plain_phi + 1e-6 * np.linalg.eigvalsh(res.Sigma0 - res.delta * np.eye(1))[-1],
-        rel=1e-6,
-        abs=1e-9,
-    )
+    assert res.repaired and res.model.is_stable() and res.spectral_minimum > 0
+    # the repair keeps the sample variance (it used to inflate Sigma_0)
+    np.testing.assert_allclose(res.Sigma0, [[np.var(y)]], rtol=1e-9)
+
+
+# ------------------------------------------------------------- positive-real repair
+def ar_series(rng, coefs, T, burn=500):
+    e = rng.standard_normal(T + burn)
+    y = np.zeros(T + burn)
+    for t in range(len(coefs), T + burn):
+        y[t] = np.dot(coefs, y[t - len(coefs) : t][::-1]) + e[t]
+    return y[burn:]
+
+
+# (name, data generator, order, method, horizon): short white records, near-unit-root AR
+# data, over-estimated orders and small samples, whose sample covariances are often not
+# positive real. Before the state-regression repair, 5 of these 12 raised even with
+# repair=True and the others could return a unit-root pole or an inflated Sigma_0.
+NOT_POSITIVE_REAL = [
+    ("white T=120 n=1", lambda r: r.standard_normal(120), 1, "cca", None),
+    ("white T=200 n=2", lambda r: r.standard_normal(200), 2, "covariance", None),
+    ("white T=150 n=3", lambda r: r.standard_normal(150), 3, "cca", None),
+    ("white p=2 T=300 n=2", lambda r: r.standard_normal((300, 2)), 2, "covariance", None),
+    ("white T=80 n=2", lambda r: r.standard_normal(80), 2, "cca", None),
+    ("AR1 0.995 T=300", lambda r: ar_series(r, [0.995], 300), 1, "covariance", None),
+    ("AR1 0.999 T=200 n=2", lambda r: ar_series(r, [0.999], 200), 2, "cca", None),
+    (
+        "AR2 r=0.99 T=400 n=4",
+        lambda r: ar_series(r, [2 * 0.99 * np.cos(0.3), -(0.99**2)], 400),
+        4,
+        "covariance",
+        None,
+    ),
+    (
+        "MA1 0.95 n=3",
+        lambda r: (lambda e: e[1:] + 0.95 * e[:-1])(r.standard_normal(501)),
+        3,
+        "covariance",
+        6,
+    ),
+    ("AR1 0.7 T=60 n=3", lambda r: ar_series(r, [0.7], 60), 3, "cca", 4),
+    ("random walk T=300", lambda r: np.cumsum(r.standard_normal(300)), 1, "covariance", None),
+    (
+        "sinusoid in noise",
+        lambda r: np.sin(0.5 * np.arange(3000)) + 0.05 * r.standard_normal(3000),
+        1,
+        "covariance",
+        6,
+    ),
+]
+
+
+def not_positive_real_case(rng, make, order, method, horizon, tries=200):
+    """The first draw whose sample covariances are not positive real."""
+    for _ in range(tries):
+        y = make(rng)
+        try:
+            realize.stochastic_realization(y, order, method=method, horizon=horizon)
+        except NotPositiveRealError:
+            return y
+    pytest.skip("no non-positive-real draw")  # pragma: no cover
+
+
+def assert_valid_innovation_model(res, y):
+    """A stable, minimum-phase innovation model whose covariances are the returned data."""
+    m = res.model
+    A, C, K, Lam = (np.asarray(x) for x in (m.A, m.C, m.K, m.Lambda))
+    assert np.max(np.abs(np.linalg.eigvals(A))) < 1
+    assert np.max(np.abs(np.linalg.eigvals(A - K @ C))) < 1  # stabilizing Riccati solution
+    assert np.linalg.eigvalsh(Lam)[0] > 0
+    assert res.spectral_minimum > 0
+    scale = np.abs(res.P_max).max()
+    assert np.linalg.eigvalsh(res.P_min)[0] > -1e-10 * scale
+    assert np.linalg.eigvalsh(res.P_max - res.P_min)[0] > -1e-8 * scale
+    # oracle: the innovation model's own second moments (Lyapunov) reproduce (G, Sigma0)
+    P = realize.dlyap(A, K @ Lam @ K.T)
+    np.testing.assert_allclose(P, res.P_min, atol=1e-8 * scale)
+    np.testing.assert_allclose(C @ P @ C.T + Lam, res.Sigma0, rtol=1e-8)
+    np.testing.assert_allclose(A @ P @ C.T + K @ Lam, res.G, atol=1e-8 * np.abs(res.G).max())
+    # Sigma0 is the sample variance (biased, mean removed): nothing inflated
+    yy = np.asarray(y, float).reshape(len(y), -1)
+    np.testing.assert_allclose(res.Sigma0, np.atleast_2d(np.cov(yy.T, bias=True)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("case", NOT_POSITIVE_REAL, ids=[c[0] for c in NOT_POSITIVE_REAL])
+def test_repair_gives_a_valid_innovation_model(rng, case):
+    _, make, order, method, horizon = case
+    y = not_positive_real_case(rng, make, order, method, horizon)
+    with pytest.raises(NotPositiveRealError, match="repair=True"):
+        realize.stochastic_realization(y, order, method=method, horizon=horizon)
+    res = realize.stochastic_realization(y, order, method=method, horizon=horizon, repair=True)
+    assert res.repaired and res.order == order
+    assert_valid_innovation_model(res, y)
+
+
+def test_repair_on_white_noise_is_nearly_white(rng):
+    # white noise has no dynamics: the repaired model must not invent any (no pole or
+    # zero near the unit circle, implied autocorrelations at the sampling-noise level)
+    found = 0
+    for trial in range(400):
+        T, order = int(rng.integers(80, 300)), int(rng.integers(1, 4))
+        method = ("cca", "covariance")[trial % 2]
+        y = rng.standard_normal(T)
+        try:
+            realize.stochastic_realization(y, order, method=method)
+            continue
+        except NotPositiveRealError:
+            pass
+        res = realize.stochastic_realization(y, order, method=method, repair=True)
+        m = res.model
+        assert np.max(np.abs(m.poles())) < 0.95
+        assert np.max(np.abs(np.linalg.eigvals(m.A - m.K @ m.C))) < 0.95
+        acf = [(res.C @ np.linalg.matrix_power(res.A, k - 1) @ res.G)[0, 0] for k in range(1, 11)]
+        assert np.max(np.abs(acf)) / res.Sigma0[0, 0] < 4 / np.sqrt(T)
+        assert 0.6 < m.Lambda[0, 0] / np.var(y) <= 1.0
+        found += 1
+        if found == 15:
+            break
+    assert found >= 10
+
+
+def test_state_regression_with_one_lag_is_the_yule_walker_ar1(rng):
+    # the state x(t) = y(t-1): the positive-real regression is exactly the Yule-Walker
+    # AR(1) fit (oracle: statsmodels on the biased covariances)
+    from statsmodels.regression.linear_model import yule_walker
+
+    from realize.identify.stochastic import _positive_real_realization, _sample_covariances
+
+    y = ar_series(rng, [0.995], 200)
+    y = y - y.mean()
+    phi, sigma = yule_walker(y, order=1, method="mle", demean=False, result_object=False)
+    A, C, Q, R, S = _positive_real_realization(_sample_covariances([y[:, None]], 2), np.eye(1))
+    _, K, Lam = realize.riccati.kalman_gain(A, C, Q, R, S)
+    assert A[0, 0] == pytest.approx(phi[0], rel=1e-12) and C[0, 0] == pytest.approx(phi[0])
+    assert Lam[0, 0] == pytest.approx(sigma**2, rel=1e-10)
+    assert np.linalg.eigvalsh(np.block([[Q, S], [S.T, R]]))[0] > -1e-12
+
+
+@pytest.mark.parametrize("method", ["cca", "covariance"])
+def test_repair_is_close_to_yule_walker_on_near_unit_root_ar1(rng, method):
+    from statsmodels.regression.linear_model import yule_walker
+
+    found = 0
+    for _ in range(200):
+        y = ar_series(rng, [0.995], 200)
+        try:
+            realize.stochastic_realization(y, 1, method=method)
+            continue
+        except NotPositiveRealError:
+            pass
+        phi, sigma = yule_walker(y, order=1, method="mle", demean=True, result_object=False)
+        res = realize.stochastic_realization(y, 1, method=method, repair=True)
+        # an ARMA(1, 1) next to the AR(1) fit, with a stable pole (no unit root)
+        pole = res.model.poles()[0]
+        assert abs(pole.real - phi[0]) < 0.02 and abs(pole) < 1
+        assert res.model.Lambda[0, 0] == pytest.approx(sigma**2, rel=0.06)
+        found += 1
+        if found == 3:
+            break
+    assert found >= 1
+
+
+def test_repair_leaves_positive_real_data_unchanged(rng):
+    true = innovation_system(rng, 2, 2)
+    y = true.simulate(T=20000, rng=rng)
+    for method in ("cca", "covariance"):
+        plain = realize.stochastic_realization(y, 2, method=method)
+        rep = realize.stochastic_realization(y, 2, method=method, repair=True)
+        assert not plain.repaired and not rep.repaired
+        for name in ("A", "C", "G", "Sigma0", "P_min", "P_max"):
+            np.testing.assert_array_equal(getattr(rep, name), getattr(plain, name))
+        np.testing.assert_array_equal(rep.model.K, plain.model.K)
+
+
+@pytest.mark.parametrize("method", ["cca", "covariance"])
+@pytest.mark.parametrize("c", [1e-6, 1e-3, 1e3, 1e6])
+def test_result_is_invariant_to_the_data_scale(rng, method, c):
+    true = innovation_system(rng, 2, 1)
+    y = true.simulate(T=5000, rng=rng)
+    white = not_positive_real_case(rng, lambda r: r.standard_normal(150), 2, method, None)
+    for data in (y, white):
+        ref = realize.stochastic_realization(data, 2, method=method, repair=True)
+        res = realize.stochastic_realization(c * data, 2, method=method, repair=True)
+        assert res.repaired == ref.repaired and res.horizon == ref.horizon
+        np.testing.assert_allclose(
+            np.sort_complex(res.model.poles()), np.sort_complex(ref.model.poles()), atol=1e-9
+        )
+        np.testing.assert_allclose(invariants(res.model), invariants(ref.model), atol=1e-9)
+        np.testing.assert_allclose(res.model.Lambda / c**2, ref.model.Lambda, rtol=1e-9)
+        np.testing.assert_allclose(res.Sigma0 / c**2, ref.Sigma0, rtol=1e-9)
+        s_scale = c**2 if method == "covariance" else 1.0
+        np.testing.assert_allclose(res.singular_values / s_scale, ref.singular_values, rtol=1e-9)
+
+
+# ------------------------------------------------------------- horizon
+def test_whittle_recursion_matches_yule_walker():
+    from statsmodels.regression.linear_model import yule_walker
+
+    from realize.identify.stochastic import _block_toeplitz, _sample_covariances, _whittle
+
+    rng = np.random.default_rng(3)
+    y = np.convolve(rng.standard_normal(3000), [1, 0.8, 0.3])[:3000]
+    y = y - y.mean()
+    V = _whittle(_sample_covariances([y[:, None]], 9), 8)
+    for k in range(1, 9):
+        _, sigma = yule_walker(y, order=k, method="mle", demean=False, result_object=False)
+        assert V[k][0, 0] == pytest.approx(sigma**2, rel=1e-10)
+    # multivariate: the Schur complement of the block-Toeplitz covariance (plain solve)
+    Y = rng.standard_normal((2000, 3))
+    Y[:, 1] += 0.7 * np.roll(Y[:, 0], 1)
+    Y[:, 2] += 0.5 * np.roll(Y[:, 1], 2)
+    Sig = _sample_covariances([Y], 6)
+    V = _whittle(Sig, 5)
+    for k in range(1, 6):
+        W = _block_toeplitz(Sig, k + 1)  # [y(t); y(t-1); ...; y(t-k)]
+        direct = W[:3, :3] - W[:3, 3:] @ np.linalg.solve(W[3:, 3:], W[3:, :3])
+        np.testing.assert_allclose(V[k], direct, atol=1e-12)
+
+
+def exact_canonical_correlations(sys, h):
+    """Canonical correlations of h past and h future outputs, from exact covariances."""
+    from realize.identify.stochastic import _block_toeplitz
+
+    A, C, G, S0, _ = covariance_data(sys)
+    Sig = np.array([S0] + [C @ np.linalg.matrix_power(A, k - 1) @ G for k in range(1, 2 * h)])
+    H = np.block([[Sig[a + b + 1] for b in range(h)] for a in range(h)])
+    Lp = np.linalg.cholesky(_block_toeplitz(Sig, h))
+    Lf = np.linalg.cholesky(_block_toeplitz(Sig, h).T)
+    M = np.linalg.solve(Lf, H) @ np.linalg.inv(Lp).T
+    return np.linalg.svd(M, compute_uv=False)
+
+
+def test_default_horizon_removes_the_finite_horizon_bias(rng):
+    # a spectral zero at 0.9: (A - K C)^10 = 0.35 is not negligible, so 10 past samples do
+    # not hold the state and the smaller canonical correlation is biased towards zero
+    from scipy.signal import place_poles
+
+    A, C = np.diag([0.7, -0.5]), np.array([[1.0, 1.0]])
+    K = place_poles(A.T, C.T, [0.9, 0.2]).gain_matrix.T
+    sys = StateSpace(A, C=C, K=K, Lambda=[[1.0]])
+    a, c, g, s0, _ = covariance_data(sys)
+    P, _, _ = faurre(a, c, g, s0)
+    Pb, _, _ = faurre(a.T, g.T, c.T, s0)
+    true = np.sqrt(np.sort(np.linalg.eigvals(P @ Pb).real)[::-1])  # infinite horizon
+    np.testing.assert_allclose(exact_canonical_correlations(sys, 80)[:2], true, atol=1e-6)
+    assert true[1] - exact_canonical_correlations(sys, 10)[1] > 0.02  # the bias at h = 10
+    y = sys.simulate(T=20000, rng=rng)
+    res = realize.stochastic_realization(y, 2)
+    assert res.horizon[0] > 20
+    np.testing.assert_allclose(res.singular_values[:2], true, atol=0.012)
+
+
+def test_default_horizon_is_twice_the_aic_lag():
+    from statsmodels.regression.linear_model import yule_walker
+
+    rng = np.random.default_rng(5)
+    y = ar_series(rng, [0.5, 0.3, -0.2], 4000)
+    y = y - y.mean()
+    aic = [len(y) * np.log(np.var(y))] + [
+        len(y)
+        * np.log(yule_walker(y, order=k, method="mle", demean=False, result_object=False)[1] ** 2)
+        + 2 * k
+        for k in range(1, int(10 * np.log10(len(y))) + 1)
+    ]
+    res = realize.stochastic_realization(y, 3)
+    assert res.horizon == (2 * int(np.argmin(aic)),) * 2
 
 
 def test_several_records_and_detrend(rng):

@@ -16,9 +16,12 @@ positive-real lemma, and (Faurre 1976) they form a bounded set ``P_- <= P <= P_+
 
 A solution exists iff the covariance data are positive real: ``A`` stable and the
 spectral density ``Phi(w) = Sigma_0 + C (e^{iw} I - A)^{-1} G + [.]^H`` positive
-semidefinite on the unit circle. Sample covariances need not be; the smallest change of
-the form ``Sigma_0 -> Sigma_0 + delta I`` that makes them so is
-``delta = max(0, -min_w lambda_min(Phi(w))) + margin lambda_max(Sigma_0)``.
+semidefinite on the unit circle. Sample covariances need not be. The repair does not
+patch ``Sigma_0``: it re-estimates the model from the regression of
+``[x(t+1); y(t)]`` on the finite-past state ``x(t)``, whose residual covariance
+``[[Q, S], [S', R]]`` is PSD by construction, so that ``(A, C, Q, R, S)`` is a genuine
+state-space model and its covariances are positive real (Van Overschee & De Moor 1996,
+Sec. 3.3).
 
 Two ways to ``(A, C, G, Sigma_0)``:
 
@@ -38,6 +41,8 @@ References
 ----------
 P. Faurre, "Stochastic realization algorithms", in *System Identification: Advances and
 Case Studies*, Academic Press, 1976.
+P. Van Overschee, B. De Moor, *Subspace Identification for Linear Systems*, Kluwer, 1996,
+Sec. 3.3 (the positive-real stochastic algorithm, Fig. 3.13).
 U. B. Desai, D. Pal, "A transformation approach to stochastic model reduction", IEEE TAC
 29 (1984) 1097-1100; U. B. Desai, D. Pal, R. D. Kirkpatrick, "A realization approach to
 stochastic model reduction", Int. J. Control 42 (1985) 821-838.
@@ -87,10 +92,11 @@ class StochasticRealization:
     method : str
     horizon : (int, int)
         Past and future block rows.
-    delta : float
-        ``delta`` added to ``Sigma_0`` by the repair (0 without repair).
+    repaired : bool
+        Whether the sample covariances were not positive real and the model comes from
+        the positive-real state regression (``repair=True``).
     spectral_minimum : float
-        ``min_w lambda_min(Phi(w))`` of the (repaired) covariance data.
+        ``min_w lambda_min(Phi(w))`` of the returned covariance data ``(A, C, G, Sigma0)``.
     y_mean : (p,) array
         Mean removed from the data.
 
@@ -117,14 +123,14 @@ class StochasticRealization:
     order: int
     method: str
     horizon: tuple
-    delta: float
+    repaired: bool
     spectral_minimum: float
     y_mean: np.ndarray
 
     def __repr__(self) -> str:
         return (
             f"StochasticRealization(method={self.method!r}, order={self.order}, "
-            f"horizon={self.horizon}, delta={self.delta:.3g})"
+            f"horizon={self.horizon}, repaired={self.repaired})"
         )
 
 
@@ -235,10 +241,13 @@ def faurre(A, C, G, Sigma0):
     P = -0.5 * (X + X.T)
     Lam = Sigma0 - C @ P @ C.T
     Lam = 0.5 * (Lam + Lam.T)
-    scale = max(1.0, float(np.max(np.abs(Sigma0))))
+    # relative tolerances: the data's scale is arbitrary (y -> c y scales Sigma_0 and Lambda
+    # by c^2, and P by the square of the state's units)
+    scale = float(np.max(np.abs(Sigma0))) if p else 0.0
     lam_min = float(np.linalg.eigvalsh(Lam)[0]) if p else 1.0
     p_min = float(np.linalg.eigvalsh(P)[0]) if n else 0.0
-    if lam_min <= 1e-12 * scale or p_min < -1e-8 * max(1.0, float(np.max(np.abs(P)))):
+    p_scale = float(np.max(np.abs(P))) if n else 0.0
+    if lam_min <= 1e-12 * scale or p_min < -1e-8 * p_scale:
         raise NotPositiveRealError(
             "Sigma: expected positive-real covariance data, got a Riccati solution with "
             f"innovation covariance eigenvalue {lam_min:.3g} and state covariance "
@@ -264,6 +273,79 @@ def _sample_covariances(records, lags: int) -> np.ndarray:
         out += r
         total += T
     return out / total
+
+
+def _block_toeplitz(Sig: np.ndarray, blocks: int) -> np.ndarray:
+    """Covariance of the window ``[y(t); y(t-1); ...; y(t-blocks+1)]``.
+
+    Block ``(a, b)`` is ``E[y(t-a) y(t-b)'] = Sigma_{b-a}`` (``Sigma_{a-b}'`` below the
+    diagonal). Built from biased sample covariances it is the Gram matrix of the
+    zero-padded data windows, hence positive semidefinite.
+    """
+    p = Sig.shape[1]
+    W = np.empty((blocks * p, blocks * p))
+    for a in range(blocks):
+        for b in range(blocks):
+            W[a * p : (a + 1) * p, b * p : (b + 1) * p] = Sig[b - a] if b >= a else Sig[a - b].T
+    return W
+
+
+def _whittle(Sig: np.ndarray, max_lag: int) -> list:
+    """Innovation covariances ``V_0 .. V_k`` of the Yule-Walker autoregressions, k <= max_lag.
+
+    The multivariate Levinson-Durbin recursion with forward and backward predictors
+    (Whittle 1963), on ``Sig[k] = E[y(t+k) y(t)']``; it stops early if ``V_k`` becomes
+    singular (a perfectly predictable process).
+    """
+    Vf, Vb = Sig[0].copy(), Sig[0].copy()
+    fwd, bwd = [], []  # y(t) ~ sum_j fwd[j] y(t-1-j); y(t-k-1) ~ sum_j bwd[j] y(t-k+j)
+    out = [Vf]
+    for k in range(max_lag):
+        # Delta = E[e_f(t) e_b(t-k-1)'] of the order-k forward and backward errors
+        Delta = Sig[k + 1].copy()
+        for j, F in enumerate(fwd):
+            Delta -= F @ Sig[k - j]
+        try:
+            Fk = np.linalg.solve(Vb.T, Delta.T).T
+            Bk = np.linalg.solve(Vf.T, Delta).T
+        except np.linalg.LinAlgError:
+            break
+        fwd, bwd = (
+            [F - Fk @ bwd[k - 1 - j] for j, F in enumerate(fwd)] + [Fk],
+            [B - Bk @ fwd[k - 1 - j] for j, B in enumerate(bwd)] + [Bk],
+        )
+        Vf = Vf - Fk @ Delta.T
+        Vb = Vb - Bk @ Delta
+        Vf, Vb = 0.5 * (Vf + Vf.T), 0.5 * (Vb + Vb.T)
+        if np.linalg.slogdet(Vf)[0] <= 0:
+            break
+        out.append(Vf)
+    return out
+
+
+def _ar_aic_lag(Sig: np.ndarray, n_samples: int, max_lag: int) -> int:
+    """Lag k minimizing ``AIC(k) = N log det V_k + 2 k p^2`` (Akaike 1974) over k <= max_lag."""
+    p = Sig.shape[1]
+    aic = [
+        n_samples * np.linalg.slogdet(V)[1] + 2 * k * p * p
+        for k, V in enumerate(_whittle(Sig, max_lag))
+    ]
+    return int(np.argmin(aic))
+
+
+def _default_horizon(records, n: int) -> int:
+    """Past = future = twice the AIC lag of a long autoregression (at least ceil(n/p) + 1)."""
+    p = records[0].shape[1]
+    total = sum(r.shape[0] for r in records)
+    longest = max(r.shape[0] for r in records)
+    least = int(np.ceil(n / p)) + 1
+    # R's ar() bound on the autoregression's lag, within what the records can hold
+    max_lag = max(1, min(int(10 * np.log10(max(total, 10))), (longest - 1) // (2 * p + 2)))
+    Sig = _sample_covariances(records, max_lag + 1)
+    h = max(2 * _ar_aic_lag(Sig, total, max_lag), least)
+    while h > least and 2 * h - 1 + 2 * h * p > longest:
+        h -= 1
+    return h
 
 
 def _ho_kalman_covariance(records, order, past, future):
@@ -302,8 +384,75 @@ def _cca(records, past, future):
     return U, s, Vt, Rf, Rp, Sigma0
 
 
+def _inv_sqrt(W: np.ndarray) -> np.ndarray:
+    """Symmetric ``W^{-1/2}`` of a PSD matrix, directions below ``1e-12 lambda_max`` dropped."""
+    w, V = np.linalg.eigh(0.5 * (W + W.T))
+    keep = w > 1e-12 * w[-1]
+    return (V[:, keep] / np.sqrt(w[keep])) @ V[:, keep].T
+
+
+def _canonical_state_map(Sig: np.ndarray, past: int, future: int, n: int) -> np.ndarray:
+    """``M`` (n, past p) with ``x(t) = M p(t)`` the first n canonical variates of the past.
+
+    Canonical correlation analysis of the future ``[y(t); ...; y(t+future-1)]`` and the
+    past ``p(t) = [y(t-1); ...; y(t-past)]`` on the biased covariances ``Sig``:
+    ``W_f^{-1/2} H W_p^{-1/2} = U S V'``, ``M = S_n^{1/2} V_n' W_p^{-1/2}`` (Akaike 1975).
+    """
+    p = Sig.shape[1]
+    H = np.empty((future * p, past * p))
+    for a in range(future):
+        for b in range(past):
+            H[a * p : (a + 1) * p, b * p : (b + 1) * p] = Sig[a + b + 1]
+    Wp_is = _inv_sqrt(_block_toeplitz(Sig, past))
+    Wf_is = _inv_sqrt(_block_toeplitz(Sig, future).T)  # of [y(t); y(t+1); ...]
+    _, s, Vt = np.linalg.svd(Wf_is @ H @ Wp_is)
+    return (np.sqrt(s[:n])[:, None] * Vt[:n]) @ Wp_is
+
+
+def _positive_real_realization(Sig: np.ndarray, M: np.ndarray):
+    """Positive-real realization from the residuals of the state regression.
+
+    With the state ``x(t) = M p(t)``, ``p(t) = [y(t-1); ...; y(t-past)]``, the vectors
+    ``x(t)``, ``x(t+1) = M p(t+1)`` and ``y(t)`` are linear functions of the window
+    ``[y(t); ...; y(t-past)]``, so their joint covariance is ``Z W Z'`` with ``W`` the
+    block-Toeplitz matrix of the biased sample covariances ``Sig``: positive
+    semidefinite, and with equal covariances of ``x(t)`` and ``x(t+1)`` (Toeplitz
+    structure). The regression of ``[x(t+1); y(t)]`` on ``x(t)`` gives ``[A; C]``; its
+    residual covariance ``[[Q, S], [S', R]]`` is a Schur complement of ``Z W Z'``,
+    computed as the Gram matrix of a triangular factor, so PSD by construction. Then
+    ``Sigma_x = A Sigma_x A' + Q``, so ``A`` is stable, and ``(A, C, Q, R, S)`` is a
+    state-space model whose covariances are positive real (Van Overschee & De Moor 1996,
+    Sec. 3.3, Fig. 3.13; the zero-padded, Toeplitz moments make the stability part hold
+    for finite data too).
+
+    Returns
+    -------
+    A, C, Q, R, S : arrays
+    """
+    n, pk = M.shape
+    p = Sig.shape[1]
+    past = pk // p
+    W = _block_toeplitz(Sig, past + 1)
+    # rows: x(t), x(t+1), y(t) as functions of the window [y(t); y(t-1); ...; y(t-past)]
+    Z = np.zeros((2 * n + p, (past + 1) * p))
+    Z[:n, p:] = M
+    Z[n : 2 * n, : past * p] = M
+    Z[2 * n :, :p] = np.eye(p)
+    # W = F F' (eigenvalue factor: W is PSD but may be singular to rounding)
+    w, V = np.linalg.eigh(W)
+    F = V * np.sqrt(np.clip(w, 0.0, None))
+    R_ = np.linalg.qr((Z @ F).T, mode="r")  # Z W Z' = R_' R_
+    R11, R12, R22 = R_[:n, :n], R_[:n, n:], R_[n:, n:]
+    # [x(t+1); y(t)] = Theta x(t) + residual: Theta' = R11^{-1} R12, residual cov R22' R22
+    Theta = np.linalg.lstsq(R11, R12, rcond=None)[0].T
+    Res = R22.T @ R22
+    A, C = Theta[:n], Theta[n:]
+    Q, S, R = Res[:n, :n], Res[:n, n:], Res[n:, n:]
+    return A, C, 0.5 * (Q + Q.T), 0.5 * (R + R.T), S
+
+
 def stochastic_realization(
-    y, order, method="cca", horizon=None, *, detrend=True, repair=False, repair_margin=1e-6, dt=1.0
+    y, order, method="cca", horizon=None, *, detrend=True, repair=False, dt=1.0
 ) -> StochasticRealization:
     """Output-only stochastic realization: forward and backward innovation models.
 
@@ -317,16 +466,15 @@ def stochastic_realization(
         Canonical correlation analysis of past and future (Akaike, Desai-Pal), or the
         Ho-Kalman SVD of the block Hankel matrix of sample covariances.
     horizon : int or (int, int), optional
-        Past and future block rows; default ``max(10, 2 ceil(n / p) + 1)``.
+        Past and future block rows. Default: chosen from the data, ``past = future =
+        max(2 k_AIC, ceil(n / p) + 1)`` with ``k_AIC`` the lag of the autoregression of
+        smallest AIC (lags up to ``10 log10 T``), reduced if the records are too short.
     detrend : bool, default True
         Remove the sample mean (stored in ``result.y_mean``).
     repair : bool, default False
-        When the estimated covariance data are not positive real, add the smallest
-        ``delta I`` to ``Sigma_0`` that makes them so (``delta = max(0, -min_w
-        lambda_min Phi(w)) + repair_margin lambda_max(Sigma_0)``; an unstable ``A`` is first
-        replaced by the least regularized stable shift estimate) instead of raising.
-    repair_margin : float, default 1e-6
-        Relative margin of the repair (keeps the spectral factor strictly minimum phase).
+        When the estimated covariance data are not positive real (or ``A`` is unstable),
+        build the model from the residuals of the state regression instead of raising:
+        a realization that is positive real by construction (see Notes).
     dt : float, default 1.0
         Sampling period of the returned models.
 
@@ -340,12 +488,55 @@ def stochastic_realization(
     ------
     NotPositiveRealError
         If the estimated covariances are not positive real and ``repair`` is False (the
-        message gives the spectral minimum and the ``delta`` that would repair it).
+        message gives the spectral minimum or the unstable pole).
     OrderError
         If ``order`` exceeds what the horizon (``min(past, future - 1) p``) or the data
         (numerical rank of the Hankel matrix) support.
     DataError, NonFiniteError, ShapeError
-        Too few samples, NaN or Inf, wrong shapes.
+        Too few samples, constant data, NaN or Inf, wrong shapes.
+
+    Notes
+    -----
+    *Scale.* The data are divided by a power of two near their RMS value before any
+    computation and the results scaled back, so every tolerance is relative: the result
+    for ``c y`` is that for ``y`` with ``C, G`` times ``c``, ``K`` over ``c`` and
+    ``Sigma_0, Lambda`` times ``c^2``.
+
+    *Finite horizon.* With finite past and future the canonical correlations (and the
+    Hankel singular values) are those of the finite windows: the past must be long
+    enough for ``(A - K C)^past`` to be negligible, or the smaller canonical correlations
+    are biased towards zero. The default horizon is twice the lag chosen by AIC for a
+    long autoregression (Peternell, Scherrer & Deistler 1996; Bauer 2005), which grows
+    with the sample size so that this bias vanishes asymptotically; a process with a
+    spectral zero close to the unit circle needs long horizons and many samples.
+
+    *Repair.* Sample covariances need not be positive real: the Riccati equation of the
+    forward model then has no solution (often for short records, over-estimated orders,
+    near-unit-root data). With ``repair=True`` the model is re-estimated from the state
+    regression (Van Overschee & De Moor 1996, Sec. 3.3, the positive-real algorithm of
+    Fig. 3.13): with ``x(t) = M p(t)`` the first ``n`` canonical variates of the past
+    (for either method; the repaired model is in that basis),
+    ``[x(t+1); y(t)] = [A; C] x(t) + [w; v]`` is fitted by least squares on the
+    biased (zero-padded) sample moments. The residual covariance ``[[Q, S], [S', R]]``
+    is positive semidefinite and ``Sigma_x = A Sigma_x A' + Q`` holds exactly for these
+    moments, so ``A`` is stable and ``(A, C, Q, R, S)`` is a genuine state-space model;
+    its covariances ``G = A Sigma_x C' + S``, ``Sigma_0 = C Sigma_x C' + R`` are positive
+    real, and the forward innovation model comes from its Kalman filter Riccati
+    equation (stabilizing solution; ``P_min = Sigma_x - P``). ``Sigma_0`` stays the
+    sample variance (nothing is inflated), and white noise gives a nearly flat
+    spectrum with poles near zero, not a spurious unit root. Data that are already
+    positive real are not affected (``repaired`` is False).
+
+    References
+    ----------
+    P. Van Overschee, B. De Moor, *Subspace Identification for Linear Systems*, Kluwer,
+    1996, Sec. 3.3.
+    K. Peternell, W. Scherrer, M. Deistler, "Statistical analysis of novel subspace
+    identification methods", Signal Processing 52 (1996) 161-177.
+    D. Bauer, "Estimating linear dynamical systems using subspace methods", Econometric
+    Theory 21 (2005) 181-211.
+    P. Whittle, "On the fitting of multivariate autoregressions, and the approximate
+    canonical factorization of a spectral density matrix", Biometrika 50 (1963) 129-134.
 
     Examples
     --------
@@ -357,12 +548,22 @@ def stochastic_realization(
     0.8
     >>> bool(np.all(np.linalg.eigvalsh(res.P_max - res.P_min) >= -1e-12))
     True
+
+    A short white-noise record whose order-2 covariance realization is unstable:
+
+    >>> w = np.random.default_rng(3).standard_normal(100)
+    >>> fix = realize.stochastic_realization(w, 2, repair=True)
+    >>> fix.repaired, bool(np.max(np.abs(fix.model.poles())) < 0.5)
+    (True, True)
+    >>> bool(np.allclose(fix.Sigma0, np.var(w)))  # the sample variance, not inflated
+    True
     """
     from realize._checks import as_timeseries
     from realize.errors import DataError
     from realize.identify.hankel import _parse_horizon
-    from realize.identify.subspace import _stable_shift, _svd_rank
+    from realize.identify.subspace import _svd_rank
     from realize.model import StateSpace
+    from realize.riccati import dlyap, kalman_gain
 
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
@@ -380,12 +581,22 @@ def stochastic_realization(
         raise InvalidValueError(f"order: expected a positive integer, got {order!r}") from None
     if n < 1:
         raise OrderError(f"order: expected a positive model order, got {n}")
+    if detrend:
+        y_mean = np.concatenate(records).mean(axis=0)
+        records = [r - y_mean for r in records]
+    else:
+        y_mean = np.zeros(p)
+    # work at unit scale (a power of two, so that scaling back is exact)
+    ms = float(np.mean([np.mean(r * r) for r in records]))
+    if not ms > 0 or not np.isfinite(ms):
+        raise DataError(
+            "y: expected a non-constant output, got "
+            + ("constant data" if detrend else "all zeros")
+        )
+    c = 2.0 ** np.round(0.5 * np.log2(ms))
+    records = [r / c for r in records]
     if horizon is None:
-        h = max(10, 2 * int(np.ceil(n / p)) + 1)
-        longest = max(r.shape[0] for r in records)
-        while h > int(np.ceil(n / p)) + 1 and 2 * h - 1 + 2 * h * p > longest:
-            h -= 1
-        past = future = h
+        past = future = _default_horizon(records, n)
     else:
         past, future = _parse_horizon(horizon)
     cap = min(past, future - 1) * p
@@ -403,11 +614,6 @@ def stochastic_realization(
             f"y: expected at least {need} samples for horizon (past={past}, future={future}) "
             f"with p={p}, got {', '.join(str(r.shape[0]) for r in records)}"
         )
-    if detrend:
-        y_mean = np.concatenate(records).mean(axis=0)
-        records = [r - y_mean for r in records]
-    else:
-        y_mean = np.zeros(p)
 
     if method == "covariance":
         U, s, Vt, Rf, Rp, Sigma0 = _ho_kalman_covariance(records, n, past, future)
@@ -431,34 +637,50 @@ def stochastic_realization(
     A = np.linalg.lstsq(Gamma[:-p], Gamma[p:], rcond=None)[0]
     Sigma0 = 0.5 * (Sigma0 + Sigma0.T)
 
-    delta = 0.0
+    problem = None
     rho = float(np.max(np.abs(np.linalg.eigvals(A))))
     if rho >= 1.0:
-        if not repair:
-            raise NotPositiveRealError(
-                f"Sigma: expected positive-real covariance data, got an unstable covariance "
-                f"realization (spectral radius of A {rho:.6g}); pass repair=True to use the "
-                "least regularized stable estimate of A"
-            )
-        A, _ = _stable_shift(Gamma[:-p], Gamma[p:])
-    phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
-    scale = float(np.linalg.eigvalsh(Sigma0)[-1])
-    fix = max(0.0, -phi_min) + repair_margin * scale
-    try:
-        if phi_min <= 0:
-            raise NotPositiveRealError("spectral density not positive definite")
-        P, K, Lam = faurre(A, C, G, Sigma0)
-    except NotPositiveRealError as exc:
-        if not repair:
-            raise NotPositiveRealError(
-                f"Sigma: expected positive-real covariance data, got a spectral density with "
-                f"smallest eigenvalue {phi_min:.4g} at w = {w_min:.4g} rad/sample ({exc}); "
-                f"pass repair=True to add delta I = {fix:.4g} I to Sigma_0"
-            ) from None
-        delta = fix
-        Sigma0 = Sigma0 + delta * np.eye(p)
+        problem = (
+            f"an unstable covariance realization (spectral radius of A {rho:.6g}); pass "
+            "repair=True for the positive-real realization from the state regression"
+        )
+    else:
         phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
-        P, K, Lam = faurre(A, C, G, Sigma0)
+        try:
+            if phi_min <= 0:
+                raise NotPositiveRealError("spectral density not positive definite")
+            P, K, Lam = faurre(A, C, G, Sigma0)
+        except NotPositiveRealError as exc:
+            problem = (
+                f"a spectral density with smallest eigenvalue {phi_min * c * c:.4g} at "
+                f"w = {w_min:.4g} rad/sample ({exc}); pass repair=True for the positive-real "
+                "realization from the state regression"
+            )
+    repaired = problem is not None
+    if repaired:
+        if not repair:
+            raise NotPositiveRealError(
+                f"Sigma: expected positive-real covariance data, got {problem}"
+            )
+        Sig = _sample_covariances(records, past + future)
+        M = _canonical_state_map(Sig, past, future, n)
+        A, C, Q, R, S = _positive_real_realization(Sig, M)
+        try:
+            Px = dlyap(A, Q)
+            Perr, K, Lam = kalman_gain(A, C, Q, R, S)
+        except (InvalidValueError, np.linalg.LinAlgError) as exc:
+            # only when the regression moments are singular (order near past * p / 2 or
+            # deterministic data): the residual covariance is PSD but not definite
+            raise NotPositiveRealError(
+                f"Sigma: expected a positive-real state regression, got a degenerate one "
+                f"({exc}); use a longer horizon or a smaller order"
+            ) from None
+        G = A @ Px @ C.T + S
+        Sigma0 = C @ Px @ C.T + R
+        Sigma0 = 0.5 * (Sigma0 + Sigma0.T)
+        P = Px - Perr
+        P = 0.5 * (P + P.T)
+        phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
     Pb, Kb, Lamb = faurre(A.T, G.T, C.T, Sigma0)
     try:
         P_max = np.linalg.inv(Pb)
@@ -468,6 +690,11 @@ def stochastic_realization(
             "backward state covariance); choose a smaller order"
         ) from None
     P_max = 0.5 * (P_max + P_max.T)
+    # back to the data's scale: y = c y~ gives C, G, K_bar^-1 times c and covariances c^2
+    C, G, K, Kb = C * c, G * c, K / c, Kb / c
+    Sigma0, Lam, Lamb = Sigma0 * c * c, Lam * c * c, Lamb * c * c
+    if method == "covariance":
+        s = s * c * c
     model = StateSpace(A, C=C, dt=dt, K=K, Lambda=Lam)
     backward = StateSpace(A.T, C=G.T, dt=dt, K=Kb, Lambda=Lamb)
     return StochasticRealization(
@@ -483,7 +710,7 @@ def stochastic_realization(
         order=n,
         method=method,
         horizon=(past, future),
-        delta=delta,
-        spectral_minimum=phi_min,
+        repaired=repaired,
+        spectral_minimum=phi_min * c * c,
         y_mean=y_mean,
     )

@@ -64,7 +64,6 @@ A. Gu and T. Dao, "Mamba: Linear-time sequence modeling with selective state spa
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 
@@ -73,7 +72,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from realize.errors import FormatError, InvalidValueError, ShapeError
-from realize.nn.attention import SlidingWindowAttention, causal_depthwise_conv
+from realize.nn import _checkpoint
+from realize.nn.attention import (
+    SlidingWindowAttention,
+    _check_positive_int,
+    causal_depthwise_conv,
+)
+from realize.nn.ops.selective_scan import BACKENDS
 
 __all__ = [
     "BMOJOConfig",
@@ -85,7 +90,44 @@ __all__ = [
 ]
 
 
+_FORMAT = "realize.BMOJOLM"  # the format tag of BMOJOLM checkpoints
+
+
 # ---------------------------------------------------------------------- configuration
+# Upper bounds of a configuration, far above any model this layer is meant for: they stop a
+# mistyped or hostile configuration (a checkpoint's, say) before it allocates anything.
+CONFIG_LIMITS = {
+    "vocab_size": 2**24,
+    "d_model": 2**16,
+    "n_layers": 2**10,
+    "d_state": 2**12,
+    "window": 2**20,
+    "n_eidetic": 2**20,
+    "n_heads": 2**10,
+    "n_fading": 2**20,
+    "conv_kernel": 2**10,
+    "expand": 2**6,
+    "mlp_ratio": 2**6,
+}
+# integer fields and their smallest value
+_SIZES = (
+    ("vocab_size", 1),
+    ("d_model", 1),
+    ("n_layers", 1),
+    ("d_state", 1),
+    ("window", 1),
+    ("n_heads", 1),
+    ("expand", 1),
+    ("n_eidetic", 0),
+    ("n_fading", 0),
+    ("conv_kernel", 0),
+)
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 @dataclass
 class BMOJOConfig:
     """Hyper-parameters of :class:`BMOJOLM` (and of each :class:`BMOJOBlock`).
@@ -124,6 +166,15 @@ class BMOJOConfig:
         Share the embedding and the LM head.
     scan_backend : str
         Backend of :func:`realize.nn.ops.selective_scan`.
+
+    Notes
+    -----
+    Every field is checked on construction (type and range; ``InvalidValueError`` naming
+    the field), so a bad configuration fails before anything is allocated. Sizes are
+    bounded by ``CONFIG_LIMITS``, generous limits that stop a mistyped or hostile
+    configuration (a checkpoint's): vocab_size <= 16,777,216; d_model <= 65,536;
+    n_layers <= 1,024; d_state <= 4,096; window, n_eidetic, n_fading <= 1,048,576;
+    n_heads, conv_kernel <= 1,024; expand <= 64; mlp_ratio <= 64.
     """
 
     vocab_size: int = 256
@@ -149,35 +200,52 @@ class BMOJOConfig:
     scan_backend: str = "auto"
 
     def __post_init__(self):
-        for name in ("vocab_size", "d_model", "n_layers", "d_state", "window", "n_heads", "expand"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise InvalidValueError(f"{name}: expected an integer >= 1, got {v!r}")
-        for name in ("n_eidetic", "n_fading", "conv_kernel"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InvalidValueError(f"{name}: expected an integer >= 0, got {v!r}")
+        # sizes first: every later check and every user may rely on bounded integers
+        for name, low in _SIZES:
+            _check_positive_int(getattr(self, name), name, low)
+            if getattr(self, name) > CONFIG_LIMITS[name]:
+                raise InvalidValueError(
+                    f"{name}: expected an integer in [{low}, {CONFIG_LIMITS[name]:,}], "
+                    f"got {getattr(self, name)!r}"
+                )
         if self.chunk is None:
             self.chunk = self.window
-        if not isinstance(self.chunk, int) or not 1 <= self.chunk <= self.window:
+        if _check_positive_int(self.chunk, "chunk") > self.window:
             raise InvalidValueError(
                 f"chunk: expected an integer in [1, window={self.window}], got {self.chunk!r}"
             )
         if self.select_k is None:
             self.select_k = max(1, self.chunk // 4)
-        if not isinstance(self.select_k, int) or not 1 <= self.select_k <= self.chunk:
+        if _check_positive_int(self.select_k, "select_k") > self.chunk:
             raise InvalidValueError(
                 f"select_k: expected an integer in [1, chunk={self.chunk}], got {self.select_k!r}"
             )
-        if self.selection not in ("topk", "threshold"):
-            raise InvalidValueError(
-                f"selection: expected 'topk' or 'threshold', got {self.selection!r}"
-            )
-        if self.eviction not in ("fifo", "score"):
-            raise InvalidValueError(f"eviction: expected 'fifo' or 'score', got {self.eviction!r}")
-        if not 0.0 < self.threshold_alpha < 1.0:
+        for name, choices in (
+            ("selection", ("topk", "threshold")),
+            ("eviction", ("fifo", "score")),
+            ("scan_backend", ("auto", *BACKENDS)),
+        ):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
+                raise InvalidValueError(
+                    f"{name}: expected one of {choices}, got {getattr(self, name)!r}"
+                )
+        for name in ("attention", "ssm", "tie_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidValueError(
+                    f"{name}: expected True or False, got {getattr(self, name)!r}"
+                )
+        if not (_is_real(self.threshold_alpha) and 0 < self.threshold_alpha < 1):
             raise InvalidValueError(
                 f"threshold_alpha: expected a level in (0, 1), got {self.threshold_alpha!r}"
+            )
+        if not (_is_real(self.mlp_ratio) and 0 <= self.mlp_ratio <= CONFIG_LIMITS["mlp_ratio"]):
+            raise InvalidValueError(
+                f"mlp_ratio: expected a number in [0, {CONFIG_LIMITS['mlp_ratio']}], "
+                f"got {self.mlp_ratio!r}"
+            )
+        if not (_is_real(self.innovation_weight) and self.innovation_weight >= 0):
+            raise InvalidValueError(
+                f"innovation_weight: expected a finite number >= 0, got {self.innovation_weight!r}"
             )
         if self.d_model % self.n_heads:
             raise InvalidValueError(
@@ -192,8 +260,6 @@ class BMOJOConfig:
                 f"n_eidetic: expected 0 without both attention and SSM (the innovation test needs "
                 f"the SSM, the store needs the attention), got {self.n_eidetic}"
             )
-        if self.mlp_ratio < 0 or self.innovation_weight < 0:
-            raise InvalidValueError("mlp_ratio, innovation_weight: expected values >= 0")
 
     @classmethod
     def variant(cls, name: str, **fields) -> BMOJOConfig:
@@ -909,79 +975,83 @@ class BMOJOLM(nn.Module):
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> None:
-        """Write weights and configuration to a safetensors file (no pickle)."""
-        from safetensors.torch import save_model
-
-        save_model(
-            self,
-            str(path),
-            metadata={"format": "realize.BMOJOLM", "config": json.dumps(self.config.to_dict())},
-        )
+        """Write weights and configuration to a safetensors file (no pickle; the format is
+        described in :mod:`realize.nn._checkpoint`, tagged ``"realize.BMOJOLM"``)."""
+        _checkpoint.save(path, self, _FORMAT, self.config.to_dict())
 
     @staticmethod
-    def _read_config(path) -> dict:
-        from safetensors import safe_open
-
+    def _read_checkpoint(path):
+        """The checked header and configuration of a checkpoint (no tensor read)."""
+        header = _checkpoint.read_header(path)
+        fields = _checkpoint.read_config(header, _FORMAT)
         try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-        except (
-            OSError,
-            ValueError,
-            RuntimeError,
-            Exception,
-        ) as err:  # safetensors raises its own type
+            return header, BMOJOConfig(**fields)
+        except (InvalidValueError, TypeError) as err:
             raise FormatError(
-                f"path: expected a safetensors file written by BMOJOLM.save, got {path!s} ({err})"
-            ) from err
-        if meta.get("format") != "realize.BMOJOLM" or "config" not in meta:
-            raise FormatError(
-                f"path: expected a BMOJOLM checkpoint, got a file without its metadata: {path!s}"
-            )
-        return json.loads(meta["config"])
+                f"path: {header.path}: expected a valid BMOJOConfig, got {err}"
+            ) from None
 
     @classmethod
     def load(cls, path, device="cpu") -> BMOJOLM:
         """A model built from the configuration stored in ``path``, with its weights (in the
-        stored dtype)."""
-        from safetensors import safe_open
+        stored dtype), on ``device``.
 
-        model = cls.from_config(cls._read_config(path))
-        with safe_open(str(path), framework="pt") as f:
-            dtype = f.get_slice(next(iter(f.keys()))).get_dtype()
-        model = model.to(
-            {
-                "F64": torch.float64,
-                "F32": torch.float32,
-                "F16": torch.float16,
-                "BF16": torch.bfloat16,
-            }.get(dtype, torch.float32)
-        )
-        model.load_weights(path, device=device)
-        return model
-
-    def load_weights(self, path, device="cpu") -> None:
-        """Load weights saved by :meth:`save` into this model.
+        The configuration is validated, and the file's tensor names, shapes and dtypes are
+        compared with those it implies, before the model is built; NaN or Inf weights are
+        refused.
 
         Raises
         ------
         FormatError
-            Not a BMOJOLM checkpoint.
+            Not a BMOJOLM checkpoint, an invalid configuration, tensors that do not match
+            it, mixed dtypes, or non-finite weights.
+        """
+        header, config = cls._read_checkpoint(path)
+        # names and shapes from a one-layer copy on the meta device: no allocation, and a
+        # cost independent of n_layers; the model is built only once the file matches it
+        with torch.device("meta"):
+            one = cls(config=dataclasses.replace(config, n_layers=1))
+        shapes = {}
+        for name, shape in _checkpoint.tensor_shapes(one).items():
+            if name.startswith("layers.0."):
+                layer = name.removeprefix("layers.0.")
+                shapes.update({f"layers.{i}.{layer}": shape for i in range(config.n_layers)})
+            else:
+                shapes[name] = shape
+        _checkpoint.check_tensors(header, shapes)
+        dtypes = {spec.dtype for spec in header.tensors.values()}
+        if len(dtypes) != 1:
+            raise FormatError(
+                f"path: {header.path}: expected one dtype for all tensors, got {sorted(dtypes)}"
+            )
+        model = cls(config=config).to(_checkpoint.DTYPES[dtypes.pop()])
+        model.load_weights(path)
+        return model.to(device)
+
+    def load_weights(self, path, device="cpu") -> None:
+        """Load weights saved by :meth:`save` into this model.
+
+        ``device`` is where the tensors are staged; they are copied into the model's
+        parameters, in the model's dtype.
+
+        Raises
+        ------
+        FormatError
+            Not a BMOJOLM checkpoint, tensors that do not match this model, or non-finite
+            weights.
         InvalidValueError
             A checkpoint written for another configuration.
         """
-        from safetensors.torch import load_model
-
-        stored = self._read_config(path)
-        mine = self.config.to_dict()
+        header, stored = self._read_checkpoint(path)
+        mine, theirs = self.config.to_dict(), stored.to_dict()
         diff = {
-            k: (stored.get(k), v)
-            for k, v in mine.items()
-            if stored.get(k) != v and k != "scan_backend"
+            k: (theirs[k], v) for k, v in mine.items() if theirs[k] != v and k != "scan_backend"
         }
         if diff:
             text = ", ".join(f"{k}: checkpoint {a!r} vs model {b!r}" for k, (a, b) in diff.items())
             raise InvalidValueError(
                 f"path: expected a checkpoint of this configuration, got one with {text}"
             )
-        load_model(self, str(path), device=str(device))
+        tensors = _checkpoint.load_tensors(header, _checkpoint.tensor_shapes(self))
+        # strict=False: a tied tensor is stored once, and load_tensors checked all others
+        self.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=False)

@@ -273,3 +273,164 @@ def test_variants_by_configuration():
     assert BMOJOConfig.variant("bmojo-f", **base).n_eidetic == 0
     assert not BMOJOConfig.variant("swa", **base).ssm
     assert not BMOJOConfig.variant("mamba", **base).attention
+
+
+# ------------------------------------------------------------ checkpoints (issue 17)
+def _rewrite(src, dst, config=None, tensors=None, metadata=None):
+    """Copy a checkpoint with its config fields, tensors or metadata changed."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(src), framework="pt") as f:
+        meta = dict(f.metadata())
+    cfg = json.loads(meta["config"])
+    cfg.update(config or {})
+    meta["config"] = json.dumps(cfg)
+    meta.update(metadata or {})
+    state = load_file(str(src))
+    state.update(tensors or {})
+    save_file({k: v for k, v in state.items() if v is not None}, str(dst), metadata=meta)
+    return dst
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    path = tmp_path / "lm.safetensors"
+    _lm(0).float().save(path)
+    return path
+
+
+@pytest.fixture
+def no_building(monkeypatch):
+    """Fail the test if a loader builds more than a few layers or a large embedding."""
+    import realize.nn.bmojo as bmojo
+
+    built = []
+    layer_init, embed_init = bmojo._Layer.__init__, torch.nn.Embedding.__init__
+
+    def layer(self, cfg):
+        built.append(cfg.n_layers)
+        assert len(built) <= 8, "the loader built layers of an unchecked config"
+        layer_init(self, cfg)
+
+    def embed(self, num, dim, *args, **kw):
+        assert num * dim <= 10**7, "the loader allocated an unchecked embedding"
+        embed_init(self, num, dim, *args, **kw)
+
+    monkeypatch.setattr(bmojo._Layer, "__init__", layer)
+    monkeypatch.setattr(torch.nn.Embedding, "__init__", embed)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"n_layers": 200_000}, "n_layers"),  # ran 413 s before it failed
+        ({"vocab_size": 10**12}, "vocab_size"),
+        ({"d_model": 2**40, "n_heads": 1}, "d_model"),
+        ({"window": 10**15, "chunk": 4}, "window"),
+        ({"n_layers": 64}, "missing"),  # a valid config the file's tensors do not follow
+        ({"mlp_ratio": 1e9}, "mlp_ratio"),
+    ],
+)
+def test_load_checks_the_config_before_building(tmp_path, checkpoint, no_building, change, message):
+    bad = _rewrite(checkpoint, tmp_path / "bad.safetensors", config=change)
+    with pytest.raises(FormatError, match=message):
+        BMOJOLM.load(bad)
+
+
+def test_load_checks_tensor_names_shapes_dtypes_and_values(tmp_path, checkpoint):
+    cases = {
+        "shape": {"embed.weight": torch.zeros(23, 8)},
+        "unexpected": {"extra.weight": torch.zeros(2)},
+        "missing": {"norm_f.weight": None},
+        "dtype": {"norm_f.weight": torch.ones(16, dtype=torch.int64)},
+        "finite": {"norm_f.weight": torch.full((16,), float("nan"))},
+    }
+    for message, tensors in cases.items():
+        bad = _rewrite(checkpoint, tmp_path / f"{message}.safetensors", tensors=tensors)
+        with pytest.raises(FormatError, match=message):
+            BMOJOLM.load(bad)
+        with pytest.raises(FormatError, match=message):
+            _lm(0).load_weights(bad)
+
+
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        ({"config": "{not json"}, "JSON config"),
+        ({"config": "[1, 2]"}, "JSON object"),
+        ({"config": '{"bogus": 1}'}, "BMOJOConfig"),
+        ({"format": "realize.Other"}, "realize.BMOJOLM checkpoint"),
+    ],
+)
+def test_load_malformed_metadata_is_a_format_error(tmp_path, checkpoint, metadata, message):
+    # JSONDecodeError, TypeError and AttributeError came out of these before
+    bad = _rewrite(checkpoint, tmp_path / "bad.safetensors", metadata=metadata)
+    with pytest.raises(FormatError, match=message):
+        BMOJOLM.load(bad)
+    with pytest.raises(FormatError, match=message):
+        _lm(0).load_weights(bad)
+
+
+def test_load_a_checkpoint_without_tensors(tmp_path, checkpoint):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(checkpoint), framework="pt") as f:
+        meta = f.metadata()
+    save_file({}, str(tmp_path / "empty.safetensors"), metadata=meta)
+    with pytest.raises(FormatError, match="missing"):  # StopIteration before
+        BMOJOLM.load(tmp_path / "empty.safetensors")
+
+
+def test_load_reads_files_written_by_safetensors_save_model(tmp_path):
+    # checkpoints written before realize.nn._checkpoint (tied head stored once) still load
+    import json
+
+    from safetensors.torch import save_model
+
+    lm = _lm(0)
+    meta = {"format": "realize.BMOJOLM", "config": json.dumps(lm.config.to_dict())}
+    save_model(lm, str(tmp_path / "old.safetensors"), metadata=meta)
+    back = BMOJOLM.load(tmp_path / "old.safetensors")
+    assert back.embed.weight.dtype == torch.float64 and back.head.weight is back.embed.weight
+    tok = torch.randint(0, 23, (2, 12))
+    torch.testing.assert_close(back(tok), lm(tok), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("n_layers", 200_000),
+        ("vocab_size", 10**12),
+        ("d_model", True),
+        ("window", 2.0),
+        ("chunk", True),
+        ("select_k", True),
+        ("n_eidetic", 10**9),
+        ("n_fading", -1),
+        ("conv_kernel", 10**6),
+        ("expand", 1000),
+        ("mlp_ratio", float("nan")),
+        ("mlp_ratio", "4"),
+        ("innovation_weight", float("inf")),
+        ("threshold_alpha", "0.1"),
+        ("attention", "yes"),
+        ("tie_embeddings", 1),
+        ("scan_backend", "magic"),
+        ("selection", ["topk"]),
+    ],
+)
+def test_config_validates_every_field(field, value):
+    with pytest.raises(InvalidValueError, match=field):
+        BMOJOConfig(**{field: value})
+
+
+def test_config_limits_are_documented():
+    from realize.nn.bmojo import CONFIG_LIMITS
+
+    for name, limit in CONFIG_LIMITS.items():
+        assert f"{name}" in BMOJOConfig.__doc__ and f"{limit:,}" in BMOJOConfig.__doc__
+    assert CONFIG_LIMITS["n_layers"] >= 1024 and CONFIG_LIMITS["vocab_size"] >= 2**20

@@ -232,26 +232,65 @@ def _save_optimizer(opt, step: int, path: str) -> None:
     )
 
 
+_ADAM_STATE = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
+
+def _is_setting(group: dict, key: str, value) -> bool:
+    """A stored group setting that the optimizer has, with a JSON scalar value."""
+    if key not in group or key == "params":
+        return False
+    return (
+        value is None
+        or isinstance(value, (bool, int))
+        or (isinstance(value, float) and math.isfinite(value))
+    )
+
+
 def _load_optimizer(opt, path: str) -> int:
-    from safetensors import safe_open
+    """Restore the AdamW state written by :func:`_save_optimizer`; returns the step.
+
+    The whole file is checked (header, metadata, tensor names, shapes and finite values,
+    see :mod:`realize.nn._checkpoint`) before the optimizer is changed.
+    """
+    from realize.nn import _checkpoint
 
     params = [p for g in opt.param_groups for p in g["params"]]
-    with safe_open(path, framework="pt") as f:
-        meta = f.metadata()
-        if int(meta["n_params"]) != len(params):
-            raise InvalidValueError(
-                f"resume: expected an optimizer state for {len(params)} tensors, "
-                f"got {meta['n_params']}"
-            )
-        for key in f.keys():
-            i, name = key.split(".", 1)
-            val = f.get_tensor(key)
-            opt.state[params[int(i)]][name] = (
-                val if name == "step" else val.to(params[int(i)].device)
-            )
-        for g, stored in zip(opt.param_groups, json.loads(meta["groups"])):
-            g.update(stored)
-    return int(meta["step"])
+    header = _checkpoint.read_header(path)
+    meta = header.metadata
+    try:
+        n_params, step = int(meta["n_params"]), int(meta["step"])
+        groups = json.loads(meta["groups"])
+    except (KeyError, ValueError, RecursionError) as err:
+        raise FormatError(
+            f"resume: expected an optimizer file with n_params, step and groups, got {path} "
+            f"({type(err).__name__}: {err})"
+        ) from None
+    if n_params != len(params):
+        raise InvalidValueError(
+            f"resume: expected an optimizer state for {len(params)} tensors, got {n_params}"
+        )
+    ok = step >= 0 and isinstance(groups, list) and len(groups) == len(opt.param_groups)
+    ok = ok and all(
+        isinstance(stored, dict) and all(_is_setting(g, k, v) for k, v in stored.items())
+        for g, stored in zip(opt.param_groups, groups)
+    )
+    if not ok:
+        raise FormatError(
+            f"resume: expected a step >= 0 and {len(opt.param_groups)} groups of the optimizer's "
+            f"own settings, got step {step} and groups {meta['groups'][:100]!r} in {path}"
+        )
+    expected = {
+        f"{i}.{key}": () if key == "step" else tuple(p.shape)
+        for i, p in enumerate(params)
+        for key in _ADAM_STATE
+    }
+    for key, val in _checkpoint.load_tensors(header, expected, complete=False).items():
+        i, name = key.split(".", 1)
+        p = params[int(i)]
+        opt.state[p][name] = val if name == "step" else val.to(p.device)
+    for g, stored in zip(opt.param_groups, groups):
+        g.update(stored)
+    return step
 
 
 # ---------------------------------------------------------------------- training

@@ -1041,8 +1041,9 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 2 for bad input (one line on stderr), 1 for
-        an internal error, 130 when interrupted. The console script exits with it.
+        The exit status: 0 on success (warnings, if any, on stderr at the end), 2 for
+        bad input or a bad file (one line on stderr), 1 for an internal error, 130 when
+        interrupted. The console script exits with it.
 
     Examples
     --------
@@ -1053,9 +1054,12 @@ def main(argv=None) -> int:
     debug = bool(os.environ.get("REALIZE_DEBUG"))
     quiet = "-q" in argv or "--quiet" in argv
 
+    # warnings wait for the end of the command, so that a failure prints one line only
+    pending = []
+
     def show_warning(message, category, filename, lineno, file=None, line=None):
         if not quiet:
-            sys.stderr.write(f"realize: warning: {' '.join(str(message).split())}\n")
+            pending.append(f"realize: warning: {' '.join(str(message).split())}\n")
 
     from realize.errors import RealizeError
 
@@ -1095,6 +1099,8 @@ def main(argv=None) -> int:
                 "(please report it; REALIZE_DEBUG=1 shows the traceback)\n"
             )
             status = 1
+    if status == 0:
+        sys.stderr.writelines(pending)
     return status
 
 

@@ -34,6 +34,7 @@ import json
 import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 
@@ -65,6 +66,8 @@ _CORRUPT = (
     struct.error,
     RuntimeError,  # also RecursionError: deeply nested JSON
     NotImplementedError,
+    SyntaxError,  # and TokenError: numpy's filter of Python 2 .npy headers
+    tokenize.TokenError,
     OverflowError,
     MemoryError,
     KeyError,

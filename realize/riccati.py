@@ -24,6 +24,10 @@ _POLISH_RTOL = 1e-12
 _ACCEPT_RTOL = 1e-8
 
 
+def _max_abs(M: np.ndarray) -> float:
+    return float(np.max(np.abs(M))) if M.size else 0.0
+
+
 def dlyap(A, Q) -> np.ndarray:
     """Solve the discrete Lyapunov equation ``A X A' - X + Q = 0``.
 
@@ -190,18 +194,24 @@ def dare(A, B, Q, R, S=None) -> np.ndarray:
     Q = check_psd(as_square(Q, "Q", n), "Q")
     R = as_square(R, "R", m)
     asym = float(np.max(np.abs(R - R.T))) if R.size else 0.0
-    if asym > 1e-8 * max(1.0, float(np.max(np.abs(R)))):
+    if asym > 1e-8 * _max_abs(R):
         raise InvalidValueError(f"R: expected a symmetric matrix, got max |R - R'| = {asym:.3g}")
     R = 0.5 * (R + R.T)
     S = np.zeros((n, m)) if S is None else as_matrix(S, "S", n, m)
+    # The equation is homogeneous in (X, Q, R, S); SciPy's solver judges the pencil with
+    # absolute thresholds, so weights of size 1e-24 fail. Solve with the weights scaled by
+    # a power of two (exact) to size ~1 and scale X back.
+    weight = max(_max_abs(Q), _max_abs(R), _max_abs(S))
+    alpha = 2.0 ** np.round(np.log2(weight)) if weight > 0 else 1.0
     try:
-        X = sla.solve_discrete_are(A, B, Q, R, s=S)
+        X = alpha * sla.solve_discrete_are(A, B, Q / alpha, R / alpha, s=S / alpha)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise NotStabilizableError(
             f"dare: expected a Riccati equation with a stabilizing solution, got none ({exc})"
         ) from None
     X = 0.5 * (X + X.T)
-    scale = max(1.0, np.linalg.norm(X, 1), np.linalg.norm(Q, 1))
+    # residuals relative to the equation's own scale (never to an absolute 1)
+    scale = max(np.linalg.norm(X, 1), np.linalg.norm(Q, 1), alpha * np.finfo(float).tiny)
     try:
         err = np.linalg.norm(dare_residual(A, B, Q, R, S, X), 1) / scale
         for _ in range(3):

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import lapack
 
-from realize._checks import as_timeseries
+from realize._checks import as_int, as_timeseries
 from realize.errors import DataError, InvalidValueError, ShapeError
 
 __all__ = [
@@ -305,7 +305,7 @@ class SubspaceAccumulator:
     def __init__(self, horizon=10, *, detrend: bool = False, keep: int = 5000):
         self.past, self.future = _parse_horizon(horizon)
         self.detrend = bool(detrend)
-        self.keep = int(keep)
+        self.keep = as_int(keep, "keep", low=0)
         self.layout: HankelLayout | None = None
         self._R: np.ndarray | None = None
         self._tail_u = self._tail_y = None
@@ -357,7 +357,11 @@ class SubspaceAccumulator:
             u = np.zeros((k, 0))
         else:
             u = as_timeseries(
-                u, "u", channels=None if self.layout is None else self.layout.m, min_length=0
+                u,
+                "u",
+                channels=None if self.layout is None else self.layout.m,
+                min_length=0,
+                min_channels=0,
             )
         if u.shape[0] != k:
             raise ShapeError(f"u: expected as many samples as y ({k}), got {u.shape[0]}")
@@ -525,15 +529,8 @@ def _parse_horizon(horizon) -> tuple[int, int]:
         past, future = horizon
     else:
         past = future = horizon
-    try:
-        past, future = int(past), int(future)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"horizon: expected positive integers, got {horizon!r}") from None
-    if past < 1 or future < 2:
-        raise InvalidValueError(
-            f"horizon: expected past >= 1 and future >= 2 block rows, got ({past}, {future})"
-        )
-    return past, future
+    # past >= 1 and future >= 2 block rows
+    return as_int(past, "horizon", low=1), as_int(future, "horizon", low=2)
 
 
 # ---------------------------------------------------------------------- records

@@ -76,6 +76,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from realize._checks import as_float, as_int
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -93,6 +94,10 @@ _METHODS = ("n4sid", "moesp", "cva")
 _ESTIMATORS = ("states", "shift")
 #: relative singular-value threshold for numerical rank in the d x d projections
 _RTOL = 1e-11
+#: block rows of one channel that agree to this fraction of their norm come from a constant
+#: signal (Householder QR is columnwise backward stable: identical Hankel rows give
+#: coordinates equal up to rounding relative to their own norm)
+_CONSTANT_RTOL = 1e-10
 
 
 @dataclass
@@ -190,6 +195,16 @@ def _solve_rows(Y: np.ndarray, X: np.ndarray) -> np.ndarray:
     U, s, Vt = np.linalg.svd(X, full_matrices=False)
     r = _svd_rank(s)
     return ((Y @ Vt[:r].T) / s[:r]) @ U[:, :r].T
+
+
+def _power_of_two_ratio(X: np.ndarray, U: np.ndarray) -> float:
+    """The power of two nearest to rms(X) / rms(U) (1 when either is empty or zero)."""
+    if X.size == 0 or U.size == 0:
+        return 1.0
+    rx, ru = float(np.sqrt(np.mean(X * X))), float(np.sqrt(np.mean(U * U)))
+    if not (rx > 0 and ru > 0):
+        return 1.0
+    return float(2.0 ** np.round(np.log2(rx / ru)))
 
 
 def _observability(A: np.ndarray, C: np.ndarray, f: int) -> np.ndarray:
@@ -341,12 +356,16 @@ class _Projections:
         w = self.row_weight
         Gi = np.linalg.pinv(w[:, None] * G) * w
         X, X1 = Gi @ self.O, Gi @ self.O_shift
-        XU = np.vstack([X, self.Ui])
+        # the states have the scale of the weighting (unit for CVA), the inputs their own:
+        # bring the input rows to the states' RMS by a power of two (exact, undone on B
+        # and D) so that the rank decision of the regression does not drop either block
+        c = _power_of_two_ratio(X, self.Ui)
+        XU = np.vstack([X, c * self.Ui])
         AB = _solve_rows(X1, XU)
-        A, B = AB[:, :n], AB[:, n:]
+        A, B = AB[:, :n], c * AB[:, n:]
         if feedthrough:
             CD = _solve_rows(self.Yi, XU)
-            C, D = CD[:, :n], CD[:, n:]
+            C, D = CD[:, :n], c * CD[:, n:]
         else:
             C, D = _solve_rows(self.Yi, X), np.zeros((p, m))
         c = 0.0
@@ -427,9 +446,8 @@ def _select_and_estimate(
     p, m = lay.p, lay.m
     n_cap = max_order(p, m, lay.past, lay.future)
     supported = min(n_cap, proj.data_rank)
+    order = _parse_order(order)
     if isinstance(order, str):
-        if order != "auto":
-            raise InvalidValueError(f"order: expected 'auto', an int or a range, got {order!r}")
         if supported < 1:
             raise DataError(
                 "y: expected data with some dynamics, got a zero projection "
@@ -439,19 +457,11 @@ def _select_and_estimate(
             proj.canonical_correlations, p, m, lay.past, lay.future, n_columns, supported
         )
         criterion = "bic"
-    elif np.ndim(order) == 0:
-        try:
-            n = int(order)
-        except (TypeError, ValueError):
-            raise InvalidValueError(
-                f"order: expected 'auto', an int or a range, got {order!r}"
-            ) from None
-        _check_order(n, n_cap, proj, lay)
-        return n, None, None, proj.estimate(n, feedthrough, stable, estimator)
+    elif isinstance(order, int):
+        _check_order(order, n_cap, proj, lay)
+        return order, None, None, proj.estimate(order, feedthrough, stable, estimator)
     else:
-        candidates = [int(k) for k in order]
-    if not candidates:
-        raise InvalidValueError("order: expected a non-empty range of orders, got an empty one")
+        candidates = order
     if criterion not in ("bic", "aic"):
         raise InvalidValueError(f"criterion: expected 'bic' or 'aic', got {criterion!r}")
     for n in candidates:
@@ -473,6 +483,25 @@ def _select_and_estimate(
         if best is None or value < crit[candidates.index(best)]:
             best = n
     return best, np.array(crit), np.array(candidates), estimates[best]
+
+
+def _parse_order(order):
+    """``"auto"``, a positive int, or a non-empty list of positive ints (validated)."""
+    if isinstance(order, str):
+        if order != "auto":
+            raise InvalidValueError(f"order: expected 'auto', an int or a range, got {order!r}")
+        return order
+    if order is None or np.ndim(order) == 0:
+        return as_int(order, "order", low=1, error=OrderError)
+    try:
+        values = list(order)
+    except TypeError:
+        raise OrderError(
+            f"order: expected 'auto', an int or a range, got {type(order).__name__}"
+        ) from None
+    if not values:
+        raise InvalidValueError("order: expected a non-empty range of orders, got an empty one")
+    return [as_int(k, f"order[{i}]", low=1, error=OrderError) for i, k in enumerate(values)]
 
 
 def _check_order(n, n_cap, proj, lay):
@@ -505,6 +534,59 @@ def _check_focus(focus, in_memory: bool):
 def _check_estimator(estimator):
     if estimator not in _ESTIMATORS:
         raise InvalidValueError(f"estimator: expected one of {_ESTIMATORS}, got {estimator!r}")
+
+
+def _constant_channels(acc: SubspaceAccumulator) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean (m,) and (p,) arrays: the input and output channels that are constant.
+
+    A channel is constant when its ``s`` block rows of the (not detrended) Hankel matrix are
+    equal, which the coordinates ``L`` of those rows show whatever the data path (in memory,
+    streamed or dask): ``H = L Q'`` with orthonormal ``Q``. Zero rows are constant.
+    """
+    lay = acc.layout
+    L = acc.r_factor.T  # rows [1 (detrend); u block rows; y block rows]
+    first = lay.offset + np.concatenate([lay.u_rows(0, 1), lay.y_rows(0, 1)])
+    width = np.concatenate([np.full(lay.m, lay.m), np.full(lay.p, lay.p)])
+    constant = np.empty(lay.m + lay.p, dtype=bool)
+    for j, (r0, w) in enumerate(zip(first, width)):
+        rows = L[r0 + w * np.arange(lay.s)]
+        scale = float(np.max(np.linalg.norm(rows, axis=1)))
+        spread = float(np.max(np.linalg.norm(np.diff(rows, axis=0), axis=1)))
+        constant[j] = spread <= _CONSTANT_RTOL * scale
+    return constant[: lay.m], constant[lay.m :]
+
+
+def _scale_inputs(L: np.ndarray, lay: HankelLayout, skip: np.ndarray):
+    """Hankel coordinates with each input channel scaled to the RMS of the outputs.
+
+    The projections are invariant to the scale of each input (their row spaces are), but
+    their rank decisions are relative to the largest singular value: with ``u`` and ``y``
+    1e10 apart the outputs would drown in the input's rounding. Each input row block is
+    multiplied by a power of two ``c_j`` (exact, and undone exactly on ``B`` and ``D``);
+    channels in ``skip`` (constant after detrending: rounding only) are left alone.
+
+    Returns
+    -------
+    L : (d, d) array
+    c : (m,) array
+        The factors: the scaled data are ``c_j u_j``.
+    """
+    m, s = lay.m, lay.s
+    c = np.ones(m)
+    if m == 0:
+        return L, c
+    rms = lambda rows: float(np.sqrt(np.mean(np.sum(L[rows] ** 2, axis=1))))  # noqa: E731
+    y_rms = rms(lay.y_rows(0, s))
+    u_rows = lay.u_rows(0, s).reshape(s, m)
+    for j in range(m):
+        u_rms = rms(u_rows[:, j])
+        if not skip[j] and u_rms > 0 and y_rms > 0:
+            c[j] = 2.0 ** np.round(np.log2(y_rms / u_rms))
+    if np.all(c == 1.0):
+        return L, c
+    L = L.copy()
+    L[u_rows.ravel()] *= np.tile(c, s)[:, None]
+    return L, c
 
 
 def _check_excitation(proj: _Projections):
@@ -607,12 +689,29 @@ def identify_from_accumulator(
             f"future={lay.future}) (one record of at least {lay.min_samples()} samples), "
             f"got {acc.n_columns} columns from {acc.n_samples} samples"
         )
-    proj = _Projections(acc.coordinates(), lay, method)
+    order = _parse_order(order)
+    dt = as_float(dt, "dt", low=0.0, open_low=True)
+    const_u, const_y = _constant_channels(acc)
+    if const_y.any():
+        raise DataError(
+            "y: expected outputs that vary, got constant output channel(s) "
+            f"{np.flatnonzero(const_y).tolist()} (nothing to identify, and the fit of a "
+            "constant is undefined)"
+        )
+    if lay.m and lay.detrend and const_u.all():
+        raise DataError(
+            "u: expected an input that varies, got a constant input (identically zero after "
+            "detrending); use u=None for output-only data"
+        )
+    L, u_scale = _scale_inputs(acc.coordinates(), lay, const_u & lay.detrend)
+    proj = _Projections(L, lay, method)
     _check_excitation(proj)
     n, crit, orders, est = _select_and_estimate(
         proj, acc.n_columns, order, feedthrough, stable, criterion, estimator
     )
     A, B, C, D, Q, R, S, reg = est
+    # back to the units of the data: the projections saw the input c_j u_j
+    B, D = B * u_scale, D * u_scale
     from realize.identify.evaluation import estimate_initial_state, simulation_fit
 
     u_mean, y_mean = acc.u_mean, acc.y_mean
@@ -692,13 +791,15 @@ def _records(y, u):
     return [(y, u)]
 
 
-def _default_horizon(order, p: int) -> int:
+def _largest_order(order) -> int:
+    """The largest order requested by a parsed ``order`` (0 for "auto")."""
     if isinstance(order, str):
-        n = 0
-    elif np.ndim(order) == 0:
-        n = int(order)
-    else:
-        n = max(int(k) for k in order)
+        return 0
+    return order if isinstance(order, int) else max(order)
+
+
+def _default_horizon(order, p: int) -> int:
+    n = _largest_order(order)
     return max(10, 2 * int(np.ceil(n / p)) + 1)
 
 
@@ -839,6 +940,8 @@ def n4sid(
         )
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    order = _parse_order(order)
+    dt = as_float(dt, "dt", low=0.0, open_low=True)
     raw = _records(y, u)
     _check_focus(focus, not any(_is_dask(r[0]) for r in raw))
     _check_estimator(estimator)
@@ -853,11 +956,14 @@ def n4sid(
                 yk = yk[:, None]
             if uk is not None and uk.ndim == 1:
                 uk = uk[:, None]
-            if yk.ndim != 2:
-                raise ShapeError(f"{ny}: expected a (T, p) array, got shape {yk.shape}")
+            if yk.ndim != 2 or yk.shape[1] == 0:
+                raise ShapeError(f"{ny}: expected a (T, p) array, p >= 1, got shape {yk.shape}")
+            for name, arr in ((ny, yk), (nu, uk)):
+                if arr is not None and arr.dtype.kind not in "biuf":
+                    raise ShapeError(f"{name}: expected a real array, got dtype {arr.dtype}")
         else:
             yk = as_timeseries(yk, ny)
-            uk = None if uk is None else as_timeseries(uk, nu)
+            uk = None if uk is None else as_timeseries(uk, nu, min_channels=0)
         if uk is not None and uk.shape[0] != yk.shape[0]:
             raise ShapeError(
                 f"{nu}: expected as many samples as {ny} ({yk.shape[0]}), got {uk.shape[0]}"
@@ -876,8 +982,7 @@ def n4sid(
         longest = max(r[0].shape[0] for r in records)
         lo = 1
         if not isinstance(order, str):
-            n_need = int(order) if np.ndim(order) == 0 else max(int(k) for k in order)
-            lo = int(np.ceil(n_need / p)) + 1
+            lo = int(np.ceil(_largest_order(order) / p)) + 1
         while h > max(lo, 2) and HankelLayout(m, p, h, h, bool(detrend)).min_samples() > longest:
             h -= 1
         past, future = h, h

@@ -13,7 +13,9 @@ brings ``sys`` into that family and reads off the parameters, exactly (up to rou
     modal form: real eigenvalues as 1x1 blocks, each complex-conjugate pair
     ``sigma +- i omega`` as one complex mode (``modes="complex"``, output ``2 Re(c x)``) or
     as the real 2x2 block ``[[sigma, -omega], [omega, sigma]]`` (``modes="blocks"``).
-    Needs a diagonalizable ``A`` (the eigenvector matrix's condition number is checked).
+    Needs a diagonalizable ``A``: a defective one (a Jordan block, e.g. the nilpotent
+    shift of a delay chain) is refused, since its computed eigenvalues are spurious, and
+    the eigenvector matrix's condition number is checked.
 ``companion``
     ``T^-1 = [v, A v, ..., A^(n-1) v]`` (a Krylov basis of a cyclic vector ``v``) gives the
     companion matrix of the characteristic polynomial ``z^n + a_1 z^(n-1) + ... + a_n``
@@ -40,6 +42,7 @@ from realize.errors import IllConditionedWarning, InvalidValueError, NotStableEr
 
 __all__ = [
     "contractive_transform",
+    "defective_eigenvalue",
     "modal_form",
     "companion_form",
     "poly_to_reflection",
@@ -104,6 +107,122 @@ def contractive_transform(A: np.ndarray) -> np.ndarray:
     return T
 
 
+def defective_eigenvalue(A: np.ndarray, lam=None, V=None):
+    """The first numerically defective eigenvalue of A (a Jordan block of size > 1), if any.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    lam, V : arrays, optional
+        ``np.linalg.eig(A)``, if already computed.
+
+    Returns
+    -------
+    None or (mu, algebraic, geometric)
+        ``mu`` the centre of a cluster of ``algebraic`` computed eigenvalues whose
+        eigenspace has only ``geometric < algebraic`` dimensions.
+
+    Notes
+    -----
+    Rounding splits a defective eigenvalue: a Jordan block of size k perturbed by
+    ``eps ||A||`` has k eigenvalues on a circle of radius about ``(eps ||A||)^(1/k)``
+    (``6e-6`` for a 3-step delay chain) with nearly parallel eigenvectors, so neither
+    equality of the eigenvalues nor a bound on the eigenvector condition number alone
+    tells it from a diagonalizable matrix with close eigenvalues. Two tests are combined
+    (Golub & Wilkinson 1976; Demmel 1986):
+
+    1. *Clusters.* Each computed eigenvalue is known to within its first-order
+       perturbation radius ``r_i = 10 n eps ||A|| kappa_i`` (``kappa_i = ||y_i|| ||x_i||
+       / |y_i' x_i|`` its condition number, left eigenvectors the rows of ``V^-1``),
+       capped at ``||A|| (10 n eps)^(1/n)``, the largest split of a defective
+       eigenvalue; eigenvalues whose discs overlap form a cluster. Well-conditioned
+       close eigenvalues (orthogonal eigenvectors) have tiny discs and stay apart.
+    2. *Rank.* For a cluster of k eigenvalues with mean ``mu`` (the mean of a cluster is
+       well conditioned even when its members are not), the geometric multiplicity is
+       the number of singular values of ``A - mu I`` below ``sqrt(eps) ||A||``; the
+       cluster is defective when it is smaller than k. A repeated eigenvalue with a full
+       eigenspace (``0.5 I``) passes.
+
+    References
+    ----------
+    G. H. Golub, J. H. Wilkinson, "Ill-conditioned eigensystems and the computation of
+    the Jordan canonical form", SIAM Review 18 (1976) 578-619.
+    J. W. Demmel, "Computing stable eigendecompositions of matrices", Linear Algebra
+    Appl. 79 (1986) 163-193.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.nn.lift import defective_eigenvalue
+    >>> T = np.array([[2.0, 1.0, 0.0], [0.5, 1.0, 1.0], [0.0, 1.0, 3.0]])
+    >>> shift = T @ np.eye(3, k=-1) @ np.linalg.inv(T)  # a 3-step delay line
+    >>> mu, alg, geo = defective_eigenvalue(shift)
+    >>> bool(abs(mu) < 1e-12), alg, geo
+    (True, 3, 1)
+    >>> defective_eigenvalue(0.5 * np.eye(2)) is None
+    True
+    """
+    if A.shape[0] < 2:
+        return None
+    if lam is None or V is None:
+        lam, V = np.linalg.eig(A)
+    for members, mu, geometric, _ in _eigen_clusters(A, lam, V):
+        if geometric < len(members):
+            return mu, len(members), geometric
+    return None
+
+
+def _eigen_clusters(A: np.ndarray, lam: np.ndarray, V: np.ndarray, imag_tol: float = 1e-12):
+    """Clusters of computed eigenvalues: ``[(members, mu, geometric, basis), ...]``.
+
+    One entry per real cluster and per conjugate pair of complex clusters (the one with
+    ``Im mu > 0``); see :func:`defective_eigenvalue` for the tests. ``basis`` (n,
+    geometric) is an orthonormal basis of the eigenspace ``null(A - mu I)`` (real for a
+    real ``mu``) for clusters of two or more, None for single eigenvalues. A conjugate
+    pair within ``imag_tol`` of the real axis is one real cluster.
+    """
+    n = A.shape[0]
+    s = float(np.linalg.norm(A, 2)) if n else 0.0
+    eps = np.finfo(float).eps
+    if s == 0.0:  # A = 0: one eigenvalue, every vector an eigenvector
+        return [(np.arange(n), 0.0, n, np.eye(n))] if n else []
+    Vn = V / np.linalg.norm(V, axis=0)
+    cap = s * (10 * n * eps) ** (1.0 / n)
+    with np.errstate(all="ignore"):
+        try:
+            kappa = np.linalg.norm(np.linalg.inv(Vn), axis=1)
+        except np.linalg.LinAlgError:
+            kappa = np.full(n, np.inf)
+    kappa = np.where(np.isfinite(kappa), kappa, np.inf)
+    radius = np.minimum(10 * n * eps * s * kappa, cap)
+    near_real = np.abs(lam.imag) <= imag_tol * max(1.0, float(np.max(np.abs(lam))))
+    radius = np.where(near_real, np.maximum(radius, np.abs(lam.imag)), radius)
+    # single-linkage clusters: connected components of the graph of overlapping discs
+    from scipy.sparse.csgraph import connected_components
+
+    overlap = np.abs(lam[:, None] - lam[None, :]) <= radius[:, None] + radius[None, :]
+    _, label = connected_components(overlap, directed=False)
+    tol = np.sqrt(eps) * s
+    out = []
+    for c in np.unique(label):
+        members = np.flatnonzero(label == c)
+        if len(members) == 1:
+            i = members[0]
+            if lam[i].imag >= 0 or near_real[i]:
+                out.append((members, lam[i].real if near_real[i] else lam[i], 1, None))
+            continue
+        mu = complex(np.mean(lam[members]))
+        if abs(mu.imag) <= max(tol, imag_tol * max(1.0, abs(mu))):
+            mu = mu.real
+        elif mu.imag < 0:
+            continue  # the conjugate cluster stands for both
+        _, sv, Vh = np.linalg.svd(A - mu * np.eye(n))
+        geometric = int(np.sum(sv <= tol))
+        basis = Vh[n - geometric :].conj().T if geometric else np.zeros((n, 0))
+        out.append((members, mu, geometric, basis))
+    return out
+
+
 def modal_form(A: np.ndarray, imag_tol: float = 1e-12):
     """Real modal form of a diagonalizable A.
 
@@ -126,31 +245,60 @@ def modal_form(A: np.ndarray, imag_tol: float = 1e-12):
     Raises
     ------
     InvalidValueError
-        A not diagonalizable to working accuracy.
+        A defective A (a Jordan block, found by :func:`defective_eigenvalue`), or one not
+        diagonalizable to working accuracy. A nilpotent block (a shift register, a
+        delay chain, an FIR filter) is the common case: its eigenvalues split at
+        rounding level into spurious poles around zero (``~1e-5`` for three delays,
+        lifted output errors of ``1e-5`` instead of ``1e-15``), so it is refused and
+        ``parametrization="memory"`` (a shift block beside a diagonal block) named.
     """
     n = A.shape[0]
     if n == 0:
         return np.zeros(0), np.zeros(0, complex), np.eye(0)
     lam, V = np.linalg.eig(A)
-    scale = max(1.0, np.max(np.abs(lam)))
-    is_real = np.abs(lam.imag) <= imag_tol * scale
-    upper = lam.imag > imag_tol * scale
-    real_idx = np.flatnonzero(is_real)
-    real_idx = real_idx[np.argsort(-lam[real_idx].real, kind="stable")]
-    cplx_idx = np.flatnonzero(upper)
-    cplx_idx = cplx_idx[np.argsort(-np.abs(lam[cplx_idx]), kind="stable")]
-    if len(real_idx) + 2 * len(cplx_idx) != n:
+    defect = defective_eigenvalue(A, lam, V)
+    if defect is not None:
+        mu, alg, geo = defect
+        if abs(mu) <= np.sqrt(np.finfo(float).eps) * max(float(np.linalg.norm(A, 2)), 1e-300):
+            hint = (
+                "a nilpotent (shift, delay-chain) block at eigenvalue 0; shift dynamics are "
+                'not diagonalizable: use parametrization="memory" (a shift block beside a '
+                "diagonal block)"
+            )
+        else:
+            hint = (
+                f'a Jordan block at eigenvalue {mu:.6g}; use parametrization="dense" or "companion"'
+            )
+        raise InvalidValueError(
+            "sys: expected a diagonalizable A for the diagonal (modal) form, got a defective "
+            f"A with {alg} eigenvalues but {geo} eigenvector(s) at {mu:.3g}: {hint}"
+        )
+    real_modes, cplx_modes = [], []  # (eigenvalue, unit vector)
+    for members, mu, _, basis in _eigen_clusters(A, lam, V, imag_tol):
+        # a cluster of (nearly) repeated eigenvalues: an orthonormal basis of its eigenspace
+        # (the computed eigenvectors of a repeated eigenvalue can be nearly parallel, and a
+        # real one split by rounding into a conjugate pair has conjugate eigenvectors)
+        vecs = [V[:, members[0]]] if basis is None else list(basis.T)
+        for v in vecs:
+            if np.isrealobj(mu):
+                real_modes.append((float(np.real(mu)), v.real / np.linalg.norm(v.real)))
+            else:
+                cplx_modes.append((complex(mu), v / np.linalg.norm(v)))
+    real_modes.sort(key=lambda e: -e[0])
+    cplx_modes.sort(key=lambda e: -abs(e[0]))
+    if len(real_modes) + 2 * len(cplx_modes) != n:
         raise InvalidValueError("sys: expected a diagonalizable A with conjugate eigenvalue pairs")
-    cols = [V[:, i].real / np.linalg.norm(V[:, i].real) for i in real_idx]
-    for i in cplx_idx:
-        v = V[:, i] / np.linalg.norm(V[:, i])
+    cols = [v for _, v in real_modes]
+    for _, v in cplx_modes:
         # A (vr + i vi) = lambda (vr + i vi): in the basis [vr, -vi] the block is
         # [[sigma, -omega], [omega, sigma]], the real form of x' = lambda x for x = a + i b
         cols += [v.real, -v.imag]
     Tinv = np.column_stack(cols)
     _check_cond(Tinv, "a diagonalizable A (modal form)")
     T = np.linalg.inv(Tinv)
-    return lam[real_idx].real.copy(), lam[cplx_idx].copy(), T
+    lr = np.array([e for e, _ in real_modes], dtype=float)
+    lc = np.array([e for e, _ in cplx_modes], dtype=complex)
+    return lr, lc, T
 
 
 def companion_form(A: np.ndarray, B: np.ndarray | None = None, tries: int = 16):

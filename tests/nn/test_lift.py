@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
@@ -12,6 +14,7 @@ from realize.nn.lift import (  # noqa: E402
     companion_form,
     companion_matrix,
     contractive_transform,
+    defective_eigenvalue,
     modal_form,
     poly_to_reflection,
     reflection_to_poly,
@@ -190,3 +193,124 @@ def test_structure_helpers(rng):
     B = B / max(abs(np.linalg.eigvals(B))) * 0.95
     T = contractive_transform(B)
     assert np.linalg.norm(T @ B @ np.linalg.inv(T), 2) < 1
+
+
+# ------------------------------------------------------------------ defective A
+def well_conditioned(rng, n):
+    """A random similarity with condition number at most 4."""
+    Q1 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    Q2 = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    return Q1 @ np.diag(rng.uniform(0.5, 2.0, n)) @ Q2
+
+
+def delay_chain(n, coordinates, rng):
+    """y[t] = u[t - n]: a nilpotent shift A (not diagonalizable) in the given coordinates."""
+    A, B, C = np.eye(n, k=-1), np.eye(n, 1), np.eye(1, n, n - 1)
+    if coordinates == "random":
+        T = rng.standard_normal((n, n)) + 2 * np.eye(n)
+    else:
+        T = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    Ti = np.linalg.inv(T)
+    return realize.StateSpace(T @ A @ Ti, T @ B, C @ Ti, [[0.0]])
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 6])
+@pytest.mark.parametrize("coordinates", ["random", "orthogonal"])
+def test_diagonal_refuses_a_delay_chain_and_memory_lifts_it(rng, n, coordinates):
+    # rounding splits the zero eigenvalue of the shift into spurious poles ~ eps^(1/n): the
+    # diagonal lift used to pass with a warning and output errors ~1e-5 for n = 3
+    sys = delay_chain(n, coordinates, rng)
+    with pytest.raises(InvalidValueError, match='parametrization="memory"') as err:
+        SSMLayer.from_realization(sys, "diagonal", dtype=torch.float64)
+    assert str(err.value).startswith("sys: expected a diagonalizable A")
+    layer = SSMLayer.from_realization(sys, "memory", dtype=torch.float64)
+    u = rng.standard_normal((2, 40, 1))
+    y = layer(torch.as_tensor(u)).detach().numpy()
+    # oracle: the delay line itself
+    ref = np.concatenate([np.zeros((2, n, 1)), u[:, :-n]], axis=1)
+    assert np.abs(y - ref).max() < 1e-12
+    assert layer.n_shift == n
+
+
+def test_diagonal_refuses_an_fir_in_controllable_form():
+    fir = realize.StateSpace(np.eye(3, k=1), [[0.0], [0.0], [1.0]], [[0.3, -0.5, 1.0]], [[0.2]])
+    with pytest.raises(InvalidValueError, match="memory"):
+        SSMLayer.from_realization(fir, "diagonal")
+
+
+def test_diagonal_refuses_a_jordan_block_away_from_zero(rng):
+    T = rng.standard_normal((3, 3)) + 2 * np.eye(3)
+    J = np.array([[0.5, 1.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, -0.2]])
+    sys = realize.StateSpace(T @ J @ np.linalg.inv(T), rng.standard_normal((3, 1)), np.ones((1, 3)))
+    with pytest.raises(InvalidValueError, match="Jordan block at eigenvalue 0.5.*companion"):
+        SSMLayer.from_realization(sys, "diagonal")
+    layer = SSMLayer.from_realization(sys, "companion", dtype=torch.float64)
+    u = rng.standard_normal((1, 30, 1))
+    assert rel(layer(torch.as_tensor(u)).detach().numpy(), simulate(sys, u)) < 1e-9
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-10, 1e-6, 1e-3])
+def test_diagonal_keeps_close_and_repeated_eigenvalues(rng, gap):
+    # diagonalizable with (nearly) repeated real and complex eigenvalues in random,
+    # well-conditioned coordinates: lifted exactly, no error, no warning. (A repeated real
+    # eigenvalue that rounding splits into a conjugate pair with conjugate eigenvectors
+    # used to give a singular modal basis in about one draw in five.)
+    import warnings
+
+    from scipy.linalg import block_diag
+
+    rot = lambda r, th: r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    D = block_diag(np.diag([0.5, 0.5 + gap, -0.3, -0.3 - gap]), rot(0.8, 0.7), rot(0.8 + gap, 0.7))
+    for _ in range(8):
+        T = well_conditioned(rng, 8)
+        A = T @ D @ np.linalg.inv(T)
+        sys = realize.StateSpace(A, rng.standard_normal((8, 2)), rng.standard_normal((1, 8)))
+        assert defective_eigenvalue(A) is None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            layer = SSMLayer.from_realization(sys, "diagonal", dtype=torch.float64)
+        u = rng.standard_normal((2, 50, 2))
+        assert rel(layer(torch.as_tensor(u)).detach().numpy(), simulate(sys, u)) < 1e-10
+        np.testing.assert_allclose(
+            np.sort_complex(layer.poles()), np.sort_complex(np.linalg.eigvals(D)), atol=1e-8
+        )
+
+
+def jordan_matrix(blocks):
+    """Real Jordan form from (eigenvalue, size) blocks; a complex eigenvalue gives the real
+    2x2 block [[a, -b], [b, a]] with identity couplings."""
+    from scipy.linalg import block_diag
+
+    parts = []
+    for lam, k in blocks:
+        if np.iscomplex(lam):
+            R = np.array([[lam.real, -lam.imag], [lam.imag, lam.real]])
+            M = np.kron(np.eye(k), R) + np.kron(np.eye(k, k=1), np.eye(2))
+        else:
+            M = lam.real * np.eye(k) + np.eye(k, k=1)
+        parts.append(M)
+    return block_diag(*parts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    blocks=st.lists(
+        st.tuples(st.sampled_from([0.0, 0.5, -0.3, 0.9, 0.6 + 0.4j]), st.integers(1, 3)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_defective_eigenvalue_finds_jordan_blocks(seed, blocks):
+    # ground truth: the Jordan structure we build, in well-conditioned random coordinates
+    rng = np.random.default_rng(seed)
+    J = jordan_matrix(blocks)
+    T = well_conditioned(rng, J.shape[0])
+    A = T @ J @ np.linalg.inv(T)
+    found = defective_eigenvalue(A)
+    defective = [lam for lam, k in blocks if k > 1]
+    assert (found is not None) == bool(defective)
+    if found is not None:
+        mu, alg, geo = found
+        assert geo < alg
+        assert min(abs(mu - lam) for lam in defective) < 1e-6

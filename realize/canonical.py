@@ -60,6 +60,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg as sla
 
+from realize._checks import as_float
 from realize.errors import (
     IllConditionedWarning,
     InvalidValueError,
@@ -143,6 +144,8 @@ def _options(form: str, options: dict, allowed: tuple[str, ...]) -> dict:
             f"options: form {form!r} accepts {list(allowed) or 'no options'}, "
             f"got unexpected {sorted(extra)}"
         )
+    if options.get("index_tol") is not None:
+        options = {**options, "index_tol": as_float(options["index_tol"], "index_tol", low=0.0)}
     return options
 
 
@@ -727,9 +730,7 @@ def memory_blocks(sys, tol: float | None = None, *, fading: str = "modal"):
     n = sys.n
     if tol is None:
         tol = 1e-10 * (np.linalg.norm(A, 2) if n else 0.0)
-    tol = float(tol)
-    if not tol >= 0:
-        raise InvalidValueError(f"tol: expected a non-negative number, got {tol}")
+    tol = as_float(tol, "tol", low=0.0)
     Ah, U, sizes = _nilpotent_staircase(A, tol)
     nu = int(sum(sizes))
     N, X, M = Ah[:nu, :nu], Ah[:nu, nu:], Ah[nu:, nu:]

@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg as sla
 
-from realize._checks import as_timeseries, describe
+from realize._checks import _as_float_array, as_float, as_int, as_timeseries, describe
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -94,8 +94,7 @@ def controllability_staircase(A, B, tol: float | None = None):
     A = np.array(A, dtype=float)
     B = np.array(B, dtype=float)
     n = A.shape[0]
-    if tol is None:
-        tol = _default_tol(A, B)
+    tol = _default_tol(A, B) if tol is None else as_float(tol, "tol", low=0.0)
     U = np.eye(n)
     sizes: list[int] = []
     row0, col0 = 0, 0
@@ -200,6 +199,7 @@ def minimal(sys, tol: float | None = None, *, noise: bool = True) -> StateSpace:
     Bx = np.hstack([sys.B, _noise_inputs(sys)]) if noise else np.asarray(sys.B)
     if tol is None:  # one tolerance for both staircases, on the scale of the given model
         tol = _default_tol(A, Bx, np.asarray(sys.C))
+    tol = as_float(tol, "tol", low=0.0)
     _, _, U, sizes = controllability_staircase(A, Bx, tol)
     red = _project(sys, U[:, : sum(sizes)].T, keep_noise=noise)
     if red.n == 0:
@@ -577,12 +577,7 @@ def balanced_truncation(sys, order: int, *, method: str = "truncate") -> Balance
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {sorted(_METHODS)}, got {method!r}")
     method = _METHODS[method]
-    try:
-        r = int(order)
-    except (TypeError, ValueError):
-        raise OrderError(f"order: expected an integer, got {describe(order)}") from None
-    if r != order or not 0 <= r <= sys.n:
-        raise OrderError(f"order: expected an integer in [0, {sys.n}], got {order!r}")
+    r = as_int(order, "order", low=0, high=sys.n, error=OrderError)
     _require_stable(sys, "balanced truncation")
     if sys.n == 0:
         return BalancedTruncation(sys.replace(Q=None, K=None), 0.0, np.zeros(0))
@@ -610,12 +605,7 @@ def balanced_truncation(sys, order: int, *, method: str = "truncate") -> Balance
 
 # ------------------------------------------------------------------------ ERA
 def _as_markov(markov) -> np.ndarray:
-    try:
-        h = np.asarray(markov, dtype=float)
-    except (TypeError, ValueError):
-        raise ShapeError(
-            f"markov: expected a real (k, p, m) array of Markov parameters, got {describe(markov)}"
-        ) from None
+    h = _as_float_array(markov, "markov")
     if h.ndim == 1:
         h = h[:, None, None]
     if h.ndim != 3:
@@ -686,6 +676,9 @@ def era(
     """
     h = _as_markov(markov)
     k, p, m = h.shape
+    if p == 0 or m == 0:
+        raise ShapeError(f"markov: expected a (k, p, m) array with p, m >= 1, got shape {h.shape}")
+    dt = as_float(dt, "dt", low=0.0, open_low=True)
     avail = k - 1
     if avail < 2:
         raise OrderError(f"markov: expected at least 3 Markov parameters for ERA, got {k}")
@@ -693,10 +686,10 @@ def era(
         rows = (avail + 1) // 2
         cols = avail - rows
     elif rows is None:
-        rows = avail - int(cols)
+        rows = avail - as_int(cols, "cols", error=OrderError)
     elif cols is None:
-        cols = avail - int(rows)
-    rows, cols = int(rows), int(cols)
+        cols = avail - as_int(rows, "rows", error=OrderError)
+    rows, cols = as_int(rows, "rows", error=OrderError), as_int(cols, "cols", error=OrderError)
     if rows < 1 or cols < 1 or rows + cols > avail:
         raise OrderError(
             f"rows, cols: expected positive block sizes with rows + cols <= {avail} "
@@ -707,8 +700,7 @@ def era(
     H1 = h[2 + idx].transpose(0, 2, 1, 3).reshape(rows * p, cols * m)
     U, s, Vt = np.linalg.svd(H0, full_matrices=False)
     if order is None:
-        if tol is None:
-            tol = max(H0.shape) * 1e3 * _EPS
+        tol = max(H0.shape) * 1e3 * _EPS if tol is None else as_float(tol, "tol", low=0.0)
         if s[0] == 0:
             order = 0
         else:
@@ -718,11 +710,8 @@ def era(
             else:
                 with np.errstate(divide="ignore"):
                     order = int(np.argmax(np.log(s[:-1]) - np.log(s[1:]))) + 1
-    try:
-        n = int(order)
-    except (TypeError, ValueError):
-        raise OrderError(f"order: expected an integer, got {describe(order)}") from None
-    if n != order or n < 0 or n > len(s):
+    n = as_int(order, "order", error=OrderError)
+    if n < 0 or n > len(s):
         raise OrderError(
             f"order: expected an integer in [0, {len(s)}] (the Hankel matrix is "
             f"{H0.shape[0]} x {H0.shape[1]}), got {order!r}"
@@ -781,12 +770,7 @@ def markov_from_data(y, u, k: int) -> np.ndarray:
     u = as_timeseries(u, "u")
     if u.shape[0] != y.shape[0]:
         raise ShapeError(f"u: expected {y.shape[0]} samples (as many as y), got {u.shape[0]}")
-    try:
-        k = int(k)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"k: expected a positive integer, got {describe(k)}") from None
-    if k < 1:
-        raise InvalidValueError(f"k: expected a positive integer, got {k}")
+    k = as_int(k, "k", low=1)
     T, m = u.shape
     p = y.shape[1]
     rows = T - k + 1

@@ -393,7 +393,8 @@ def pem(
     Raises
     ------
     InvalidValueError
-        Without a starting model, or with a model whose predictor ``A - K C`` is unstable.
+        Without a starting model, with a model whose predictor ``A - K C`` is unstable, or
+        ``maxiter``, ``recentre`` (non-negative integers) or ``tol`` (a number >= 0) invalid.
     ShapeError, NonFiniteError
         Data of the wrong shape, NaN or Inf.
 
@@ -411,7 +412,7 @@ def pem(
     """
     from scipy.optimize import minimize
 
-    from realize._checks import as_timeseries
+    from realize._checks import as_float, as_int, as_matrix, as_timeseries
     from realize.model import StateSpace
 
     if not isinstance(model, StateSpace):
@@ -419,6 +420,11 @@ def pem(
             f"model: expected a StateSpace starting model, got {type(model).__name__}"
         )
     n, m, p = model.n, model.m, model.p
+    maxiter = as_int(maxiter, "maxiter", low=0)
+    recentre = as_int(recentre, "recentre", low=0)
+    tol = as_float(tol, "tol", low=0.0)
+    if x0 is not None:
+        x0 = as_matrix(x0, "x0", rows=n, cols=1).ravel()
     if isinstance(y, list) and y and all(isinstance(r, tuple) for r in y):
         raw = y
     else:
@@ -432,7 +438,7 @@ def pem(
                 raise ShapeError(f"u{sfx}: expected a (T, {m}) input array, got None")
             uk = np.zeros((yk.shape[0], 0))
         else:
-            uk = as_timeseries(uk, "u" + sfx, channels=m)
+            uk = as_timeseries(uk, "u" + sfx, channels=m, min_channels=0)
         if uk.shape[0] != yk.shape[0]:
             raise ShapeError(
                 f"u{sfx}: expected as many samples as y{sfx} ({yk.shape[0]}), got {uk.shape[0]}"
@@ -455,7 +461,7 @@ def pem(
     D_fixed = D0 if feedthrough else np.zeros((p, m))
     n_rec = len(records)
     if x0 is not None:
-        x0s = [np.asarray(x0, dtype=float).reshape(n)] + [np.zeros(n)] * (n_rec - 1)
+        x0s = [x0] + [np.zeros(n)] * (n_rec - 1)
     else:
         x0s = [np.zeros(n) for _ in range(n_rec)]
 
@@ -470,14 +476,14 @@ def pem(
     V0 = cost_only(current, x0s)
     best_V, best, best_x0 = V0, current, list(x0s)
     total_iter, success = 0, False
-    for _ in range(max(1, int(recentre))):
+    for _ in range(max(1, recentre)):
         local = _LocalProblem(best, best_x0, best_V, records, feedthrough, estimate_x0, D_fixed)
         res = minimize(
             local.fun,
             np.zeros(local.dim),
             jac=True,
             method="BFGS",
-            options={"maxiter": int(maxiter), "gtol": 1e-10},
+            options={"maxiter": maxiter, "gtol": 1e-10},
         )
         total_iter += int(res.nit)
         success = bool(res.success)

@@ -19,6 +19,8 @@ from realize.errors import (
 )
 
 __all__ = [
+    "as_bool",
+    "as_choice",
     "as_float",
     "as_int",
     "as_matrix",
@@ -124,7 +126,8 @@ def as_int(
     v = _scalar(x)
     rng = _bounds(low, high, False, False)
     if isinstance(v, float):
-        v = int(v) if math.isfinite(v) and v.is_integer() else None
+        # integral floats stand for integers only where every integer is a float (2^53)
+        v = int(v) if math.isfinite(v) and v.is_integer() and abs(v) <= 2.0**53 else None
     if v is None:
         raise error(f"{name}: expected an integer{rng}, got {_shown(x)}")
     if (low is not None and v < low) or (high is not None and v > high):
@@ -169,6 +172,39 @@ def as_float(
     ):
         raise error(f"{name}: expected {kind}{rng}, got {v!r}")
     return v
+
+
+def as_choice(x, name: str, choices) -> str:
+    """One of a fixed set of strings (an option such as ``method``).
+
+    Examples
+    --------
+    >>> as_choice("cva", "method", ("n4sid", "moesp", "cva"))
+    'cva'
+    >>> as_choice(["cva"], "method", ("n4sid", "cva"))
+    Traceback (most recent call last):
+    ...
+    realize.errors.InvalidValueError: method: expected one of ('n4sid', 'cva'), got list
+    """
+    choices = tuple(choices)
+    if not isinstance(x, str) or x not in choices:
+        raise InvalidValueError(f"{name}: expected one of {choices}, got {_shown(x)}")
+    return x
+
+
+def as_bool(x, name: str) -> bool:
+    """A flag: ``True``/``False`` (NumPy booleans and the integers 0 and 1 included).
+
+    Examples
+    --------
+    >>> as_bool(np.True_, "detrend"), as_bool(0, "detrend")
+    (True, False)
+    """
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (numbers.Integral, np.integer)) and int(x) in (0, 1):
+        return bool(x)
+    raise InvalidValueError(f"{name}: expected True or False, got {_shown(x)}")
 
 
 def check_finite(arr: np.ndarray, name: str) -> np.ndarray:

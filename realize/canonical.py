@@ -60,7 +60,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg as sla
 
-from realize._checks import as_float
+from realize._checks import as_choice, as_float
 from realize.errors import (
     IllConditionedWarning,
     InvalidValueError,
@@ -144,7 +144,7 @@ def _options(form: str, options: dict, allowed: tuple[str, ...]) -> dict:
             f"options: form {form!r} accepts {list(allowed) or 'no options'}, "
             f"got unexpected {sorted(extra)}"
         )
-    if options.get("index_tol") is not None:
+    if "index_tol" in options:
         options = {**options, "index_tol": as_float(options["index_tol"], "index_tol", low=0.0)}
     return options
 
@@ -724,8 +724,7 @@ def memory_blocks(sys, tol: float | None = None, *, fading: str = "modal"):
     ((3,), 1)
     """
     sys = as_statespace(sys)
-    if fading not in ("modal", "schur"):
-        raise InvalidValueError(f"fading: expected 'modal' or 'schur', got {fading!r}")
+    fading = as_choice(fading, "fading", ("modal", "schur"))
     A = np.asarray(sys.A)
     n = sys.n
     if tol is None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from realize._checks import _as_float_array, as_float, as_int, as_timeseries
+from realize._checks import _as_float_array, as_float, as_int, as_timeseries, describe
 from realize.errors import DataError, InvalidValueError
 
 __all__ = [
@@ -40,13 +40,23 @@ __all__ = [
 
 
 def _inputs(model, y, u, name_y="y", name_u="u"):
+    from realize.model import StateSpace
+
+    if not isinstance(model, StateSpace):
+        raise InvalidValueError(f"model: expected a realize.StateSpace, got {describe(model)}")
     y = as_timeseries(y, name_y, channels=model.p)
     if model.m == 0:
         if u is not None and np.size(u):
-            raise DataError(f"{name_u}: the model has no inputs, got an input array")
+            raise DataError(
+                f"{name_u}: expected no input (the model has none), got an array of shape "
+                f"{np.shape(u)}"
+            )
         return y, np.zeros((y.shape[0], 0))
     if u is None:
-        raise DataError(f"{name_u}: the model has {model.m} input(s), got none")
+        raise DataError(
+            f"{name_u}: expected a (T, {model.m}) input array for a model with {model.m} "
+            "input(s), got None"
+        )
     u = as_timeseries(u, name_u, channels=model.m)
     if u.shape[0] != y.shape[0]:
         raise DataError(

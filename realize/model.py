@@ -23,6 +23,7 @@ import numpy as np
 
 from realize._checks import (
     _as_float_array,
+    as_bool,
     as_float,
     as_int,
     as_matrix,
@@ -642,7 +643,8 @@ class StateSpace:
                 raise ShapeError(f"u: expected {as_int(T, 'T')} samples (T), got {u.shape[0]}")
             T = u.shape[0]
 
-        add_noise = noise and (self.Q is not None or self.K is not None)
+        add_noise = as_bool(noise, "noise") and (self.Q is not None or self.K is not None)
+        return_states = as_bool(return_states, "return_states")
         rng = np.random.default_rng(rng)
         w = v = None
         if add_noise:

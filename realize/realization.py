@@ -40,7 +40,15 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg as sla
 
-from realize._checks import _as_float_array, as_float, as_int, as_timeseries, describe
+from realize._checks import (
+    _as_float_array,
+    as_bool,
+    as_choice,
+    as_float,
+    as_int,
+    as_timeseries,
+    describe,
+)
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -195,6 +203,7 @@ def minimal(sys, tol: float | None = None, *, noise: bool = True) -> StateSpace:
     1
     """
     sys = as_statespace(sys)
+    noise = as_bool(noise, "noise")
     A = np.asarray(sys.A)
     Bx = np.hstack([sys.B, _noise_inputs(sys)]) if noise else np.asarray(sys.B)
     if tol is None:  # one tolerance for both staircases, on the scale of the given model
@@ -574,9 +583,7 @@ def balanced_truncation(sys, order: int, *, method: str = "truncate") -> Balance
     (3, True)
     """
     sys = as_statespace(sys)
-    if method not in _METHODS:
-        raise InvalidValueError(f"method: expected one of {sorted(_METHODS)}, got {method!r}")
-    method = _METHODS[method]
+    method = _METHODS[as_choice(method, "method", sorted(_METHODS))]
     r = as_int(order, "order", low=0, high=sys.n, error=OrderError)
     _require_stable(sys, "balanced truncation")
     if sys.n == 0:

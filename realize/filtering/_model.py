@@ -32,7 +32,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realize._checks import _as_float_array, as_float, check_finite, check_psd, describe
+from realize._checks import (
+    _as_float_array,
+    as_choice,
+    as_float,
+    check_finite,
+    check_psd,
+    describe,
+)
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -301,8 +308,7 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
     >>> prep.N, prep.T, prep.n, prep.p
     (1, 20, 1, 1)
     """
-    if init not in INITS:
-        raise InvalidValueError(f"init: expected one of {INITS}, got {init!r}")
+    init = as_choice(init, "init", INITS)
     A0 = _get(sys, "A")
     if A0 is None:
         raise ShapeError(

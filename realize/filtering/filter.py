@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from realize._checks import as_choice
 from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, Prepared, prepare, steady_state_tol
 from realize.filtering.results import FilterResult
@@ -20,10 +21,8 @@ def _runner(method: str):
         from realize.filtering.univariate import univariate_filter as run
     elif method == "square_root":
         from realize.filtering.square_root import square_root_filter as run
-    elif method == "reference":
-        from realize.filtering.reference import reference_filter as run
     else:
-        raise InvalidValueError(f"method: expected one of {METHODS}, got {method!r}")
+        from realize.filtering.reference import reference_filter as run
     return run
 
 
@@ -69,6 +68,7 @@ def run_filter(prep: Prepared, method: str, store: bool, tol, filtered_cov: bool
     >>> len(groups), groups[0][1]["v"].shape
     (1, (1, 20, 1))
     """
+    method = as_choice(method, "method", METHODS)
     extra = {} if filtered_cov or method != "conventional" else {"filtered_cov": False}
     groups = _runner(method)(prep, store=store, tol=tol, **extra)
     for idx, out in groups:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import lapack
 
-from realize._checks import as_int, as_timeseries
+from realize._checks import as_bool, as_int, as_timeseries
 from realize.errors import DataError, InvalidValueError, ShapeError
 
 __all__ = [
@@ -304,7 +304,7 @@ class SubspaceAccumulator:
 
     def __init__(self, horizon=10, *, detrend: bool = False, keep: int = 5000):
         self.past, self.future = _parse_horizon(horizon)
-        self.detrend = bool(detrend)
+        self.detrend = as_bool(detrend, "detrend")
         self.keep = as_int(keep, "keep", low=0)
         self.layout: HankelLayout | None = None
         self._R: np.ndarray | None = None

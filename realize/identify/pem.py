@@ -412,7 +412,7 @@ def pem(
     """
     from scipy.optimize import minimize
 
-    from realize._checks import as_float, as_int, as_matrix, as_timeseries
+    from realize._checks import as_bool, as_float, as_int, as_matrix, as_timeseries
     from realize.model import StateSpace
 
     if not isinstance(model, StateSpace):
@@ -423,6 +423,9 @@ def pem(
     maxiter = as_int(maxiter, "maxiter", low=0)
     recentre = as_int(recentre, "recentre", low=0)
     tol = as_float(tol, "tol", low=0.0)
+    estimate_x0 = as_bool(estimate_x0, "estimate_x0")
+    if feedthrough is not None:
+        feedthrough = as_bool(feedthrough, "feedthrough")
     if x0 is not None:
         x0 = as_matrix(x0, "x0", rows=n, cols=1).ravel()
     if isinstance(y, list) and y and all(isinstance(r, tuple) for r in y):

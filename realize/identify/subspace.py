@@ -76,7 +76,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realize._checks import as_float, as_int
+from realize._checks import as_bool, as_choice, as_float, as_int
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -462,8 +462,7 @@ def _select_and_estimate(
         return order, None, None, proj.estimate(order, feedthrough, stable, estimator)
     else:
         candidates = order
-    if criterion not in ("bic", "aic"):
-        raise InvalidValueError(f"criterion: expected 'bic' or 'aic', got {criterion!r}")
+    criterion = as_choice(criterion, "criterion", ("bic", "aic"))
     for n in candidates:
         _check_order(n, n_cap, proj, lay)
     # Lambda(n) below the rounding level of the data carries no information: floor it at
@@ -522,8 +521,7 @@ def _check_order(n, n_cap, proj, lay):
 
 
 def _check_focus(focus, in_memory: bool):
-    if focus not in ("prediction", "simulation"):
-        raise InvalidValueError(f"focus: expected 'prediction' or 'simulation', got {focus!r}")
+    focus = as_choice(focus, "focus", ("prediction", "simulation"))
     if focus == "simulation" and not in_memory:
         raise InvalidValueError(
             "focus: 'simulation' needs the data in memory (a second pass over the samples); "
@@ -532,8 +530,7 @@ def _check_focus(focus, in_memory: bool):
 
 
 def _check_estimator(estimator):
-    if estimator not in _ESTIMATORS:
-        raise InvalidValueError(f"estimator: expected one of {_ESTIMATORS}, got {estimator!r}")
+    as_choice(estimator, "estimator", _ESTIMATORS)
 
 
 def _constant_channels(acc: SubspaceAccumulator) -> tuple[np.ndarray, np.ndarray]:
@@ -676,8 +673,8 @@ def identify_from_accumulator(
     >>> res.order, res.fit is None
     (1, True)
     """
-    if method not in _METHODS:
-        raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    method = as_choice(method, "method", _METHODS)
+    feedthrough, stable = as_bool(feedthrough, "feedthrough"), as_bool(stable, "stable")
     _check_focus(focus, _records is not None)
     _check_estimator(estimator)
     lay = acc.layout
@@ -938,10 +935,10 @@ def n4sid(
             focus=focus,
             estimator=estimator,
         )
-    if method not in _METHODS:
-        raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
+    method = as_choice(method, "method", _METHODS)
     order = _parse_order(order)
     dt = as_float(dt, "dt", low=0.0, open_low=True)
+    detrend = as_bool(detrend, "detrend")
     raw = _records(y, u)
     _check_focus(focus, not any(_is_dask(r[0]) for r in raw))
     _check_estimator(estimator)
@@ -983,12 +980,12 @@ def n4sid(
         lo = 1
         if not isinstance(order, str):
             lo = int(np.ceil(_largest_order(order) / p)) + 1
-        while h > max(lo, 2) and HankelLayout(m, p, h, h, bool(detrend)).min_samples() > longest:
+        while h > max(lo, 2) and HankelLayout(m, p, h, h, detrend).min_samples() > longest:
             h -= 1
         past, future = h, h
     else:
         past, future = _parse_horizon(horizon)
-    lay = HankelLayout(m, p, past, future, bool(detrend))
+    lay = HankelLayout(m, p, past, future, detrend)
     total = sum(max(r[0].shape[0] - lay.s + 1, 0) for r in records)
     if total < lay.d:
         raise DataError(

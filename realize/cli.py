@@ -250,6 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--no-report", action="store_true", help="write no report")
         p.add_argument(
+            "--nonlinear",
+            action="store_true",
+            help="then grow a neural state-space model from the linear one "
+            "(realize.nn.fit_neural_ssm; needs torch) and compare the two",
+        )
+        p.add_argument(
+            "--budget",
+            type=_positive_float,
+            default=60.0,
+            metavar="SECONDS",
+            help="training time of --nonlinear, in seconds (default 60)",
+        )
+        p.add_argument(
             "--save",
             metavar="MODEL.npz",
             default=None,
@@ -529,9 +542,15 @@ def _finish_fit(
     time_unit,
     report_stem,
     selection,
+    nonlinear=None,
 ) -> dict:
     import realize
-    from realize.report import _whiteness_text, default_report_dir, fit_report
+    from realize.report import (
+        _whiteness_text,
+        add_nonlinear_section,
+        default_report_dir,
+        fit_report,
+    )
 
     model = result.model
     if selection is not None:
@@ -556,11 +575,29 @@ def _finish_fit(
                 summary=summary,
                 selection=selection,
             )
+            if nonlinear is not None:
+                add_nonlinear_section(
+                    report,
+                    assessment,
+                    nonlinear[1],
+                    nonlinear[0],
+                    y_valid=y_valid,
+                    output_units=output_units,
+                    time_unit=time_unit,
+                )
             report_path = report.write(directory)
+            if nonlinear is not None:
+                neural_path = report_path.parent / "neural_model.safetensors"
+                nonlinear[0].model.save(neural_path)
+                summary["nonlinear"]["model_file"] = str(neural_path)
         summary["report"] = str(report_path)
     if args.save:
         realize.save(model, args.save)
         summary["saved"] = os.path.abspath(args.save)
+        if nonlinear is not None:
+            neural_path = os.path.splitext(args.save)[0] + ".neural.safetensors"
+            nonlinear[0].model.save(neural_path)
+            summary["nonlinear"]["saved"] = os.path.abspath(neural_path)
 
     names = summary["output_names"]
     units = output_units or [None] * model.p
@@ -579,6 +616,22 @@ def _finish_fit(
                 f"  {'test RMSE':<10} {assessment['test_rmse'][i]:.4g}{unit}{who} "
                 f"(fit {assessment['test_fit_percent'][i]:.2f} %)"
             )
+    if nonlinear is not None:
+        fitted, nl = nonlinear
+        for i in range(model.p):
+            who = f" ({names[i]})" if model.p > 1 else ""
+            unit = f" {units[i]}" if units[i] else ""
+            line = (
+                f"  {'nonlinear':<10} fit {nl['fit_percent'][i]:.2f} %, RMSE "
+                f"{nl['rmse'][i]:.4g}{unit}{who} on validation data"
+            )
+            if "test_rmse" in nl:
+                line += f"; test RMSE {nl['test_rmse'][i]:.4g}{unit}"
+            con.say(line)
+        con.say(
+            f"  {'':<10} neural state-space model grown from the linear one: "
+            f"{fitted.steps} steps in {fitted.seconds:.0f} s, best at step {fitted.best_step}"
+        )
     _print_model(con, assessment["model"])
     if assessment["whiteness"] is not None:
         con.say(f"  {'whiteness':<10} {_whiteness_text(assessment['whiteness'])}")
@@ -588,7 +641,55 @@ def _finish_fit(
         con.say(f"  {'report':<10} {report_path}")
     if args.save:
         con.say(f"  {'saved':<10} {summary['saved']}")
+        if nonlinear is not None:
+            con.say(f"  {'':<10} {summary['nonlinear']['saved']}")
     return summary
+
+
+def _grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, window, test=None):
+    """The neural state-space model grown from the linear result, and its scores."""
+    from realize.errors import DataError
+
+    if u_train is None:
+        raise DataError(
+            "--nonlinear: expected inputs (--input): the neural model simulates from inputs"
+        )
+    try:
+        from realize.nn import fit_neural_ssm
+    except ImportError as err:
+        raise DataError(
+            f"--nonlinear: expected torch (pip install 'realize[nn]'), got {err}"
+        ) from None
+    from realize.report import assess_neural_fit
+
+    con.say(f"growing a neural state-space model for {args.budget:g} s ...")
+    fitted = fit_neural_ssm(
+        y_train,
+        u_train,
+        init=result,
+        validation=(y_valid, u_valid),
+        window=window,
+        time_budget=args.budget,
+        progress=not args.quiet,
+    )
+    nl = assess_neural_fit(fitted.model, y_valid, u_valid, window=window, test=test)
+    return fitted, nl
+
+
+def _nonlinear_summary(fitted, nl) -> dict:
+    out = {
+        "fit_percent": nl["fit_percent"],
+        "rmse": nl["rmse"],
+        "steps": fitted.steps,
+        "best_step": fitted.best_step,
+        "seconds": fitted.seconds,
+        "stop_reason": fitted.stop_reason,
+        "model": fitted.model.config(),
+    }
+    if "test_rmse" in nl:
+        out["test_rmse"] = nl["test_rmse"]
+        out["test_fit_percent"] = nl["test_fit_percent"]
+    return out
 
 
 def _fit_summary(assessment, extra: dict) -> dict:
@@ -726,6 +827,19 @@ def _cmd_fit(args, con: _Console) -> dict:
             "output_names": out_names,
         },
     )
+    nonlinear = None
+    if args.nonlinear:
+        nonlinear = _grow_nonlinear(
+            result,
+            args,
+            con,
+            y_train=y_train,
+            u_train=u_train,
+            y_valid=y_valid,
+            u_valid=u_valid,
+            window=window,
+        )
+        summary["nonlinear"] = _nonlinear_summary(*nonlinear)
     title = (
         f"realize fit {os.path.basename(args.data)}: order {assessment['order']} "
         f"{args.method.upper()} model"
@@ -746,6 +860,7 @@ def _cmd_fit(args, con: _Console) -> dict:
         time_unit=time_unit,
         report_stem=stem,
         selection=selection,
+        nonlinear=nonlinear,
     )
 
 
@@ -838,6 +953,20 @@ def _cmd_demo(args, con: _Console) -> dict:
             "output_names": list(data.output_names),
         },
     )
+    nonlinear = None
+    if args.nonlinear:
+        nonlinear = _grow_nonlinear(
+            result,
+            args,
+            con,
+            y_train=train.y,
+            u_train=train.u,
+            y_valid=valid.y,
+            u_valid=valid.u,
+            window=window,
+            test=(test.y, test.u),
+        )
+        summary["nonlinear"] = _nonlinear_summary(*nonlinear)
     title = (
         f"realize demo: order {assessment['order']} linear model of the Wiener-Hammerstein circuit"
     )
@@ -857,6 +986,7 @@ def _cmd_demo(args, con: _Console) -> dict:
         time_unit="s",
         report_stem="wiener-hammerstein",
         selection=selection,
+        nonlinear=nonlinear,
     )
 
 

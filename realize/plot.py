@@ -12,6 +12,7 @@ function                           shows
 :func:`singular_values`            subspace singular values and the chosen order
 :func:`order_selection`            validation fit against the model order
 :func:`simulation`                 measured against simulated outputs
+:func:`error_spectra`              spectra of the simulation errors of several models
 :func:`bode`                       frequency response, magnitude and phase
 :func:`pole_zero`                  poles and transmission zeros with the unit circle
 :func:`innovation_autocorrelation` whiteness test of the innovations
@@ -40,6 +41,7 @@ __all__ = [
     "singular_values",
     "order_selection",
     "simulation",
+    "error_spectra",
     "bode",
     "pole_zero",
     "innovation_autocorrelation",
@@ -53,6 +55,7 @@ _MODEL = "#d1495b"
 _BAND = "#00798c"
 _KEPT = "#00798c"
 _DROPPED = "#a0a0a0"
+_SERIES = ("#d1495b", "#00798c", "#edae49", "#66a182", "#2e4057")  # one colour per model
 
 
 def _new_figure(rows=1, cols=1, ax=None, figsize=(8.0, 4.5), **kwargs):
@@ -260,14 +263,14 @@ def simulation(
     One row per output (at most four). A short record shows measured and simulated
     outputs overlaid. A long one shows, on the left, the whole record with the
     simulation error and, on the right, the overlay on the first ``zoom`` samples after
-    the initialization window.
+    the initialization window. Several models are compared by passing a dict.
 
     Parameters
     ----------
     y : (T, p) array
         Measured outputs (1-D means one output).
-    yhat : (T, p) array
-        Simulated (or predicted) outputs.
+    yhat : (T, p) array or dict of str to (T, p) array
+        Simulated (or predicted) outputs; a dict draws each model under its name.
     dt : float, default 1.0
         Sampling period.
     time_unit : str, optional
@@ -296,15 +299,15 @@ def simulation(
     >>> fig = realize.plot.simulation(np.sin(t / 9), 0.95 * np.sin(t / 9), dt=0.01, units="V")
     >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
     ('Time [s]', 'y [V]')
+    >>> fig = realize.plot.simulation(np.sin(t / 9), {"a": 0.9 * np.sin(t / 9), "b": np.cos(t)})
+    >>> [line.get_label() for line in fig.axes[0].lines][1:]
+    ['a (fit 90.0 %)', 'b (fit -42.0 %)']
     """
     from realize.compare import fit_percent
 
     y = np.asarray(y, dtype=float)
-    yhat = np.asarray(yhat, dtype=float)
     y = y.reshape(len(y), -1)
-    yhat = yhat.reshape(len(yhat), -1)
-    if y.shape != yhat.shape:
-        raise ShapeError(f"yhat: expected shape {y.shape} like y, got {yhat.shape}")
+    sims = _simulations(yhat, y.shape)
     T, p = y.shape
     window = int(window)
     if not 0 <= window < T:
@@ -312,7 +315,8 @@ def simulation(
     names = _labels(output_names, p, "y")
     units = _units(units, p)
     scale, tlabel = _time_axis(dt, time_unit)
-    fit = fit_percent(y[window:], yhat[window:])
+    fits = {label: fit_percent(y[window:], sim[window:]) for label, sim in sims.items()}
+    colors = dict(zip(sims, _SERIES))
     shown = min(p, 4)
     with_zoom = zoom is not None and T >= 2 * zoom + window
     fig, axes = _new_figure(
@@ -327,20 +331,27 @@ def simulation(
         if with_zoom:
             # a long record overlaid is an unreadable band: show the whole record with
             # the simulation error, and the overlay on a zoom
-            err = y[:, i] - yhat[:, i]
             ax.plot(t, y[:, i], color=_DROPPED, lw=0.6, label="measured")
-            ax.plot(t, err, color=_MODEL, lw=0.6, label="error (measured - simulated)")
+            for label, sim in sims.items():
+                ax.plot(
+                    t,
+                    y[:, i] - sim[:, i],
+                    color=colors[label],
+                    lw=0.6,
+                    label=f"error of {label} (measured - simulated)",
+                )
             ax.set_title(f"{names[i]}: whole record", fontsize="medium")
         else:
             ax.plot(t, y[:, i], color=_MEASURED, lw=0.9, label="measured")
-            ax.plot(
-                t,
-                yhat[:, i],
-                color=_MODEL,
-                lw=0.9,
-                alpha=0.85,
-                label=f"simulated (fit {fit[i]:.1f} %)",
-            )
+            for label, sim in sims.items():
+                ax.plot(
+                    t,
+                    sim[:, i],
+                    color=colors[label],
+                    lw=0.9,
+                    alpha=0.85,
+                    label=f"{label} (fit {fits[label][i]:.1f} %)",
+                )
             if p > 1:
                 ax.set_title(names[i], fontsize="medium")
         if window:
@@ -356,14 +367,15 @@ def simulation(
             part = slice(window, window + zoom)
             zax = axes[i, 1]
             zax.plot(t[part], y[part, i], color=_MEASURED, lw=1.0, label="measured")
-            zax.plot(
-                t[part],
-                yhat[part, i],
-                color=_MODEL,
-                lw=1.0,
-                alpha=0.9,
-                label=f"simulated (fit {fit[i]:.1f} %)",
-            )
+            for label, sim in sims.items():
+                zax.plot(
+                    t[part],
+                    sim[part, i],
+                    color=colors[label],
+                    lw=1.0,
+                    alpha=0.9,
+                    label=f"{label} (fit {fits[label][i]:.1f} %)",
+                )
             zax.set_title(
                 f"{names[i]}: zoom on {zoom} samples after the initialization", fontsize="medium"
             )
@@ -374,6 +386,118 @@ def simulation(
             ax.grid(True, alpha=0.3)
             ax.legend(loc="upper right", fontsize="small")
     fig.suptitle(title or "Measured and simulated output (validation data)")
+    fig.tight_layout()
+    return fig
+
+
+def _simulations(yhat, shape) -> dict:
+    """``yhat`` as ``{label: (T, p) array}``, each checked against the measured shape."""
+    items = yhat.items() if isinstance(yhat, dict) else [("simulated", yhat)]
+    sims = {}
+    for label, sim in items:
+        sim = np.asarray(sim, dtype=float)
+        sim = sim.reshape(len(sim), -1) if sim.ndim else sim
+        if sim.shape != shape:
+            raise ShapeError(f"yhat: expected shape {shape} like y, got {sim.shape}")
+        sims[str(label)] = sim
+    if not sims:
+        raise DataError("yhat: expected at least one simulation, got none")
+    return sims
+
+
+def error_spectra(
+    y,
+    yhat,
+    *,
+    dt: float = 1.0,
+    time_unit: str | None = None,
+    output_names=None,
+    units=None,
+    nperseg: int | None = None,
+    title: str | None = None,
+):
+    """Power spectra of the measured output and of each model's simulation error.
+
+    Where a model's error spectrum lies far below the output's, the model explains that
+    band; where they meet, it explains nothing. Comparing a linear model with a nonlinear
+    one shows where the nonlinearity was (Welch estimates, Hann windows, half overlap).
+
+    Parameters
+    ----------
+    y : (T, p) array
+        Measured outputs (1-D means one output), after any initialization window.
+    yhat : (T, p) array or dict of str to (T, p) array
+        Simulated outputs over the same samples; a dict compares several models.
+    dt : float, default 1.0
+        Sampling period.
+    time_unit : str, optional
+        Unit of ``dt``; frequencies in Hz when it is ``"s"`` (default unless ``dt == 1``),
+        else in cycles/sample.
+    output_names : sequence of str, optional
+    units : str or sequence of str, optional
+        Units of the outputs; spectra are in dB relative to 1 unit^2 per frequency unit.
+    nperseg : int, optional
+        Welch segment length; default ``min(1024, max(64, T // 8))``.
+    title : str, optional
+        Default ``"Spectra of the simulation errors"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per output (at most four).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import numpy as np, realize.plot
+    >>> y = np.random.default_rng(0).standard_normal(4000)
+    >>> fig = realize.plot.error_spectra(y, {"half": 0.5 * y}, dt=0.01, units="V")
+    >>> fig.axes[0].get_xlabel(), [line.get_label() for line in fig.axes[0].lines]
+    ('Frequency [Hz]', ['measured output', 'error of half'])
+    """
+    from scipy.signal import welch
+
+    y = np.asarray(y, dtype=float)
+    y = y.reshape(len(y), -1)
+    sims = _simulations(yhat, y.shape)
+    T, p = y.shape
+    if T < 16:
+        raise DataError(f"y: expected at least 16 samples for a spectrum, got {T}")
+    if nperseg is None:
+        nperseg = min(1024, max(64, T // 8))
+    nperseg = int(min(nperseg, T))
+    names = _labels(output_names, p, "y")
+    units = _units(units, p)
+    if time_unit is None:
+        time_unit = "samples" if dt == 1.0 else "s"
+    fs, flabel = (
+        (1.0 / dt, "Frequency [Hz]") if time_unit == "s" else (1.0, "Frequency [cycles/sample]")
+    )
+    colors = dict(zip(sims, _SERIES))
+    shown = min(p, 4)
+    fig, axes = _new_figure(shown, 1, figsize=(8.0, 2.0 + 2.6 * shown))
+    for i in range(shown):
+        ax = axes[i, 0]
+        f, S = welch(y[:, i], fs=fs, nperseg=nperseg)
+        ax.plot(
+            f[1:], 10 * np.log10(S[1:] + 1e-300), color=_MEASURED, lw=1.0, label="measured output"
+        )
+        for label, sim in sims.items():
+            f, S = welch(y[:, i] - sim[:, i], fs=fs, nperseg=nperseg)
+            ax.plot(
+                f[1:],
+                10 * np.log10(S[1:] + 1e-300),
+                color=colors[label],
+                lw=1.0,
+                label=f"error of {label}",
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel(flabel)
+        unit = f"{units[i]}^2" if units[i] else "unit^2"
+        ax.set_ylabel(f"{names[i]}: dB ({unit}/Hz)" if time_unit == "s" else f"{names[i]}: dB")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower left", fontsize="small")
+    fig.suptitle(title or "Spectra of the simulation errors")
     fig.tight_layout()
     return fig
 

@@ -449,6 +449,141 @@ def assess_fit(
     return out
 
 
+def assess_neural_fit(model, y_valid, u_valid, *, window: int = 50, test=None) -> dict:
+    """Score a neural state-space model the way :func:`assess_fit` scores a linear one.
+
+    Parameters
+    ----------
+    model : realize.nn.NeuralStateSpace
+    y_valid, u_valid : (T, p) and (T, m) arrays
+        Validation data; the state at sample ``window`` is estimated by the model's encoder
+        from the samples before it, then the model simulates freely.
+    window : int, default 50
+    test : tuple of (T, p) and (T, m) arrays, optional
+        Test data, scored the same way.
+
+    Returns
+    -------
+    dict
+        ``fit_percent`` (p,), ``rmse`` (p,), ``simulated`` (T, p) (NaN in the window), and
+        ``test_rmse``, ``test_fit_percent``, ``test_simulated`` when ``test`` is given.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.nn import NeuralStateSpace
+    >>> sys = realize.StateSpace([[0.8]], [[1.0]], [[1.0]])
+    >>> u = np.random.default_rng(0).standard_normal((300, 1))
+    >>> y = sys.simulate(u, x0=[1.0], noise=False)
+    >>> a = assess_neural_fit(NeuralStateSpace.from_realization(sys, window=20), y, u, window=20)
+    >>> float(a["fit_percent"][0].round(6))
+    100.0
+    """
+    from realize.compare import fit_percent, rmse
+
+    def score(y, u):
+        y = np.asarray(y, dtype=float).reshape(len(y), -1)
+        yhat = model.simulate(u, y_init=y[:window])
+        return fit_percent(y[window:], yhat[window:]), rmse(y[window:], yhat[window:]), yhat
+
+    fit, err, yhat = score(y_valid, u_valid)
+    out = {"fit_percent": fit, "rmse": err, "simulated": yhat, "window": window}
+    if test is not None:
+        out["test_fit_percent"], out["test_rmse"], out["test_simulated"] = score(*test)
+    return out
+
+
+def add_nonlinear_section(
+    report: Report,
+    linear: dict,
+    neural: dict,
+    fitted,
+    *,
+    y_valid,
+    output_units=None,
+    time_unit: str | None = None,
+) -> None:
+    """Add the linear and the neural model side by side to a report.
+
+    Parameters
+    ----------
+    report : Report
+    linear, neural : dict
+        :func:`assess_fit` of the linear model and :func:`assess_neural_fit` of the neural
+        one, on the same validation (and test) data and window.
+    fitted : realize.nn.NeuralFitResult
+        The training result (steps, time, history).
+    y_valid : (T, p) array
+        Validation outputs.
+    output_units : sequence of str, optional
+    time_unit : str, optional
+
+    Examples
+    --------
+    See ``realize fit DATA --input U --output Y --nonlinear``.
+    """
+    import realize.plot as rplot
+
+    model = fitted.model
+    window = neural["window"]
+    y_valid = np.asarray(y_valid, dtype=float).reshape(len(y_valid), -1)
+    units = list(output_units) if output_units else [""] * model.p
+    rows = []
+    for i in range(model.p):
+        who = f" (output {i + 1})" if model.p > 1 else ""
+        unit = f" {units[i]}" if units[i] else ""
+        rows.append(
+            (
+                f"validation fit{who}",
+                f"{linear['fit_percent'][i]:.2f} %",
+                f"{neural['fit_percent'][i]:.2f} %",
+            )
+        )
+        rows.append(
+            (
+                f"validation RMSE{who}",
+                f"{linear['rmse'][i]:.4g}{unit}",
+                f"{neural['rmse'][i]:.4g}{unit}",
+            )
+        )
+        if "test_rmse" in neural and "test_rmse" in linear:
+            rows.append(
+                (
+                    f"test RMSE{who}",
+                    f"{linear['test_rmse'][i]:.4g}{unit}",
+                    f"{neural['test_rmse'][i]:.4g}{unit}",
+                )
+            )
+    report.add_table("Linear and neural state-space models", rows, columns=("", "linear", "neural"))
+    report.add_text(
+        f"The neural model x+ = A x + B u + f(x, u), y = C x + D u + h(x, u) started exactly at "
+        f"the linear model (f = h = 0) and trained for {fitted.steps} steps "
+        f"({fitted.seconds:.0f} s; the weights of step {fitted.best_step}, the best "
+        f"on the validation data, are kept). Networks: {model.depth} hidden layer(s) of "
+        f"{model.hidden} {model.activation} units; states estimated from {window} samples."
+    )
+    sims = {"linear": linear["simulated"], "neural": neural["simulated"]}
+    report.add_figure(
+        "simulation_nonlinear",
+        rplot.simulation(
+            y_valid, sims, dt=model.dt, time_unit=time_unit, window=window, units=output_units
+        ),
+        "Validation data against the simulations of both models.",
+    )
+    report.add_figure(
+        "error_spectra",
+        rplot.error_spectra(
+            y_valid[window:],
+            {k: v[window:] for k, v in sims.items()},
+            dt=model.dt,
+            time_unit=time_unit,
+            units=output_units,
+        ),
+        "Spectra of the simulation errors: where the neural model's error lies below the "
+        "linear model's, it learned what the linear model misses.",
+    )
+
+
 def fit_report(
     result,
     assessment: dict,

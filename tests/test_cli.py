@@ -360,3 +360,47 @@ def test_demo(tmp_path):
     assert summary["samples"] == {"train": 80000, "valid": 20000, "test": 88000}
     assert np.isfinite(summary["test_rmse"][0])
     assert len(list(report.glob("*.png"))) >= 5
+
+
+def _duffing(rng, T):
+    """A forced Duffing oscillator: no linear model fits it (as in tests/nn)."""
+    u = 1.5 * np.convolve(rng.standard_normal(T + 20), np.ones(4) / 2, mode="same")[:T]
+    x1 = x2 = 0.0
+    y = np.empty(T)
+    for t in range(T):
+        y[t] = x1
+        x2 = x2 + 0.1 * (-x1 - 0.5 * x2 - 2.0 * x1**3 + u[t])
+        x1 = x1 + 0.1 * x2
+    return u, y
+
+
+def test_fit_nonlinear_grows_a_neural_model_beside_the_linear_one(tmp_path, rng, capsys):
+    pytest.importorskip("torch")
+    u, y = _duffing(rng, 4000)
+    data = tmp_path / "duffing.csv"
+    write_table(data, {"u": u, "y [m]": y})
+    report, saved = tmp_path / "rep", tmp_path / "duffing.npz"
+    code, out, err = run(
+        capsys, "fit", data, "--input", "u", "--output", "y [m]", "--order", "2",
+        "--nonlinear", "--budget", "4", "--report", report, "--save", saved, "--json", "-q",
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    nl = summary["nonlinear"]
+    assert nl["steps"] > 0 and nl["seconds"] < 20
+    assert nl["rmse"][0] < 0.8 * summary["rmse"][0]
+    for path in (report / "neural_model.safetensors", tmp_path / "duffing.neural.safetensors"):
+        model = realize.nn.NeuralStateSpace.load(path)
+        assert model.config() == nl["model"]
+    html = (report / "index.html").read_text()
+    assert "Linear and neural state-space models" in html
+    assert (report / "simulation_nonlinear.png").exists() and (report / "error_spectra.png").exists()
+
+
+def test_fit_nonlinear_needs_inputs(tmp_path, rng, capsys):
+    u, y = _duffing(rng, 600)
+    data = tmp_path / "duffing.csv"
+    write_table(data, {"u": u, "y": y})
+    code, out, err = run(capsys, "fit", data, "--output", "y", "--nonlinear", "--no-report")
+    assert code == 2
+    assert err.count("\n") == 1 and "--nonlinear" in err and "--input" in err

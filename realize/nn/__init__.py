@@ -15,6 +15,9 @@ _LAZY = {
     "BMOJOBlock": "realize.nn.bmojo",
     "BMOJOLM": "realize.nn.bmojo",
     "BMOJOConfig": "realize.nn.bmojo",
+    "NeuralStateSpace": "realize.nn.neural_ssm",
+    "fit_neural_ssm": "realize.nn.fit",
+    "NeuralFitResult": "realize.nn.fit",
 }
 __all__ = sorted(_LAZY)
 

@@ -1,0 +1,454 @@
+"""Fit a neural state-space model to input-output data, starting from a linear realization.
+
+:func:`fit_neural_ssm` identifies (or takes) a linear model, lifts it into a
+:class:`~realize.nn.NeuralStateSpace` that reproduces it exactly, and trains the whole
+model -- linear part, residual networks and the encoder of initial states -- on the
+truncated simulation error:
+
+1. draw a batch of random sub-records of ``window + horizon`` samples;
+2. the encoder estimates each sub-record's state from its first ``window`` samples;
+3. simulate ``horizon`` samples freely and take the mean squared error of the normalized
+   outputs (Beintema, Toth and Schoukens 2023, the SUBNET criterion);
+4. every ``eval_every`` steps, simulate the whole validation record from its first
+   ``window`` samples and keep the weights with the smallest validation simulation error
+   (early stopping); those weights are restored at the end.
+
+Because training starts at the linear model's simulation error and every step is
+validated on free-run simulation, the result is never worse on the validation data than
+the linear model it started from.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys as _sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from realize._checks import as_float, as_int, as_timeseries
+from realize.errors import DataError, InvalidValueError, RealizeWarning
+from realize.nn.neural_ssm import NeuralStateSpace
+
+__all__ = ["fit_neural_ssm", "NeuralFitResult"]
+
+
+@dataclass
+class NeuralFitResult:
+    """Result of :func:`fit_neural_ssm`.
+
+    Attributes
+    ----------
+    model : NeuralStateSpace
+        The trained model, with the weights of the best validation step.
+    linear : StateSpace
+        The starting realization (``u - u_mean`` to ``y - y_mean``).
+    u_mean, y_mean : (m,), (p,) arrays
+        Operating point of ``linear``.
+    history : dict of lists
+        ``step``, ``seconds``, ``train_loss`` (normalized mean squared error, averaged since
+        the previous evaluation) and ``val_rmse`` (validation simulation RMSE per output,
+        in the outputs' units), one entry per evaluation; the first entry is the start.
+    best_step : int
+        Training step of the restored weights (0: the linear start).
+    val_rmse : (p,) array
+        Validation simulation RMSE of the restored model.
+    linear_val_rmse : (p,) array
+        The same for the starting linear model.
+    steps : int
+        Training steps done.
+    seconds : float
+        Wall-clock time of the whole fit.
+    stop_reason : str
+        ``"time_budget"``, ``"max_steps"``, ``"patience"`` or ``"diverged"``.
+    """
+
+    model: NeuralStateSpace
+    linear: object
+    u_mean: np.ndarray
+    y_mean: np.ndarray
+    history: dict = field(repr=False)
+    best_step: int
+    val_rmse: np.ndarray
+    linear_val_rmse: np.ndarray
+    steps: int
+    seconds: float
+    stop_reason: str
+
+    def __repr__(self) -> str:
+        fmt = lambda a: np.array2string(np.asarray(a), precision=4)
+        return (
+            f"NeuralFitResult(n={self.model.n}, steps={self.steps}, best_step={self.best_step}, "
+            f"val_rmse={fmt(self.val_rmse)} (linear {fmt(self.linear_val_rmse)}), "
+            f"seconds={self.seconds:.1f}, stop_reason={self.stop_reason!r})"
+        )
+
+
+def _validation_split(y, u, validation, window, horizon):
+    if isinstance(validation, tuple):
+        if len(validation) != 2:
+            raise InvalidValueError(
+                f"validation: expected a fraction or a (y_val, u_val) pair, got {len(validation)} items"
+            )
+        yv = as_timeseries(validation[0], "validation[0]", channels=y.shape[1])
+        uv = as_timeseries(validation[1], "validation[1]", channels=u.shape[1])
+        if uv.shape[0] != yv.shape[0]:
+            raise DataError(
+                f"validation[1]: expected as many samples as validation[0] ({yv.shape[0]}), "
+                f"got {uv.shape[0]}"
+            )
+        return y, u, yv, uv
+    frac = float(validation) if np.isscalar(validation) else float("nan")
+    if not 0.0 < frac < 1.0:
+        raise InvalidValueError(
+            f"validation: expected a fraction in (0, 1) or a (y_val, u_val) pair, got {validation!r}"
+        )
+    T = y.shape[0]
+    n_val = int(round(frac * T))
+    if n_val < window + horizon or T - n_val < window + horizon:
+        raise DataError(
+            f"y: expected at least {int(math.ceil((window + horizon) / min(frac, 1 - frac)))} "
+            f"samples to hold out validation={frac:g} with window={window} and horizon={horizon}, "
+            f"got {T}"
+        )
+    return y[: T - n_val], u[: T - n_val], y[T - n_val :], u[T - n_val :]
+
+
+def _linear_start(y, u, init, order):
+    """(StateSpace, u_mean, y_mean) from init="auto", a StateSpace or an n4sid result."""
+    from realize.model import StateSpace
+
+    m, p = u.shape[1], y.shape[1]
+    if isinstance(init, str):
+        if init != "auto":
+            raise InvalidValueError(
+                f"init: expected 'auto', a StateSpace or an n4sid result, got {init!r}"
+            )
+        from realize.identify import n4sid
+
+        res = n4sid(y, u, order=order, feedthrough=True, detrend=True, stable=True)
+        return res.model, res.u_mean, res.y_mean
+    if isinstance(init, StateSpace):
+        sys, u0, y0 = init, np.zeros(m), np.zeros(p)
+    elif isinstance(getattr(init, "model", None), StateSpace):
+        sys = init.model
+        u0 = np.asarray(
+            getattr(init, "u_mean", None) if np.size(getattr(init, "u_mean", [])) else np.zeros(m),
+            float,
+        )
+        y0 = np.asarray(
+            getattr(init, "y_mean", None) if np.size(getattr(init, "y_mean", [])) else np.zeros(p),
+            float,
+        )
+    else:
+        raise InvalidValueError(
+            f"init: expected 'auto', a StateSpace or an n4sid result, got {type(init).__name__}"
+        )
+    if sys.m != m or sys.p != p:
+        raise DataError(
+            f"init: expected a model with {m} input(s) and {p} output(s) like the data, "
+            f"got m={sys.m}, p={sys.p}"
+        )
+    if sys.n == 0:
+        raise InvalidValueError("init: expected a realization with at least one state, got n = 0")
+    return sys, u0, y0
+
+
+def _resolve_device(device) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise InvalidValueError(
+            f"device: expected 'auto', 'cpu', 'cuda' or a torch device, got {device!r}"
+        ) from err
+
+
+def _validation_rmse(model: NeuralStateSpace, yv: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Free-run simulation RMSE per output after the encoder window (inf if it diverges)."""
+    w = model.window
+    try:
+        with np.errstate(all="ignore"):
+            yhat = model.simulate(uv, y_init=yv[:w])
+    except (ArithmeticError, ValueError):
+        return np.full(yv.shape[1], np.inf)
+    with np.errstate(all="ignore"):
+        err = np.sqrt(np.mean((yv[w:] - yhat[w:]) ** 2, axis=0))
+    return np.where(np.isfinite(err), err, np.inf)
+
+
+def _progress(enabled: bool, budget: float | None, total: int | None):
+    """A tqdm bar over seconds (with a budget) or steps; None when off or not a terminal."""
+    if not enabled or not getattr(_sys.stderr, "isatty", lambda: False)():
+        return None
+    from tqdm.auto import tqdm
+
+    if budget is not None:
+        return tqdm(total=round(budget), unit="s", desc="fit_neural_ssm", leave=False)
+    return tqdm(total=total, unit="step", desc="fit_neural_ssm", leave=False)
+
+
+def fit_neural_ssm(
+    y,
+    u,
+    init="auto",
+    *,
+    order="auto",
+    hidden: int = 64,
+    depth: int = 1,
+    activation: str = "tanh",
+    window: int = 50,
+    horizon: int = 40,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    validation=0.1,
+    time_budget: float | None = None,
+    max_steps: int | None = None,
+    patience: int = 40,
+    eval_every: int = 50,
+    seed: int = 0,
+    device="auto",
+    dtype=torch.float32,
+    progress: bool = True,
+) -> NeuralFitResult:
+    """Identify a neural state-space model that starts at the best linear model.
+
+    Parameters
+    ----------
+    y : (T, p) array
+        Measured outputs (1-D means one output).
+    u : (T, m) array
+        Inputs, as many samples as y.
+    init : "auto", StateSpace or n4sid result, default "auto"
+        The starting realization. "auto": ``realize.n4sid(y, u, order, feedthrough=True,
+        detrend=True, stable=True)`` on the training part. A result of
+        :func:`realize.n4sid` brings its operating point (``u_mean``, ``y_mean``) along.
+    order : "auto" or int, default "auto"
+        Order of the linear model when ``init="auto"``.
+    hidden, depth, activation : int, int, str, default 64, 1, "tanh"
+        The residual networks f, h and the encoder's: ``depth`` hidden layers of
+        ``hidden`` units (see :class:`~realize.nn.NeuralStateSpace`).
+    window : int, default 50
+        Samples the encoder reads to estimate the state of a sub-record (and of the
+        validation record).
+    horizon : int, default 40
+        Simulated samples of each training sub-record (the truncation of the simulation
+        error; longer captures slower dynamics, costs proportionally more per step).
+    batch_size : int, default 64
+        Sub-records per step.
+    lr : float, default 3e-3
+        Adam's learning rate, decayed to 1/10 by a cosine over ``time_budget`` or
+        ``max_steps`` when given, and halved whenever the validation error jumps to more
+        than twice its best (the best weights are then restored and training goes on).
+    validation : float or (y_val, u_val), default 0.1
+        The fraction of the record held out at its end, or a separate validation record.
+    time_budget : float, optional
+        Seconds of wall clock for the whole fit (linear start included).
+    max_steps : int, optional
+        Training steps. With neither budget, training stops after ``patience`` evaluations
+        without improvement.
+    patience : int, default 40
+        Evaluations without a better validation error before stopping (used only when
+        neither ``time_budget`` nor ``max_steps`` is given).
+    eval_every : int, default 50
+        Steps between validation simulations.
+    seed : int, default 0
+        Seeds the networks' initialization and the sub-record draws: on the CPU, a fit
+        with ``max_steps`` is reproducible bit for bit.
+    device : "auto", "cpu", "cuda" or torch.device, default "auto"
+        Where training runs ("auto": CUDA when available). Validation simulation runs on
+        the CPU (compiled kernel).
+    dtype : torch dtype, default torch.float32
+        Training precision (float32 trains about twice as fast on a CPU). The returned
+        model is float64, like the linear start it was lifted from.
+    progress : bool, default True
+        A progress bar on a terminal (tqdm); nothing when stderr is not a terminal.
+
+    Returns
+    -------
+    NeuralFitResult
+        ``.model`` (trained, best validation weights), ``.linear``, ``.history``, ...
+
+    Raises
+    ------
+    ShapeError, DataError, NonFiniteError
+        Data of the wrong shape, NaN or Inf, mismatched lengths, records too short for
+        ``window + horizon`` samples.
+    InvalidValueError
+        Budgets or sizes that are not positive.
+
+    Warns
+    -----
+    RealizeWarning
+        When training diverges (a non-finite loss): training stops and the best weights so
+        far are kept.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.nn import fit_neural_ssm
+    >>> rng = np.random.default_rng(0)
+    >>> u = rng.standard_normal(3000)
+    >>> x = np.zeros(2); y = np.empty(3000)
+    >>> for t in range(3000):
+    ...     y[t] = x[0] + 0.3 * np.tanh(2 * x[0])
+    ...     x = np.array([0.8 * x[0] + 0.2 * x[1], -0.3 * x[0] + 0.5 * x[1] + u[t]])
+    >>> res = fit_neural_ssm(y, u, order=2, max_steps=50, hidden=16, window=20, horizon=40,
+    ...                      batch_size=32, progress=False)
+    >>> bool(np.all(res.val_rmse <= res.linear_val_rmse))
+    True
+    """
+    t_start = time.perf_counter()
+    y = as_timeseries(y, "y", min_length=2)
+    if u is None:
+        raise DataError("u: expected the inputs (T, m) of the data, got None")
+    u = as_timeseries(u, "u", min_length=2)
+    if u.shape[0] != y.shape[0]:
+        raise DataError(f"u: expected as many samples as y ({y.shape[0]}), got {u.shape[0]}")
+    window = as_int(window, "window", low=1)
+    horizon = as_int(horizon, "horizon", low=1)
+    batch_size = as_int(batch_size, "batch_size", low=1)
+    eval_every = as_int(eval_every, "eval_every", low=1)
+    patience = as_int(patience, "patience", low=1)
+    if max_steps is not None:
+        max_steps = as_int(max_steps, "max_steps", low=1)
+    if time_budget is not None:
+        time_budget = as_float(time_budget, "time_budget", low=0.0, open_low=True)
+    lr = as_float(lr, "lr", low=0.0, open_low=True)
+    dev = _resolve_device(device)
+
+    y_tr, u_tr, y_val, u_val = _validation_split(y, u, validation, window, horizon)
+    if y_tr.shape[0] < window + horizon:
+        raise DataError(
+            f"y: expected at least window + horizon = {window + horizon} training samples, got {y_tr.shape[0]}"
+        )
+    if y_val.shape[0] <= window:
+        raise DataError(
+            f"validation: expected more than window = {window} validation samples, got {y_val.shape[0]}"
+        )
+    linear, u0, y0 = _linear_start(y_tr, u_tr, init, order)
+    model = NeuralStateSpace.from_realization(
+        linear,
+        u=u_tr,
+        y=y_tr,
+        u_mean=u0,
+        y_mean=y0,
+        hidden=hidden,
+        depth=depth,
+        activation=activation,
+        window=window,
+        dtype=torch.float64,
+        seed=seed,
+    )
+    linear_val = _validation_rmse(model, y_val, u_val)
+    model = model.to(device=dev, dtype=dtype)
+
+    # normalized training record on the device; sub-records are gathered by index
+    with torch.no_grad():
+        yn = model.normalize_outputs(torch.as_tensor(y_tr, dtype=dtype, device=dev))
+        un = model.normalize_inputs(torch.as_tensor(u_tr, dtype=dtype, device=dev))
+    n_starts = y_tr.shape[0] - window - horizon + 1
+    offsets = torch.arange(window + horizon, device=dev)
+    rng = np.random.default_rng(seed)
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    lr_scale = 1.0  # halved at each backtrack
+    history = {
+        "step": [0],
+        "seconds": [time.perf_counter() - t_start],
+        "train_loss": [float("nan")],
+        "val_rmse": [linear_val.copy()],
+    }
+    best = (
+        float(np.mean(linear_val / model.y_scale.cpu().numpy())),
+        0,
+        copy.deepcopy(model.state_dict()),
+    )
+    bar = _progress(progress, time_budget, max_steps)
+    step, since_best, losses, stop_reason = 0, 0, [], None
+    while True:
+        elapsed = time.perf_counter() - t_start
+        if time_budget is not None and elapsed >= time_budget:
+            stop_reason = "time_budget"
+            break
+        if max_steps is not None and step >= max_steps:
+            stop_reason = "max_steps"
+            break
+        frac = (
+            elapsed / time_budget
+            if time_budget is not None
+            else step / max_steps
+            if max_steps is not None
+            else 0.0
+        )
+        for g in opt.param_groups:
+            g["lr"] = lr_scale * lr * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(frac, 1.0))))
+        idx = torch.as_tensor(rng.integers(0, n_starts, batch_size), device=dev)
+        rows = idx[:, None] + offsets
+        yb, ub = yn[rows], un[rows]
+        x0 = model.encode_normalized(yb[:, :window], ub[:, :window])
+        yhat = model.rollout(x0, ub[:, window:])
+        loss = torch.mean((yhat - yb[:, window:]) ** 2)
+        if not torch.isfinite(loss):
+            stop_reason = "diverged"
+            warnings.warn(
+                f"fit_neural_ssm: training diverged at step {step} (non-finite loss); "
+                f"keeping the best weights so far (step {best[1]}). Try a smaller lr.",
+                RealizeWarning,
+                stacklevel=2,
+            )
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        losses.append(float(loss.detach()))
+        if step % eval_every == 0:
+            val = _validation_rmse(model, y_val, u_val)
+            score = float(np.mean(val / model.y_scale.cpu().numpy()))
+            history["step"].append(step)
+            history["seconds"].append(time.perf_counter() - t_start)
+            history["train_loss"].append(float(np.mean(losses)))
+            history["val_rmse"].append(val)
+            losses = []
+            if score < best[0]:
+                best = (score, step, copy.deepcopy(model.state_dict()))
+                since_best = 0
+            else:
+                since_best += 1
+            if score > 2.0 * best[0]:
+                # the simulation left the region it was trained in (a step too large for
+                # a recurrent model): back to the best weights with half the step size
+                model.load_state_dict(best[2])
+                opt.state.clear()
+                lr_scale *= 0.5
+            if bar is not None:
+                bar.set_postfix(val_rmse=f"{np.mean(val):.4g}", best_step=best[1])
+            if time_budget is None and max_steps is None and since_best >= patience:
+                stop_reason = "patience"
+                break
+        if bar is not None:
+            bar.n = round(time.perf_counter() - t_start) if time_budget is not None else step
+            bar.refresh()
+    if bar is not None:
+        bar.close()
+    model.load_state_dict(best[2])
+    model = model.to(device="cpu", dtype=torch.float64)
+    return NeuralFitResult(
+        model=model,
+        linear=linear,
+        u_mean=np.asarray(u0, float),
+        y_mean=np.asarray(y0, float),
+        history={k: (np.array(v) if k != "val_rmse" else np.vstack(v)) for k, v in history.items()},
+        best_step=best[1],
+        val_rmse=_validation_rmse(model, y_val, u_val),
+        linear_val_rmse=linear_val,
+        steps=step,
+        seconds=time.perf_counter() - t_start,
+        stop_reason=stop_reason,
+    )

@@ -879,14 +879,21 @@ def n4sid(
     Raises
     ------
     ShapeError
-        ``u`` and ``y`` of different lengths, or wrong dimensions.
+        ``u`` and ``y`` of different lengths, wrong dimensions, complex data, or ``y``
+        without channels (a ``u`` with zero columns means no input).
     NonFiniteError
         NaN or Inf in the data.
     DataError
-        Fewer samples than the horizon needs (the message names the minimum), or an
-        identically zero input.
+        Fewer samples than the horizon needs (the message names the minimum), a constant
+        output channel (nothing to identify, the fit undefined), an identically zero
+        input, or with ``detrend`` an input that is constant (zero after detrending).
     OrderError
-        An order above ``min((future - 1) p, past (m + p))`` or above what the data support.
+        An order that is not a positive integer (``1.7``, NaN, None are refused, never
+        truncated), or above ``min((future - 1) p, past (m + p))`` or above what the data
+        support.
+    InvalidValueError
+        An unknown ``method``, ``focus``, ``estimator`` or ``criterion``; a ``horizon``
+        that is not positive integers; a non-positive ``dt``; flags that are not booleans.
 
     Warns
     -----
@@ -900,6 +907,11 @@ def n4sid(
     future ``f > n / p``. The minimal number of samples of a record is
     ``s - 1 + s (m + p)`` (``s = i + f``; one more with ``detrend``), so that the
     Hankel matrix has at least as many columns as rows; far more are needed for accuracy.
+
+    The estimate does not depend on the units of the data: every input channel is
+    scaled internally by a power of two to the RMS of the outputs (the projections are
+    invariant to it, their rank decisions are not) and ``B``, ``D`` are scaled back
+    exactly, so ``u`` and ``y`` may differ in scale by many orders of magnitude.
 
     References
     ----------

@@ -11,6 +11,7 @@ import pytest
 import realize
 from realize.cli import main
 from realize.tabular import write_table
+from realize.testing import duffing_oscillator
 
 TRUE = realize.StateSpace(
     [[0.9, 0.3], [-0.3, 0.9]],
@@ -362,27 +363,31 @@ def test_demo(tmp_path):
     assert len(list(report.glob("*.png"))) >= 5
 
 
-def _duffing(rng, T):
-    """A forced Duffing oscillator: no linear model fits it (as in tests/nn)."""
-    u = 1.5 * np.convolve(rng.standard_normal(T + 20), np.ones(4) / 2, mode="same")[:T]
-    x1 = x2 = 0.0
-    y = np.empty(T)
-    for t in range(T):
-        y[t] = x1
-        x2 = x2 + 0.1 * (-x1 - 0.5 * x2 - 2.0 * x1**3 + u[t])
-        x1 = x1 + 0.1 * x2
-    return u, y
-
-
 def test_fit_nonlinear_grows_a_neural_model_beside_the_linear_one(tmp_path, rng, capsys):
     pytest.importorskip("torch")
-    u, y = _duffing(rng, 4000)
+    y, u = duffing_oscillator(rng, 4000)
     data = tmp_path / "duffing.csv"
     write_table(data, {"u": u, "y [m]": y})
     report, saved = tmp_path / "rep", tmp_path / "duffing.npz"
     code, out, err = run(
-        capsys, "fit", data, "--input", "u", "--output", "y [m]", "--order", "2",
-        "--nonlinear", "--budget", "4", "--report", report, "--save", saved, "--json", "-q",
+        capsys,
+        "fit",
+        data,
+        "--input",
+        "u",
+        "--output",
+        "y [m]",
+        "--order",
+        "2",
+        "--nonlinear",
+        "--budget",
+        "4",
+        "--report",
+        report,
+        "--save",
+        saved,
+        "--json",
+        "-q",
     )
     assert code == 0, err
     summary = json.loads(out)
@@ -394,11 +399,13 @@ def test_fit_nonlinear_grows_a_neural_model_beside_the_linear_one(tmp_path, rng,
         assert model.config() == nl["model"]
     html = (report / "index.html").read_text()
     assert "Linear and neural state-space models" in html
-    assert (report / "simulation_nonlinear.png").exists() and (report / "error_spectra.png").exists()
+    assert (report / "simulation_nonlinear.png").exists() and (
+        report / "error_spectra.png"
+    ).exists()
 
 
 def test_fit_nonlinear_needs_inputs(tmp_path, rng, capsys):
-    u, y = _duffing(rng, 600)
+    y, u = duffing_oscillator(rng, 600)
     data = tmp_path / "duffing.csv"
     write_table(data, {"u": u, "y": y})
     code, out, err = run(capsys, "fit", data, "--output", "y", "--nonlinear", "--no-report")

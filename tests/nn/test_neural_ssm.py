@@ -11,6 +11,7 @@ from realize.compare import simulate_from_window  # noqa: E402
 from realize.errors import DataError, InvalidValueError, RealizeWarning, ShapeError  # noqa: E402
 from realize.nn import NeuralStateSpace, fit_neural_ssm  # noqa: E402
 from realize.nn.neural_ssm import ACTIVATIONS  # noqa: E402
+from realize.testing import duffing_oscillator as oscillator  # noqa: E402
 from realize.testing import random_statespace  # noqa: E402
 
 
@@ -26,19 +27,6 @@ def perturb(model, rng, scale=0.3):
                 scale * torch.as_tensor(rng.standard_normal(p.shape)) / max(1, p.shape[-1]) ** 0.5
             )
     return model
-
-
-def oscillator(rng, T, noise=0.0):
-    """A forced, damped Duffing oscillator (a Silverbox-like cubic spring; semi-implicit
-    Euler): its best linear model leaves an error of about 40 % of the output's spread."""
-    u = 1.5 * np.convolve(rng.standard_normal(T + 20), np.ones(4) / 2, mode="same")[:T]
-    x1 = x2 = 0.0
-    y = np.empty(T)
-    for t in range(T):
-        y[t] = x1 + noise * rng.standard_normal()
-        x2 = x2 + 0.1 * (-x1 - 0.5 * x2 - 2.0 * x1**3 + u[t])
-        x1 = x1 + 0.1 * x2
-    return y, u
 
 
 @pytest.mark.parametrize("with_data", [False, True])

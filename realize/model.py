@@ -105,13 +105,21 @@ class StateSpace:
     Raises
     ------
     ShapeError
-        Non-square A, mismatched B/C/D, covariances of the wrong size.
+        Non-square A, mismatched B/C/D, covariances of the wrong size, complex or text
+        entries.
     NonFiniteError
         NaN or Inf in any matrix.
     NotPositiveSemidefiniteError
-        A noise or innovation covariance that is not symmetric PSD.
+        A noise or innovation covariance that is not symmetric PSD (judged relative to
+        its own scale: a variance of -9e-9 is refused as -9 would be).
     InvalidValueError
-        A non-positive dt, or a noise model and innovation form that disagree.
+        A non-positive dt, or a noise model and innovation form that disagree (relative
+        to the model's scale).
+
+    Notes
+    -----
+    The matrices are private read-only copies: the caller's arrays stay writable and are
+    never shared.
 
     Examples
     --------

@@ -12,9 +12,9 @@ model, and the linear model is the case N = 0.
 This module holds the model (:class:`BilinearStateSpace`: simulation with a compiled
 recursion beside a plain NumPy loop, mean-square stability for white inputs, a
 state bound for bounded inputs), identification from input-output data
-(:func:`identify_bilinear`: a white-input subspace step followed by
-prediction-error refinement), and the Carleman bilinearization of polynomial
-input-affine systems (:func:`carleman`).
+(:func:`identify_bilinear`: a white-input subspace step with past products of inputs
+and states, followed by prediction-error refinement), and the Carleman bilinearization
+of polynomial input-affine systems (:func:`carleman`).
 """
 
 from __future__ import annotations
@@ -800,6 +800,63 @@ def _predict_bilinear(A, N, B, C, D, K, x0, u, y):
     return X[:-1] @ C.T + u @ D.T
 
 
+def _oblique_coef(Yf, Uf, Wp):
+    """``L_w`` of the oblique projection ``Yf /_{Uf} Wp = L_w Wp``."""
+    Z = np.vstack([Wp, Uf])
+    coef, *_ = np.linalg.lstsq(Z.T, Yf.T, rcond=None)
+    return coef[: Wp.shape[0]].T
+
+
+def _bilinear_state_regression(u, y, i, Gam, X, s0):
+    """``(A, N, B, C, D)``, residuals and new states from states that carry the bilinear term.
+
+    ``X[:, c]`` is a state estimate ``x(s0 + c)``, ``c = 0 .. T - s0``, the projection of
+    the state onto a past of the data. The past of time t is extended by the products
+    ``u(t-l) (x) x(t-l)``, ``l = 1..i``; the oblique projection of the future onto it
+    gives ``x2(t)``, and with one more past sample (the products up to ``u(t) (x) x(t)``)
+    ``x2(t+1)``. For zero-mean white inputs the projection of ``N u(t) x_true(t)`` onto
+    that past is ``N (u(t) (x) x(t))`` (``u(t)`` is independent of the state error, which
+    is orthogonal to ``x(t)``), so ``x2(t+1) = A x2(t) + N (u(t) (x) x(t)) + B u(t) +
+    (innovation)`` and the regression of ``x2(t+1)`` on ``[x2(t); u(t) (x) x(t); u(t)]``
+    estimates N (in the basis of ``Gam``) as well as A and B.
+    """
+    T, m = u.shape
+    p = y.shape[1]
+    n = Gam.shape[1]
+    PX = (u[s0:].T[:, None, :] * X[None, :, : T - s0]).reshape(m * n, T - s0).T  # row s-s0
+    t0 = s0 + i  # first time with i lags of products
+    cols = T - i - t0 + 1  # times with i future samples
+
+    def past(start, rows, count):  # rows of the past of t = start .. start + count - 1
+        return np.vstack(
+            [
+                _block_hankel(u, start - i, rows, count),
+                _block_hankel(y, start - i, rows, count),
+                _block_hankel(PX, start - i - s0, rows, count),
+            ]
+        )
+
+    hank = lambda z, start, rows: _block_hankel(z, start, rows, cols)
+    X2 = np.linalg.pinv(Gam) @ _oblique(hank(y, t0, i), hank(u, t0, i), past(t0, i, cols))
+    X2s = np.linalg.pinv(Gam[: (i - 1) * p]) @ _oblique(
+        hank(y, t0 + 1, i - 1), hank(u, t0 + 1, i - 1), past(t0, i + 1, cols)
+    )
+    ut, yt = u[t0 : t0 + cols].T, y[t0 : t0 + cols].T
+    xt = X[:, t0 - s0 : t0 - s0 + cols]
+    UX = (ut[:, None, :] * xt[None, :, :]).reshape(m * n, cols)
+    Phi = np.vstack([X2, UX, ut])
+    theta_x, *_ = np.linalg.lstsq(Phi.T, X2s.T, rcond=None)
+    Psi = np.vstack([X2, ut])
+    theta_y, *_ = np.linalg.lstsq(Psi.T, yt.T, rcond=None)
+    A = theta_x[:n].T
+    N = theta_x[n : n + m * n].T.reshape(n, m, n).transpose(1, 0, 2)
+    B = theta_x[n + m * n :].T
+    C, D = theta_y[:n].T, theta_y[n:].T
+    res_x = X2s - (Phi.T @ theta_x).T
+    res_y = yt - (Psi.T @ theta_y).T
+    return A, N, B, C, D, res_x, res_y
+
+
 def identify_bilinear(
     u,
     y,
@@ -844,22 +901,43 @@ def identify_bilinear(
         An order the horizon or the data cannot support.
     DataError
         Too few samples.
+    NotStableError
+        The refined model is not mean-square stable for the inputs' sample mean and
+        covariance: data from a system whose outputs have no stationary variance. (With
+        ``refine=False`` an unstable subspace estimate only warns: on short or
+        heavy-tailed records it can be unstable for a stable system.)
 
     Notes
     -----
-    Subspace step (white inputs). For zero-mean white inputs the bilinear term
+    Subspace step (white inputs), in two stages.
+
+    *Stage 1 (linear).* For zero-mean white inputs the bilinear term
     ``sum_i u_i[t] N_i x[t]`` is a martingale difference: uncorrelated with the past
     inputs and outputs, with the current state and with the future inputs. The data
     equation ``Y_f = Gamma X_f + H U_f + (bilinear terms and noise)`` therefore has the
-    same second-order structure as a linear system with extra process noise, and the
-    N4SID oblique projection ``Y_f /_{U_f} [U_p; Y_p] = Gamma X_hat`` estimates the
-    extended observability matrix and a state sequence consistently. This is the
-    white-input argument of Favoreel, De Moor & Van Overschee (1999), used as in the
-    initialisation of Verdult & Verhaegen: here the state sequences are taken from the
-    N4SID projections at two consecutive times (Van Overschee & De Moor, 1996,
-    Algorithm 2), and ``[A, N_1..N_m, B; C, 0, D]`` is obtained by least squares from
-    ``x[t+1] = A x + sum_i u_i N_i x + B u``, ``y = C x + D u``; the residual
-    covariances give the Kalman gain of the linear part.
+    second-order structure of a linear system with extra process noise, and the N4SID
+    oblique projection ``Y_f /_{U_f} [U_p; Y_p] = Gamma X_1`` gives the extended
+    observability matrix and ``x1(t)``, the linear projection of the state onto the
+    past (Favoreel, De Moor & Van Overschee 1999). A linear projection cannot carry
+    ``N``: the projection of ``N u(t) x(t)`` onto the linear past is zero, so a state
+    regression on these states returns ``N = 0`` (the linear model ``linear_model``).
+
+    *Stage 2 (past products).* The past of time t is extended by the products of the
+    past inputs and the stage-1 states, ``u(t-l) (x) x1(t-l)``, ``l = 1..i`` (the
+    Khatri-Rao products of Favoreel et al. and Verdult & Verhaegen, with the state
+    estimate in place of the whole past to keep the dimension at ``i m n``). The
+    projection of ``N u(t) x(t)`` onto the past extended by ``u(t) (x) x1(t)`` is
+    ``N (u(t) (x) x1(t))`` (u(t) is independent of the state error, which is orthogonal
+    to ``x1(t)``), so the new states obey ``x2(t+1) = A x2(t) + N (u(t) (x) x1(t)) +
+    B u(t) + (innovation)``, and ``[A, N_1..N_m, B; C, 0, D]`` follows by least squares
+    from ``x2(t+1)`` on ``[x2(t); u(t) (x) x1(t); u(t)]`` and ``y(t)`` on ``[x2(t);
+    u(t)]`` (the states at two consecutive times from nested pasts, Van Overschee & De
+    Moor 1996, Algorithm 2). The residual covariances give the initial Kalman gain.
+    The subspace estimate therefore already carries ``N`` (its second-order kernels
+    ``C A^j N_i A^l B`` within a few per cent of the true ones for a few thousand
+    samples), and the refinement starts from a bilinear model, not from the linear one.
+    With heavy-tailed data (near the mean-square stability limit) the subspace
+    estimate is noisy; the refinement does not rely on the white-input argument.
 
     Refinement. The parameters ``(A, N, B, C, D, K, x0)`` of the bilinear predictor
     ``x[t+1] = (A - K C + sum_i u_i[t] N_i) x[t] + (B - K D) u[t] + K y[t]``,
@@ -874,7 +952,8 @@ def identify_bilinear(
     systems subject to white inputs", IEEE Trans. Autom. Control 44(6), 1157-1165, 1999.
     V. Verdult and M. Verhaegen, "Identification of multivariable bilinear state space
     systems based on subspace techniques and separable least squares optimization",
-    Int. J. Control 74(18), 1824-1836, 2001.
+    Int. J. Control 74(18), 1824-1836, 2001; "Subspace identification of multivariable
+    linear parameter-varying systems", Automatica 38(5), 805-814, 2002.
     P. Van Overschee and B. De Moor, *Subspace Identification for Linear Systems*,
     Kluwer, 1996, Sec. 4.3.
 
@@ -913,10 +992,13 @@ def identify_bilinear(
             f"{n}; pass a larger horizon"
         )
     j = T - 2 * i
-    need = 2 * i * (m + p) + m * (n + 1) + n + 10
-    if j < need:
+    # columns of the two projections: T - 2i (linear past) and T - 3i + 1 (with products)
+    need = max(
+        2 * i * (m + p) + m * (n + 1) + n + 10 + 2 * i, i * (2 * m + p + m * n) + n + 9 + 3 * i
+    )
+    if T < need:
         raise DataError(
-            f"y: expected at least {need + 2 * i} samples for order {n} and horizon {i}, got {T}"
+            f"y: expected at least {need} samples for order {n} and horizon {i}, got {T}"
         )
     if np.any(np.abs(u.mean(axis=0)) > 0.2 * u.std(axis=0) + 1e-300):
         warnings.warn(
@@ -931,7 +1013,8 @@ def identify_bilinear(
     # N4SID data matrices (Van Overschee & De Moor 1996, Sec. 4.3, Algorithm 2)
     Up, Uf = _block_hankel(u, 0, i, j + 1), _block_hankel(u, i, i, j + 1)
     Yp, Yf = _block_hankel(y, 0, i, j + 1), _block_hankel(y, i, i, j + 1)
-    Oi = _oblique(Yf, Uf, np.vstack([Up, Yp]))
+    Lw = _oblique_coef(Yf, Uf, np.vstack([Up, Yp]))
+    Oi = Lw @ np.vstack([Up, Yp])
     # shifted partition: past of length i + 1, future of length i - 1
     Up1, Uf1 = _block_hankel(u, 0, i + 1, j + 1), _block_hankel(u, i + 1, i - 1, j + 1)
     Yp1, Yf1 = _block_hankel(y, 0, i + 1, j + 1), _block_hankel(y, i + 1, i - 1, j + 1)
@@ -946,17 +1029,11 @@ def identify_bilinear(
     Xi = np.linalg.pinv(Gam) @ Oi
     Xi1 = np.linalg.pinv(Gam[: (i - 1) * p]) @ Oi1
     ui, yi = u[i : i + j + 1].T, y[i : i + j + 1].T
-    # bilinear regressors u_k[t] x[t], stacked per input
-    UX = (ui[:, None, :] * Xi[None, :, :]).reshape(m * n, -1)
-    Phi = np.vstack([Xi, UX, ui])
-    theta_x, *_ = np.linalg.lstsq(Phi.T, Xi1.T, rcond=None)
-    theta_y, *_ = np.linalg.lstsq(np.vstack([Xi, ui]).T, yi.T, rcond=None)
-    A0 = theta_x[:n].T
-    N0 = theta_x[n : n + m * n].T.reshape(n, m, n).transpose(1, 0, 2)
-    B0 = theta_x[n + m * n :].T
-    C0, D0 = theta_y[:n].T, theta_y[n:].T
-    res_x = Xi1 - Phi.T.dot(theta_x).T
-    res_y = yi - np.vstack([Xi, ui]).T.dot(theta_y).T
+    # stage 1 states x1(t) for every t >= i (the linear projection onto i past samples)
+    W_all = np.vstack([_block_hankel(u, 0, i, T - i + 1), _block_hankel(y, 0, i, T - i + 1)])
+    X1 = np.linalg.pinv(Gam) @ (Lw @ W_all)
+    # stage 2: past products u(t-l) (x) x1(t-l) (Favoreel et al. 1999; Verdult & Verhaegen)
+    A0, N0, B0, C0, D0, res_x, res_y = _bilinear_state_regression(u, y, i, Gam, X1, i)
     cov = np.cov(np.vstack([res_x, res_y]))
     Qw, Rv, Swv = cov[:n, :n], cov[n:, n:], cov[:n, n:]
 
@@ -964,13 +1041,16 @@ def identify_bilinear(
     theta_lin, *_ = np.linalg.lstsq(np.vstack([Xi, ui]).T, Xi1.T, rcond=None)
     Al, Bl = theta_lin[:n].T, theta_lin[n:].T
     res_l = Xi1 - np.vstack([Xi, ui]).T.dot(theta_lin).T
-    cov_l = np.cov(np.vstack([res_l, res_y]))
-    linear = StateSpace(Al, Bl, C0, D0)
+    theta_yl, *_ = np.linalg.lstsq(np.vstack([Xi, ui]).T, yi.T, rcond=None)
+    res_yl = yi - np.vstack([Xi, ui]).T.dot(theta_yl).T
+    cov_l = np.cov(np.vstack([res_l, res_yl]))
+    Cl, Dl = theta_yl[:n].T, theta_yl[n:].T
+    linear = StateSpace(Al, Bl, Cl, Dl)
     try:
         from realize.riccati import kalman_gain
 
-        _, Kl, Ll = kalman_gain(Al, C0, cov_l[:n, :n], cov_l[n:, n:], cov_l[:n, n:])
-        linear = StateSpace(Al, Bl, C0, D0, K=Kl, Lambda=Ll)
+        _, Kl, Ll = kalman_gain(Al, Cl, cov_l[:n, :n], cov_l[n:, n:], cov_l[:n, n:])
+        linear = StateSpace(Al, Bl, Cl, Dl, K=Kl, Lambda=Ll)
     except (ValueError, np.linalg.LinAlgError):
         pass
 
@@ -1033,12 +1113,42 @@ def identify_bilinear(
         A, N, B, C, D, K, x0 = parts
     else:
         (A, N, B, C, D, x0), K = parts, np.zeros((n, p))
-    e = y - _predict_bilinear(A, N, B, C, D, K, x0, u, y)
+    with np.errstate(all="ignore"):
+        e = y - _predict_bilinear(A, N, B, C, D, K, x0, u, y)
+    if not np.all(np.isfinite(e)):
+        raise NotStableError(
+            "y: expected data from a mean-square stable bilinear system, got data on which "
+            "the identified bilinear predictor diverges (a system that is not mean-square "
+            "stable, or a prediction-error fit that failed)"
+        )
     Lam = np.atleast_2d(np.cov(e.T))
     cost = float(np.mean(e**2))
     KL = K @ Lam
     model = BilinearStateSpace(A, N, B, C, D, Q=KL @ K.T, R=Lam, S=KL)
     initial = BilinearStateSpace(A0, N0, B0, C0, D0)
+    radius = model.mean_square_radius(input_cov=np.cov(u.T), input_mean=u.mean(axis=0))
+    if not radius < 1.0:
+        what = (
+            f"model whose second-moment map has spectral radius {radius:.4g} for the inputs' "
+            "sample mean and covariance"
+        )
+        if refine:
+            rel = float(np.mean(e**2) / max(np.mean((y - y.mean(axis=0)) ** 2), 1e-300))
+            raise NotStableError(
+                "y: expected data from a mean-square stable bilinear system, got an identified "
+                f"{what}: the data come from a system whose outputs have no stationary "
+                "variance (which the subspace step and the prediction-error fit assume), or "
+                f"the fit stopped in a poor local minimum (one-step error {rel:.2g} of the "
+                "output variance)"
+            )
+        # the subspace estimate alone is too noisy to decide (heavy-tailed data): say so
+        warnings.warn(
+            f"y: the subspace estimate is a {what} (not mean-square stable): the data come "
+            "from a system that is not mean-square stable, or the estimate is too noisy; "
+            "refine=True decides",
+            RealizeWarning,
+            stacklevel=2,
+        )
     return BilinearIdentificationResult(
         model, K, Lam, x0, initial, linear, n, sv, cost, initial_cost
     )

@@ -264,6 +264,97 @@ def test_identification_output_error_mode(rng):
     assert fit.cost < 3e-4
 
 
+def second_order_kernels(sys, k=3):
+    """Similarity invariants of the bilinear term: C A^j N_i A^l B, j, l < k."""
+    Aj = [np.linalg.matrix_power(sys.A, j) for j in range(k)]
+    return np.array(
+        [
+            sys.C @ Aj[j] @ sys.N[i] @ Aj[l] @ sys.B
+            for i in range(sys.m)
+            for j in range(k)
+            for l in range(k)
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed_offset", [0, 1, 2])
+def test_subspace_step_already_carries_N(rng, seed_offset):
+    # white input: a linear projection of the future on the past cannot see N (the old
+    # subspace step returned N = 0 and its model simulated no better than the linear one);
+    # the past products u (x) x1 make the subspace estimate alone carry the bilinear term
+    rng = np.random.default_rng(rng.integers(2**31) + seed_offset)
+    true = BilinearStateSpace(
+        [[0.6, 0.3], [-0.2, 0.5]],
+        [[[0.4, 0.0], [0.1, -0.3]]],
+        [[1.0], [0.5]],
+        [[1.0, 0.4]],
+        [[0.1]],
+        R=[[1e-4]],
+    ).similarity(rng.standard_normal((2, 2)) + 2 * np.eye(2))
+    u = rng.standard_normal((3000, 1))
+    fit = identify_bilinear(u, true.simulate(u, rng=rng), 2, refine=False)
+    init = fit.initial_model
+    kt, kf = second_order_kernels(true), second_order_kernels(init)
+    assert np.max(np.abs(kf - kt)) < 0.15 * np.max(np.abs(kt))
+    assert np.max(np.abs(bilinear_invariants(init) - bilinear_invariants(true))) < 0.1 * np.max(
+        np.abs(bilinear_invariants(true))
+    )
+    # oracle: the noise-free response of the true system to a fresh white input
+    uv = rng.standard_normal((1000, 1))
+    yv = true.simulate(uv, noise=False)
+    err_init = nrmse(init.simulate(uv, noise=False), yv)
+    err_lin = nrmse(fit.linear_model.simulate(uv, noise=False), yv)
+    assert err_init < 0.15 and err_init < 0.35 * err_lin
+
+
+def test_subspace_step_carries_N_with_two_inputs_and_outputs(rng):
+    A = np.array([[0.5, 0.2, 0.0], [-0.1, 0.4, 0.3], [0.0, -0.2, 0.6]])
+    true = BilinearStateSpace(
+        A,
+        0.15 * rng.standard_normal((2, 3, 3)),
+        rng.standard_normal((3, 2)),
+        rng.standard_normal((2, 3)),
+        rng.standard_normal((2, 2)),
+        R=1e-3 * np.eye(2),
+    )
+    u = rng.standard_normal((5000, 2))
+    fit = identify_bilinear(u, true.simulate(u, rng=rng), 3, refine=False)
+    kt, kf = second_order_kernels(true), second_order_kernels(fit.initial_model)
+    assert np.max(np.abs(kf - kt)) < 0.15 * np.max(np.abs(kt))
+    uv = rng.standard_normal((1000, 2))
+    yv = true.simulate(uv, noise=False)
+    err_init = nrmse(fit.initial_model.simulate(uv, noise=False), yv)
+    assert err_init < 0.5 * nrmse(fit.linear_model.simulate(uv, noise=False), yv)
+
+
+@pytest.mark.parametrize(
+    "A, N",
+    [
+        ([[0.6]], [[[0.88]]]),  # second-moment radius 1.13
+        ([[0.6, 0.3], [-0.2, 0.5]], [[[1.0, 0.0], [0.3, -0.8]]]),  # 1.41, paths a.s. bounded
+        ([[1.01]], [[[0.1]]]),  # an unstable A: the outputs grow
+    ],
+)
+def test_identification_rejects_a_mean_square_unstable_system(rng, A, N):
+    n = len(A)
+    true = BilinearStateSpace(A, N, np.ones((n, 1)), np.eye(1, n), [[0.1]], R=[[1e-4]])
+    assert true.mean_square_radius() > 1
+    u = rng.standard_normal((3000, 1))
+    y = true.simulate(u, rng=rng)
+    assert np.all(np.isfinite(y))
+    with pytest.raises(NotStableError, match="mean-square stable"):
+        identify_bilinear(u, y, n)
+
+
+def test_identification_accepts_a_system_near_the_mean_square_limit(rng):
+    true = BilinearStateSpace([[0.6]], [[[0.75]]], [[1.0]], [[1.0]], R=[[1e-4]])
+    assert 0.9 < true.mean_square_radius() < 1
+    u = rng.standard_normal((3000, 1))
+    fit = identify_bilinear(u, true.simulate(u, rng=rng), 1)
+    assert fit.model.N[0, 0, 0] == pytest.approx(0.75, abs=0.02)
+    assert fit.model.is_mean_square_stable(input_cov=np.var(u))
+
+
 def test_identification_errors(rng):
     u = rng.standard_normal((500, 1))
     y = rng.standard_normal((500, 1))

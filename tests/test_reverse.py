@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
@@ -54,6 +54,7 @@ def sample_cov(x):
     innovation=st.booleans(),
     basis=st.sampled_from(["forward", "dual"]),
 )
+@example(seed=23579, n=2, p=1, innovation=True, basis="forward")
 def test_backward_model_reproduces_covariances_transposed(seed, n, p, innovation, basis):
     rng = np.random.default_rng(seed)
     sys = random_statespace(rng, n, 0, p, noise=not innovation, innovation=innovation)
@@ -61,7 +62,10 @@ def test_backward_model_reproduces_covariances_transposed(seed, n, p, innovation
     fwd_cov = model_covariances(sys, 12)
     bwd_cov = model_covariances(bwd, 12)
     scale = np.max(np.abs(fwd_cov))
-    assert np.max(np.abs(bwd_cov - fwd_cov.transpose(0, 2, 1))) < 1e-10 * scale
+    # the backward model is built from P^-1: rounding grows with cond(P) (seed 23579, n=2,
+    # p=1 in innovation form has cond(P) = 2.3e5 and an error of 5.3e-10 = 2.3e-15 cond(P))
+    tol = max(1e-10, 1e-14 * np.linalg.cond(sys.stationary_covariance()))
+    assert np.max(np.abs(bwd_cov - fwd_cov.transpose(0, 2, 1))) < tol * scale
 
 
 def test_backward_model_matrices(rng):

@@ -362,23 +362,26 @@ def exact_canonical_correlations(sys, h):
 
 
 def test_default_horizon_removes_the_finite_horizon_bias(rng):
-    # a spectral zero at 0.9: (A - K C)^10 = 0.35 is not negligible, so 10 past samples do
-    # not hold the state and the smaller canonical correlation is biased towards zero
+    # a spectral zero at 0.95: (A - K C)^10 = 0.6 is far from negligible, so 10 past samples
+    # do not hold the state and both canonical correlations are biased towards zero
     from scipy.signal import place_poles
 
     A, C = np.diag([0.7, -0.5]), np.array([[1.0, 1.0]])
-    K = place_poles(A.T, C.T, [0.9, 0.2]).gain_matrix.T
+    K = place_poles(A.T, C.T, [0.95, 0.2]).gain_matrix.T
     sys = StateSpace(A, C=C, K=K, Lambda=[[1.0]])
     a, c, g, s0, _ = covariance_data(sys)
     P, _, _ = faurre(a, c, g, s0)
     Pb, _, _ = faurre(a.T, g.T, c.T, s0)
     true = np.sqrt(np.sort(np.linalg.eigvals(P @ Pb).real)[::-1])  # infinite horizon
-    np.testing.assert_allclose(exact_canonical_correlations(sys, 80)[:2], true, atol=1e-6)
-    assert true[1] - exact_canonical_correlations(sys, 10)[1] > 0.02  # the bias at h = 10
+    np.testing.assert_allclose(exact_canonical_correlations(sys, 150)[:2], true, atol=1e-6)
+    biased = exact_canonical_correlations(sys, 10)[:2]  # 0.825, 0.247 against 0.885, 0.307
+    assert np.all(true - biased > 0.05)
     y = sys.simulate(T=20000, rng=rng)
-    res = realize.stochastic_realization(y, 2)
-    assert res.horizon[0] > 20
-    np.testing.assert_allclose(res.singular_values[:2], true, atol=0.012)
+    # (the zero near the unit circle makes short records' covariances often not positive
+    # real; the canonical correlations do not depend on the repair)
+    res = realize.stochastic_realization(y, 2, repair=True)
+    assert res.horizon[0] > 30
+    np.testing.assert_allclose(res.singular_values[:2], true, atol=0.03)
 
 
 def test_default_horizon_is_twice_the_aic_lag():

@@ -33,6 +33,7 @@ _LAZY = {
     "d2c": "realize.discretize",
     # Riccati and Lyapunov equations
     "dare": "realize.riccati",
+    "care": "realize.riccati",
     "dlyap": "realize.riccati",
     "kalman_gain": "realize.riccati",
     # canonical forms and realizations

@@ -9,15 +9,19 @@
   (Ho-Kalman + Faurre) or canonical correlations (Akaike, Desai-Pal) (:mod:`.stochastic`).
 * :func:`pem` -- prediction-error (maximum-likelihood) refinement in innovation form
   (:mod:`.pem`).
+
+``METHODS`` names the subspace weightings of :func:`n4sid` (``method=``).
 """
 
 from realize.compare import fit_percent  # the one definition of the fit measure
 from realize.identify.hankel import SubspaceAccumulator
 from realize.identify.pem import PEMResult, pem
 from realize.identify.stochastic import StochasticRealization, stochastic_realization
+from realize.identify.subspace import _METHODS as METHODS
 from realize.identify.subspace import SubspaceResult, n4sid
 
 __all__ = [
+    "METHODS",
     "n4sid",
     "SubspaceResult",
     "SubspaceAccumulator",

@@ -201,7 +201,7 @@ def fit_neural_ssm(
     order="auto",
     hidden: int = 64,
     depth: int = 1,
-    activation: str = "tanh",
+    activation: str = "relu",
     window: int = 50,
     horizon: int = 40,
     batch_size: int = 64,
@@ -230,9 +230,11 @@ def fit_neural_ssm(
         :func:`realize.n4sid` brings its operating point (``u_mean``, ``y_mean``) along.
     order : "auto" or int, default "auto"
         Order of the linear model when ``init="auto"``.
-    hidden, depth, activation : int, int, str, default 64, 1, "tanh"
+    hidden, depth, activation : int, int, str, default 64, 1, "relu"
         The residual networks f, h and the encoder's: ``depth`` hidden layers of
-        ``hidden`` units (see :class:`~realize.nn.NeuralStateSpace`).
+        ``hidden`` units (see :class:`~realize.nn.NeuralStateSpace`). On the
+        Wiener-Hammerstein and Duffing data, one layer of ReLU units reached a given
+        validation error in fewer steps than tanh, SiLU or GELU, and each step is cheaper.
     window : int, default 50
         Samples the encoder reads to estimate the state of a sub-record (and of the
         validation record).

@@ -129,9 +129,9 @@ class NeuralStateSpace(nn.Module):
         States, inputs, outputs.
     hidden : int, default 64
         Units of every hidden layer (of f, h and the encoder).
-    depth : int, default 2
+    depth : int, default 1
         Hidden layers of f and h (and of the encoder's residual network).
-    activation : {"tanh", "relu", "silu", "gelu"}, default "tanh"
+    activation : {"tanh", "relu", "silu", "gelu"}, default "relu"
     window : int, default 50
         Samples of past outputs and inputs the encoder reads to estimate a state.
     dt : float, default 1.0
@@ -163,8 +163,8 @@ class NeuralStateSpace(nn.Module):
         p: int,
         *,
         hidden: int = 64,
-        depth: int = 2,
-        activation: str = "tanh",
+        depth: int = 1,
+        activation: str = "relu",
         window: int = 50,
         dt: float = 1.0,
         dtype=torch.float64,
@@ -232,8 +232,8 @@ class NeuralStateSpace(nn.Module):
         u_mean=None,
         y_mean=None,
         hidden: int = 64,
-        depth: int = 2,
-        activation: str = "tanh",
+        depth: int = 1,
+        activation: str = "relu",
         window: int = 50,
         dtype=torch.float64,
         seed: int = 0,

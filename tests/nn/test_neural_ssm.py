@@ -180,21 +180,14 @@ def test_fit_beats_the_linear_model_on_an_oscillator(rng):
     assert err < 0.25 * err_lin
 
 
+# a fit small enough to take well under a second
+TINY = dict(order=2, hidden=8, window=10, horizon=20, batch_size=16, progress=False)
+
+
 def test_fit_is_deterministic_and_starts_at_the_linear_model(rng):
     y, u = oscillator(rng, 1500)
-    kw = dict(
-        order=2,
-        max_steps=20,
-        hidden=8,
-        window=10,
-        horizon=20,
-        batch_size=16,
-        eval_every=5,
-        progress=False,
-        seed=3,
-    )
-    a = fit_neural_ssm(y, u, **kw)
-    b = fit_neural_ssm(y, u, **kw)
+    a = fit_neural_ssm(y, u, **TINY, max_steps=20, eval_every=5, seed=3)
+    b = fit_neural_ssm(y, u, **TINY, max_steps=20, eval_every=5, seed=3)
     for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
         assert ka == kb and torch.equal(va, vb)
     assert np.array_equal(a.history["val_rmse"], b.history["val_rmse"])
@@ -219,19 +212,7 @@ def test_fit_takes_an_n4sid_result(rng):
 def test_fit_divergence_keeps_the_best_weights(rng):
     y, u = oscillator(rng, 1500)
     with pytest.warns(RealizeWarning, match="diverged"):
-        res = fit_neural_ssm(
-            y,
-            u,
-            order=2,
-            max_steps=200,
-            lr=1e6,
-            hidden=8,
-            window=10,
-            horizon=20,
-            batch_size=16,
-            eval_every=50,
-            progress=False,
-        )
+        res = fit_neural_ssm(y, u, **TINY, max_steps=200, lr=1e6, eval_every=50)
     assert res.stop_reason == "diverged"
     assert np.all(np.isfinite(res.val_rmse))
     assert np.all(res.val_rmse <= res.linear_val_rmse + 1e-12)
@@ -239,7 +220,7 @@ def test_fit_divergence_keeps_the_best_weights(rng):
 
 def test_fit_bad_input(rng):
     y, u = oscillator(rng, 400)
-    kw = dict(order=2, max_steps=1, window=10, horizon=20, progress=False)
+    kw = dict(TINY, max_steps=1)
     with pytest.raises(DataError, match="u"):
         fit_neural_ssm(y, u[:-1], **kw)
     with pytest.raises(DataError, match="u"):

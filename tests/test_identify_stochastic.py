@@ -425,3 +425,10 @@ def test_bad_inputs(rng):
     const = np.column_stack([y[:, 0], np.ones(2000)])
     with pytest.raises(ValueError, match="singular"):
         realize.stochastic_realization(const, 2, horizon=5)
+
+
+@pytest.mark.parametrize("order", [1.7, True, np.inf, np.nan, "2", None, [], 0, -1])
+def test_bad_orders(rng, order):
+    y = rng.standard_normal((500, 1))
+    with pytest.raises(OrderError, match="order"):
+        realize.stochastic_realization(y, order)

@@ -558,7 +558,7 @@ def stochastic_realization(
     >>> bool(np.allclose(fix.Sigma0, np.var(w)))  # the sample variance, not inflated
     True
     """
-    from realize._checks import as_timeseries
+    from realize._checks import as_int, as_timeseries
     from realize.errors import DataError
     from realize.identify.hankel import _parse_horizon
     from realize.identify.subspace import _svd_rank
@@ -575,12 +575,7 @@ def stochastic_realization(
     for k, r in enumerate(records):
         if r.shape[1] != p:
             raise ShapeError(f"y[{k}]: expected {p} channel(s) like record 0, got {r.shape[1]}")
-    try:
-        n = int(order)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"order: expected a positive integer, got {order!r}") from None
-    if n < 1:
-        raise OrderError(f"order: expected a positive model order, got {n}")
+    n = as_int(order, "order", low=1, error=OrderError)
     if detrend:
         y_mean = np.concatenate(records).mean(axis=0)
         records = [r - y_mean for r in records]

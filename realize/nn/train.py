@@ -360,6 +360,12 @@ def train(cfg: dict, *, log=None) -> dict:
         raise InvalidValueError(
             f"window: expected at most data.seq_len={d['seq_len']}, got {config.window}"
         )
+    if config.n_eidetic > max(d["seq_len"] - config.window, 0):
+        # only tokens that have left the window are stored: a larger store never fills
+        raise InvalidValueError(
+            f"n_eidetic: expected at most data.seq_len - window = "
+            f"{max(d['seq_len'] - config.window, 0)}, got {config.n_eidetic}"
+        )
     device = torch.device(t["device"])
     if distributed and device.type == "cuda" and device.index is None:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))

@@ -73,6 +73,10 @@ def test_bad_configs(tmp_path):
     cfg["model"]["window"] = 64
     with pytest.raises(InvalidValueError, match="window"):
         train(cfg)
+    cfg = _cfg(tmp_path)
+    cfg["model"]["n_eidetic"] = 25  # seq_len 32 - window 8 = 24 tokens can leave the window
+    with pytest.raises(InvalidValueError, match="n_eidetic"):
+        train(cfg)
 
 
 def test_training_reduces_loss_and_writes_checkpoints(tmp_path):

@@ -26,9 +26,23 @@ Three documented rules:
   states that the correlations support.
 
 * :func:`select_order_by_validation` (``realize fit --order validate``): with validation
-  data, the smallest order whose validation error is within noise of the best one's, by
-  a paired test of the validation errors whose standard error comes from the data (see
-  its Notes). The best validation fit alone overfits: spurious pole pairs win by chance.
+  data, the smallest order whose validation error is within noise of the best one's. The
+  best validation fit alone overfits: spurious pole pairs win by chance. Let ``e_n[t]``
+  be the validation errors of order ``n`` at its best horizon (simulation from a state
+  estimated on an initial window, or one-step prediction for output-only data), ``t``
+  the ``T'`` scored samples, ``l_n[t] = (1/p) sum_i e_{n,i}[t]^2 / var(y_valid_i)`` the
+  normalized squared error and ``b`` the order of the best mean fit. As in the
+  Diebold-Mariano test of equal predictive accuracy, the loss differences
+  ``d_n[t] = l_n[t] - l_b[t]`` decide: order ``n`` is within noise when
+
+  .. math::  \\bar d_n \\le t_{B-1}(\\mathrm{confidence}) \\, \\widehat{\\mathrm{se}}(\\bar d_n),
+
+  with a standard error taken from the data themselves: the scored samples are cut into
+  ``B = min(16, T' // 4)`` consecutive blocks and ``se`` is the standard deviation of the
+  blocks' mean differences over ``sqrt(B)`` (batch means; for weakly dependent errors the
+  t statistic then has ``B - 1`` degrees of freedom, Ibragimov and Mueller 2010). A
+  simulation's errors are strongly autocorrelated, so a per-sample standard error would
+  be far too small. The best order is always within noise.
 
 References
 ----------
@@ -39,6 +53,8 @@ H. Akaike, "A new look at the statistical model identification", IEEE TAC 19 (19
 G. Schwarz, "Estimating the dimension of a model", Ann. Statist. 6 (1978).
 F. X. Diebold and R. S. Mariano, "Comparing predictive accuracy", J. Business and
 Economic Statistics 13 (1995) 253-263.
+R. Ibragimov and U. K. Mueller, "t-statistic based correlation and heterogeneity robust
+inference", J. Business and Economic Statistics 28 (2010) 453-468.
 """
 
 from __future__ import annotations
@@ -301,14 +317,12 @@ def select_order_by_validation(
 ) -> ValidationOrderSelection:
     """The smallest subspace model whose validation fit is within noise of the best.
 
-    For each horizon the block-Hankel R factor of ``(y, u)`` is accumulated once and every
-    order from 1 to ``max_order`` (or the largest the horizon supports) is identified from
-    it; each model is scored on the validation data, by its simulation from a state
-    estimated on the first ``window`` samples (with inputs), or by its one-step
-    predictions (output-only). The best validation fit overfits: on data from a model of
-    order 4, an order 6 with a spurious pole pair often scores a few hundredths of a
-    percent higher by chance. So the rule prefers the smallest order whose validation
-    error is not significantly larger than the best one's (see Notes).
+    For each horizon one block-Hankel R factor of ``(y, u)`` serves every order from 1 to
+    ``max_order`` (or the largest the horizon supports); each model is scored on the
+    validation data by its simulation from a state estimated on the first ``window``
+    samples (with inputs) or by its one-step predictions (output-only). The best score
+    overfits (on 4-state data an order 6 with a spurious pole pair often wins by a few
+    hundredths of a percent), so the smallest order within noise of it is chosen.
 
     Parameters
     ----------
@@ -323,8 +337,7 @@ def select_order_by_validation(
     horizons : sequence of int, default (10, 15, 20, 30)
         Block rows of the Hankel matrices tried; each order is scored at its best horizon.
     window : int, default 50
-        Validation samples that estimate the initial state (simulation) or let the
-        predictor settle (prediction); they are not scored.
+        First validation samples, not scored: they estimate the initial state.
     method : {"n4sid", "moesp", "cva"}, default "n4sid"
         Subspace weighting.
     detrend : bool, default False
@@ -332,8 +345,7 @@ def select_order_by_validation(
     confidence : float, default 0.95
         Level of the one-sided test of "worse than the best" (see Notes).
     **options
-        Passed to the identification (``feedthrough``, ``stable``, ...; see
-        :func:`realize.n4sid`).
+        Passed to the identification (``feedthrough``, ``stable``; see :func:`realize.n4sid`).
 
     Returns
     -------
@@ -349,33 +361,15 @@ def select_order_by_validation(
 
     See Also
     --------
-    realize.n4sid : ``order="auto"``, the information-criterion rule without validation
-        data.
+    realize.n4sid : ``order="auto"``, the rule without validation data.
 
     Notes
     -----
-    Let ``e_n[t]`` be the validation errors of order ``n`` at its best horizon, ``t`` the
-    ``T'`` scored samples, and ``l_n[t] = (1/p) sum_i e_{n,i}[t]^2 / var(y_valid_i)`` the
-    normalized squared error. With ``b`` the order of the best mean fit, the loss
-    differences ``d_n[t] = l_n[t] - l_b[t]`` are compared, as in the Diebold-Mariano test
-    of equal predictive accuracy: "within noise" means
-
-    .. math::  \\bar d_n \\le t_{B-1}(\\mathrm{confidence}) \\; \\widehat{\\mathrm{se}}(\\bar d_n),
-
-    where the standard error comes from the data themselves: the scored samples are cut
-    into ``B = min(16, T' // 4)`` consecutive blocks, and ``se`` is the standard deviation
-    of the blocks' mean differences over ``sqrt(B)`` (batch means; for weakly dependent
-    errors the t statistic then has ``B - 1`` degrees of freedom, Ibragimov and Mueller
-    2010). The errors of a simulation are strongly autocorrelated, which is why a plain
-    per-sample standard error would not do. The chosen order is the smallest within
-    noise; the best order always is.
-
-    References
-    ----------
-    F. X. Diebold and R. S. Mariano, "Comparing predictive accuracy", J. Business and
-    Economic Statistics 13 (1995) 253-263.
-    R. Ibragimov and U. K. Mueller, "t-statistic based correlation and heterogeneity
-    robust inference", J. Business and Economic Statistics 28 (2010) 453-468.
+    Order ``n`` is within noise when its mean normalized squared validation error exceeds
+    the best order's by at most ``t_{B-1}(confidence)`` standard errors, the standard
+    error from the means of ``B = min(16, T' // 4)`` consecutive blocks of the scored
+    samples (a Diebold-Mariano comparison with a batch-means variance; the module
+    docstring gives the formulas and the references).
 
     Examples
     --------
@@ -395,17 +389,43 @@ def select_order_by_validation(
            [95.1, 95.1],
            [95.1, 95.1]])
     """
-    from scipy.stats import t as student_t
-
-    from realize._checks import as_float, as_int, as_timeseries
-    from realize.compare import fit_percent
-    from realize.errors import OrderError, ShapeError
-    from realize.identify.hankel import SubspaceAccumulator
+    from realize._checks import as_float, as_int
 
     max_order = as_int(max_order, "max_order", low=1)
     horizons = tuple(as_int(h, "horizons", low=2) for h in np.atleast_1d(horizons).tolist())
     window = as_int(window, "window", low=0)
     confidence = as_float(confidence, "confidence", low=0.5, high=1.0, open_high=True)
+    y_valid, u_valid = _validation_data(validation, u, window)
+    fits, candidates = _score_orders(
+        y, u, y_valid, u_valid, max_order, horizons, window, method, detrend, options
+    )
+    best = max(candidates, key=lambda n: candidates[n][0])
+    excess, se, threshold = _excess_over_best(candidates, best, y_valid, window, confidence)
+    within = np.isfinite(excess) & (excess <= threshold * se)
+    within[best - 1] = True
+    chosen = int(np.flatnonzero(within)[0]) + 1
+    return ValidationOrderSelection(
+        result=candidates[chosen][2],
+        order=chosen,
+        horizon=candidates[chosen][1],
+        best_order=best,
+        best_horizon=candidates[best][1],
+        orders=np.arange(1, len(excess) + 1),
+        horizons=horizons,
+        fits=fits[: len(excess)],
+        excess=excess,
+        standard_error=se,
+        threshold=threshold,
+        within_noise=within,
+        kind="simulation" if u is not None else "one-step prediction",
+    )
+
+
+def _validation_data(validation, u, window: int):
+    """The checked (y_valid, u_valid) pair."""
+    from realize._checks import as_timeseries
+    from realize.errors import ShapeError
+
     if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
         raise ShapeError("validation: expected a (y_valid, u_valid) pair")
     y_valid = as_timeseries(validation[0], "validation[0]", min_length=window + 2)
@@ -414,10 +434,20 @@ def select_order_by_validation(
         raise ShapeError("validation: expected u_valid exactly when u is given")
     if u_valid is not None:
         u_valid = as_timeseries(u_valid, "validation[1]", min_length=y_valid.shape[0])
+    return y_valid, u_valid
+
+
+def _score_orders(y, u, y_valid, u_valid, max_order, horizons, window, method, detrend, options):
+    """The fit table (max_order, horizons) and, per order, its best horizon's
+    ``(fit, horizon, result, validation errors)``."""
+    from realize.compare import fit_percent
+    from realize.errors import OrderError
+    from realize.identify.hankel import SubspaceAccumulator
 
     fits = np.full((max_order, len(horizons)), np.nan)
-    errors = {}  # order -> (fit, horizon, result, validation errors) at its best horizon
+    candidates = {}
     for j, horizon in enumerate(horizons):
+        # one R factor per horizon serves every order
         acc = SubspaceAccumulator(horizon=horizon, detrend=detrend)
         acc.update(y, u)
         for n in range(1, max_order + 1):
@@ -427,50 +457,36 @@ def select_order_by_validation(
                 break  # the horizon supports no higher order
             e = _validation_errors(result, y_valid, u_valid, window)
             fits[n - 1, j] = float(np.mean(fit_percent(y_valid[window:], y_valid[window:] - e)))
-            if n not in errors or fits[n - 1, j] > errors[n][0]:
-                errors[n] = (fits[n - 1, j], horizon, result, e)
-    if not errors:
+            if n not in candidates or fits[n - 1, j] > candidates[n][0]:
+                candidates[n] = (fits[n - 1, j], horizon, result, e)
+    if not candidates:
         raise OrderError(
             f"horizons: expected a horizon that supports order 1, got {list(horizons)}"
         )
-    k = max(errors)
-    orders = np.arange(1, k + 1)
-    best = max(errors, key=lambda n: errors[n][0])
+    return fits, candidates
+
+
+def _excess_over_best(candidates, best: int, y_valid, window: int, confidence: float):
+    """Each order's mean normalized squared error over the best's, its batch-means
+    standard error, and the t quantile that bounds "within noise" (see
+    :func:`select_order_by_validation`)."""
+    from scipy.stats import t as student_t
 
     scale = np.var(y_valid[window:], axis=0)
     scale = np.where(scale > 0, scale, 1.0)
 
     def loss(n):
         with np.errstate(invalid="ignore", over="ignore"):
-            return np.mean(errors[n][3] ** 2 / scale, axis=1)
+            return np.mean(candidates[n][3] ** 2 / scale, axis=1)
 
     blocks = max(2, min(_BLOCKS, (y_valid.shape[0] - window) // 4))
-    threshold = float(student_t.ppf(confidence, blocks - 1))
-    excess = np.full(k, np.nan)
-    se = np.full(k, np.nan)
+    k = max(candidates)
+    excess, se = np.full(k, np.nan), np.full(k, np.nan)
     best_loss = loss(best)
-    for n in errors:
+    for n in candidates:
         d = loss(n) - best_loss
         if np.all(np.isfinite(d)):
             excess[n - 1], se[n - 1] = float(d.mean()), _block_standard_error(d, blocks)
         else:
             excess[n - 1] = se[n - 1] = np.inf  # a diverging simulation is never equivalent
-    within = np.isfinite(excess) & (excess <= threshold * se)
-    within[best - 1] = True
-    chosen = int(orders[within][0])
-    fits = fits[:k]
-    return ValidationOrderSelection(
-        result=errors[chosen][2],
-        order=chosen,
-        horizon=errors[chosen][1],
-        best_order=best,
-        best_horizon=errors[best][1],
-        orders=orders,
-        horizons=horizons,
-        fits=fits,
-        excess=excess,
-        standard_error=se,
-        threshold=threshold,
-        within_noise=within,
-        kind="simulation" if u is not None else "one-step prediction",
-    )
+    return excess, se, float(student_t.ppf(confidence, blocks - 1))

@@ -411,3 +411,74 @@ def test_fit_nonlinear_needs_inputs(tmp_path, rng, capsys):
     code, out, err = run(capsys, "fit", data, "--output", "y", "--nonlinear", "--no-report")
     assert code == 2
     assert err.count("\n") == 1 and "--nonlinear" in err and "--input" in err
+
+
+def test_python_dash_m_realize_runs_the_command(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "realize", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"realize {realize.__version__}"
+
+
+def test_parser_choices_are_the_library_constants():
+    from realize.canonical import FORMS
+    from realize.cli import build_parser
+    from realize.identify import METHODS
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    assert list(sub) == ["fit", "demo", "info", "convert", "simulate", "reverse"]
+    method = next(a for a in sub["fit"]._actions if a.dest == "method")
+    assert tuple(method.choices) == METHODS
+    form = next(a for a in sub["convert"]._actions if a.dest == "form")
+    assert list(form.choices) == list(FORMS)
+    # an alias, in any case, still converts
+    assert sub["convert"].parse_args(["m.npz", "--form", "Controller", "--save", "o"]).form == (
+        "controller"
+    )
+
+
+def test_order_validate_prefers_the_smallest_order_within_noise(tmp_path, capsys):
+    """Issue 16: '--order validate' chose order 6 on 4-state data where 'auto' found 4."""
+    from realize.identify.order import select_order_by_validation
+
+    A = np.zeros((4, 4))
+    for k, (r, th) in enumerate(((0.95, 0.3), (0.8, 1.2))):
+        A[2 * k : 2 * k + 2, 2 * k : 2 * k + 2] = r * np.array(
+            [[np.cos(th), np.sin(th)], [-np.sin(th), np.cos(th)]]
+        )
+    four = realize.StateSpace(
+        A,
+        [[1.0], [0.5], [1.0], [-0.5]],
+        [[1.0, 0.0, 0.6, 0.2]],
+        K=[[0.3], [0.1], [0.2], [0.0]],
+        Lambda=[[0.04]],
+    )
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal((2000, 1))
+    y = four.simulate(u, rng=rng)
+    write_table(tmp_path / "four.csv", {"u": u[:, 0], "y": y[:, 0]})
+    code, out, err = run(
+        capsys,
+        "fit",
+        tmp_path / "four.csv",
+        "-u",
+        "u",
+        "-y",
+        "y",
+        "--order",
+        "validate",
+        "--no-report",
+        "--json",
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["order"] == 4 and summary["order_selection"]["chosen"] == 4
+    # the command's choice is the library's
+    sel = select_order_by_validation(y[:1500], u[:1500], validation=(y[1500:], u[1500:]))
+    assert summary["order_selection"]["best"] == sel.best_order
+    assert ("within noise" in summary["order_reason"]) == (sel.best_order != 4)

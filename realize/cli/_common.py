@@ -1,0 +1,192 @@
+"""What every subcommand shares: the console, the parser class, argument types, model files.
+
+Argument types check their values with the package's validators
+(:func:`realize._checks.as_int`, :func:`realize._checks.as_float`) and phrase the error
+for the command line: ``argument --steps: expected a positive integer, got -3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+
+from realize._checks import as_float, as_int
+from realize.errors import InvalidValueError
+
+__all__ = [
+    "Console",
+    "Parser",
+    "UsageError",
+    "fraction",
+    "load_model",
+    "order",
+    "positive_float",
+    "positive_int",
+    "print_model",
+    "time_unit",
+]
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: 'realize fit: error: ...'."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ---------------------------------------------------------------- progress and output
+class Console:
+    """Summaries on stdout; progress as a transient status line on a terminal's stderr.
+
+    The status line (a spinner, the step and its elapsed time) is erased when the step
+    ends, so that stderr holds nothing but warnings and, on failure, the one error line;
+    when stderr is not a terminal there is no progress display at all. Step durations
+    are kept in ``timings`` for the summary.
+    """
+
+    def __init__(self, quiet: bool, json_mode: bool):
+        self.quiet = quiet
+        self.json = json_mode
+        self.tty = sys.stderr.isatty()
+        self.timings: dict[str, float] = {}
+
+    def say(self, text: str = "") -> None:
+        """A line of the human-readable summary (stdout; silent with --quiet or --json)."""
+        if not (self.quiet or self.json):
+            print(text, flush=True)
+
+    @contextlib.contextmanager
+    def step(self, text: str, key: str | None = None):
+        """Run a step under a spinner with elapsed time (on a terminal, unless quiet)."""
+        start = time.perf_counter()
+        stop = threading.Event()
+        spinner = None
+        if self.tty and not self.quiet:
+
+            def spin():
+                frames = "|/-\\"
+                k = 0
+                while True:
+                    elapsed = time.perf_counter() - start
+                    sys.stderr.write(f"\r{frames[k % 4]} {text} ... {elapsed:4.1f} s\x1b[K")
+                    sys.stderr.flush()
+                    k += 1
+                    if stop.wait(0.1):
+                        break
+
+            spinner = threading.Thread(target=spin, daemon=True)
+            spinner.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if spinner is not None:
+                spinner.join()
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+            if key:
+                self.timings[key] = time.perf_counter() - start
+
+    def emit_json(self, payload: dict) -> None:
+        if self.json:
+            from realize.report import _jsonable
+
+            print(json.dumps(_jsonable(payload), indent=2), flush=True)
+
+
+# ---------------------------------------------------------------------- argument types
+def _argument_type(parse, check, expected: str):
+    """An argparse type: ``parse`` the text, then ``check`` the value (a shared validator)."""
+
+    def convert(text: str):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        try:
+            return check(value)
+        except InvalidValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}") from None
+
+    return convert
+
+
+positive_int = _argument_type(int, lambda v: as_int(v, "value", low=1), "a positive integer")
+positive_float = _argument_type(
+    float, lambda v: as_float(v, "value", low=0.0, open_low=True), "a positive number"
+)
+fraction = _argument_type(
+    float,
+    lambda v: as_float(v, "value", low=0.0, high=1.0, open_low=True, open_high=True),
+    "a fraction strictly between 0 and 1",
+)
+_order_number = _argument_type(
+    int, lambda v: as_int(v, "value", low=1), "'auto', 'validate' or a positive integer"
+)
+
+
+def order(text: str):
+    """``--order``: ``'auto'``, ``'validate'`` or a positive integer."""
+    return text if text in ("auto", "validate") else _order_number(text)
+
+
+# ---------------------------------------------------------------------- model files
+def load_model(path: str):
+    """The StateSpace in a model file (or the ``.model`` of a saved result)."""
+    import realize
+    from realize.errors import FormatError
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    obj = realize.load(path)
+    if hasattr(obj, "A") and hasattr(obj, "poles"):
+        return obj
+    model = getattr(obj, "model", None)
+    if model is not None and hasattr(model, "A"):
+        return model
+    raise FormatError(f"{path}: expected a state-space model, got a {type(obj).__name__}")
+
+
+def time_unit(model) -> str:
+    return "samples" if model.dt == 1.0 else "s"
+
+
+def print_model(con: Console, summary: dict, indent: str = "  ") -> None:
+    """Sizes, stability, noise model and poles of a :func:`realize.report.model_summary`."""
+    from realize.report import _format_pole
+
+    unit = summary["time_unit"]
+    dt = summary["dt"]
+    dt_text = "1 sample" if unit == "samples" else f"{dt:.6g} {unit}"
+    ins = ", ".join(summary["input_names"] or []) or str(summary["m"])
+    outs = ", ".join(summary["output_names"] or []) or str(summary["p"])
+    con.say(
+        f"{indent}{'size':<10} n = {summary['n']} states, m = {summary['m']} inputs ({ins}), "
+        f"p = {summary['p']} outputs ({outs}), dt = {dt_text}"
+    )
+    stable = "yes" if summary["stable"] else "NO"
+    con.say(f"{indent}{'stable':<10} {stable} (spectral radius {summary['spectral_radius']:.4f})")
+    extras = [
+        name
+        for name, flag in (
+            ("noise model (Q, R, S)", summary["noise_model"]),
+            ("innovation form (K, Lambda)", summary["innovation_form"]),
+        )
+        if flag
+    ]
+    if extras:
+        con.say(f"{indent}{'noise':<10} " + " and ".join(extras))
+    rows = summary["poles"]
+    for k, row in enumerate(rows[:12]):
+        con.say(f"{indent}{'poles' if k == 0 else '':<10} {_format_pole(row, unit)}")
+    if len(rows) > 12:
+        con.say(f"{indent}{'':<10} ... and {len(rows) - 12} more (see the report)")

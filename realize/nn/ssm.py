@@ -39,7 +39,7 @@ from realize.nn.ops import (
     selective_scan_step,
 )
 
-__all__ = ["SSMLayer", "SelectiveSSM"]
+__all__ = ["SSMLayer", "SelectiveSSM", "selective_init"]
 
 PARAMETRIZATIONS = ("dense", "diagonal", "companion", "memory")
 
@@ -564,6 +564,63 @@ class SSMLayer(nn.Module):
         )
 
 
+def selective_init(
+    dt_proj: nn.Linear,
+    channels: int,
+    d_state: int,
+    dt_min: float = 1e-3,
+    dt_max: float = 1e-1,
+    *,
+    dtype=None,
+    device=None,
+) -> tuple[nn.Parameter, nn.Parameter]:
+    """Mamba's initialization of a selective SSM: ``A_log``, ``D``, and the step-size bias.
+
+    S4D-real poles ``A = -(1, ..., N)`` in every channel, a skip ``D = 1``, and step sizes
+    ``delta = softplus(b_delta)`` log-uniform in ``[dt_min, dt_max]`` (Gu and Dao, 2023,
+    Section 3.6), written into ``dt_proj.bias`` as ``softplus^-1(delta)``. Used by
+    :class:`SelectiveSSM` and by B'MOJO's mixer
+    (:class:`realize.nn.bmojo.SelectiveSSMMixer`).
+
+    Parameters
+    ----------
+    dt_proj : torch.nn.Linear
+        The step-size projection, with ``channels`` outputs and a bias (set in place).
+    channels, d_state : int
+        Channels d and state size N per channel.
+    dt_min, dt_max : float
+        Range of the initial step sizes.
+    dtype, device
+        Of the returned parameters.
+
+    Returns
+    -------
+    A_log : (channels, d_state) parameter
+        ``log(1..N)`` in every row (``A = -exp(A_log)``).
+    D : (channels,) parameter
+        Ones.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from realize.nn.ssm import selective_init
+    >>> dt_proj = torch.nn.Linear(2, 4)
+    >>> A_log, D = selective_init(dt_proj, 4, 3)
+    >>> (-torch.exp(A_log[0])).tolist(), D.tolist()
+    ([-1.0, -2.0, -3.0], [1.0, 1.0, 1.0, 1.0])
+    >>> delta = torch.nn.functional.softplus(dt_proj.bias)
+    >>> bool(((delta >= 1e-3 - 1e-9) & (delta <= 1e-1 + 1e-9)).all())
+    True
+    """
+    A = torch.arange(1, d_state + 1, dtype=torch.float32).repeat(channels, 1)
+    A_log = nn.Parameter(torch.log(A).to(dtype=dtype, device=device))
+    D = nn.Parameter(torch.ones(channels, dtype=dtype, device=device))
+    dt = torch.exp(torch.rand(channels) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+    with torch.no_grad():
+        dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
+    return A_log, D
+
+
 class SelectiveSSM(nn.Module):
     """Selective (input-dependent) diagonal state-space block, Mamba's S6 layer.
 
@@ -638,15 +695,9 @@ class SelectiveSSM(nn.Module):
         self.x_proj = nn.Linear(d_model, self.dt_rank + 2 * d_state, bias=False, **kw)
         self.dt_proj = nn.Linear(self.dt_rank, d_model, bias=True, **kw)
         self.z_proj = nn.Linear(d_model, d_model, bias=False, **kw) if gate else None
-        # S4D-real initialization A = -(1..N) and step sizes log-uniform in [dt_min, dt_max]
-        A = torch.arange(1, d_state + 1, dtype=torch.float32).repeat(d_model, 1)
-        self.A_log = nn.Parameter(torch.log(A).to(**kw))
-        self.D = nn.Parameter(torch.ones(d_model, **kw))
-        dt = torch.exp(
-            torch.rand(d_model) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+        self.A_log, self.D = selective_init(
+            self.dt_proj, self.d_model, self.d_state, dt_min, dt_max, **kw
         )
-        with torch.no_grad():
-            self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
 
     @property
     def A(self):

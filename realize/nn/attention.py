@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from realize._checks import as_int
 from realize.errors import InvalidValueError, ShapeError
 
 __all__ = ["SlidingWindowAttention", "alibi_slopes", "causal_depthwise_conv"]
@@ -58,12 +59,6 @@ def causal_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, bias=None) -> t
     k = weight.shape[1]
     xp = F.pad(x.transpose(1, 2), (k - 1, 0))
     return F.conv1d(xp, weight[:, None, :], bias, groups=x.shape[-1]).transpose(1, 2)
-
-
-def _check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class SlidingWindowAttention(nn.Module):
@@ -128,17 +123,17 @@ class SlidingWindowAttention(nn.Module):
         bias: bool = False,
     ):
         super().__init__()
-        _check_positive_int(d_model, "d_model")
-        _check_positive_int(n_heads, "n_heads")
-        _check_positive_int(window, "window")
-        _check_positive_int(n_fading, "n_fading", 0)
+        d_model = as_int(d_model, "d_model", low=1)
+        n_heads = as_int(n_heads, "n_heads", low=1)
+        window = as_int(window, "window", low=1)
+        n_fading = as_int(n_fading, "n_fading", low=0)
         if d_model % n_heads:
             raise InvalidValueError(
                 f"n_heads: expected a divisor of d_model={d_model}, got {n_heads}"
             )
         self.d_model, self.n_heads, self.window = d_model, n_heads, window
         self.head_dim = d_model // n_heads
-        self.chunk = _check_positive_int(window if chunk is None else chunk, "chunk")
+        self.chunk = as_int(window if chunk is None else chunk, "chunk", low=1)
         self.n_fading = n_fading
         self.conv_kernel = max(int(conv_kernel), 1)
         if self.conv_kernel > 1:

@@ -27,6 +27,9 @@ __version__ = "0.1.0"
 _LAZY = {
     # model and files
     "StateSpace": "realize.model",
+    "series": "realize.connections",
+    "parallel": "realize.connections",
+    "feedback": "realize.connections",
     "save": "realize.io",
     "load": "realize.io",
     "c2d": "realize.discretize",

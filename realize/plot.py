@@ -598,7 +598,7 @@ def bode(
     if w is None:
         w = np.pi * np.logspace(-3, 0, int(n_points))
     w = np.asarray(w, dtype=float).reshape(-1)
-    H = model.freqresp(w)
+    H = model.freqresp(w, normalized=True)
     if time_unit == "s":
         f_scale, f_label = 1.0 / (2 * np.pi * model.dt), "Frequency [Hz]"
     else:
@@ -673,12 +673,26 @@ def bode(
     return fig
 
 
-def transmission_zeros(sys) -> np.ndarray:
-    """Finite transmission zeros of a square model, from the Rosenbrock pencil.
+def _drawn_zeros(sys) -> np.ndarray:
+    """The zeros that :func:`pole_zero` draws: ``sys.zeros()`` of a square model, those of
+    the noise model ``(A, K, C, I)`` of an output-only one; ShapeError otherwise."""
+    if sys.m == 0 and (sys.K is not None or sys.Q is not None):
+        K = sys.K if sys.K is not None else sys.innovation_form().K
+        return type(sys)(sys.A, K, sys.C, np.eye(sys.p), dt=sys.dt).zeros()
+    if sys.m != sys.p:
+        raise ShapeError(
+            f"sys: expected a square model (as many inputs as outputs), got m={sys.m}, p={sys.p}"
+        )
+    return sys.zeros()
 
-    The zeros are the finite generalized eigenvalues z of
-    ``[[A, B], [C, D]] - z [[I, 0], [0, 0]]`` (Emami-Naeini & Van Dooren, 1982, for the
-    square case). An output-only model gives the zeros of its noise model (A, K, C, I).
+
+def transmission_zeros(sys) -> np.ndarray:
+    """Deprecated: use :meth:`realize.StateSpace.zeros` (any shape).
+
+    .. deprecated:: 0.1.0
+       The numerics moved to the model; this alias will be removed in the next release.
+       It keeps its old meaning: the zeros of a square model, and of the noise model
+       ``(A, K, C, I)`` of an output-only one.
 
     Parameters
     ----------
@@ -696,35 +710,29 @@ def transmission_zeros(sys) -> np.ndarray:
     ShapeError
         A model with m != p inputs and outputs (and m > 0).
 
+    See Also
+    --------
+    realize.StateSpace.zeros
+
     Examples
     --------
-    >>> import realize
+    >>> import warnings, realize
     >>> sys = realize.StateSpace([[0.5, 0.0], [0.0, 0.2]], [[1.0], [1.0]], [[1.0, 1.0]])
-    >>> transmission_zeros(sys).real.round(6)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     z = transmission_zeros(sys)
+    >>> z.real.round(6)
     array([0.35])
     """
-    from scipy.linalg import eigvals
+    import warnings
 
-    A, C = sys.A, sys.C
-    if sys.m == 0 and (sys.K is not None or sys.Q is not None):
-        B = sys.K if sys.K is not None else sys.innovation_form().K
-        D = np.eye(sys.p)
-    else:
-        B, D = sys.B, sys.D
-    if B.shape[1] != C.shape[0]:
-        raise ShapeError(
-            f"sys: expected a square model (as many inputs as outputs), got m={sys.m}, p={sys.p}"
-        )
-    n, m = A.shape[0], B.shape[1]
-    M = np.block([[A, B], [C, D]])
-    N = np.zeros_like(M)
-    N[:n, :n] = np.eye(n)
-    z = eigvals(M, N, homogeneous_eigvals=True)
-    alpha, beta = z
-    finite = np.abs(beta) > 1e-10 * np.maximum(1.0, np.abs(alpha))
-    zeros = alpha[finite] / beta[finite]
-    scale = max(1.0, float(np.max(np.abs(M))))
-    return zeros[np.abs(zeros) < 1e8 * scale] if m else zeros
+    warnings.warn(
+        "realize.plot.transmission_zeros is deprecated and will be removed in the next "
+        "release; use sys.zeros() (StateSpace.zeros, any number of inputs and outputs)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return _drawn_zeros(sys)
 
 
 def pole_zero(sys, *, ax=None, title: str | None = None):
@@ -770,7 +778,7 @@ def pole_zero(sys, *, ax=None, title: str | None = None):
         label=f"poles ({poles.size}, max |p| = {rho:.3f})",
     )
     try:
-        zeros = transmission_zeros(sys)
+        zeros = _drawn_zeros(sys)
     except ShapeError:
         zeros = None
     if zeros is not None and zeros.size:

@@ -225,3 +225,289 @@ def test_public_names_resolve():
         assert callable(getattr(realize, name))
     with pytest.raises(AttributeError):
         realize.not_a_name  # noqa: B018
+
+
+# ---------------------------------------------------------------------- LTI basics
+def _same_set(a, b, rtol=1e-6):
+    """Equal as multisets of complex numbers (any order), relative to max(1, |z|)."""
+    a, b = np.asarray(a, complex).ravel(), list(np.asarray(b, complex).ravel())
+    assert len(a) == len(b), (np.sort_complex(a), np.sort_complex(b))
+    for z in a:
+        k = int(np.argmin([abs(z - w) for w in b]))
+        assert abs(z - b[k]) <= rtol * max(1.0, abs(z)), (np.sort_complex(a), b)
+        b.pop(k)
+
+
+def _control_zeros(sys):
+    """python-control's zeros (SLICOT AB08ND through slycot); None where slycot fails."""
+    pytest.importorskip("slycot")
+    try:
+        z = sys.to_control().zeros()
+    except Exception:  # slycot's ab08nd refuses some workspace sizes ("ldwork")
+        return None
+    return z[np.isfinite(z)]
+
+
+# python-control's own cases (control/tests/statesp_test.py), as data: A, B, C, D, zeros
+_ZERO_CASES = {
+    "sys322": (
+        [[-3.0, 4.0, 2.0], [-1.0, -3.0, 0.0], [2.0, 5.0, 3.0]],
+        [[1.0, 4.0], [-3.0, -3.0], [-2.0, 1.0]],
+        [[4.0, 2.0, -3.0], [1.0, 4.0, 3.0]],
+        [[-2.0, 4.0], [0.0, 1.0]],
+        [44.41465, -0.490252, -5.924398],
+    ),
+    "sys222": (
+        [[4.0, 1.0], [2.0, -3.0]],
+        [[5.0, 2.0], [-3.0, -3.0]],
+        [[2.0, -4.0], [0.0, 1.0]],
+        [[3.0, 2.0], [1.0, -1.0]],
+        [-10.568501, 3.368501],
+    ),
+    "sys623 (non-square)": (
+        np.diag([1.0, 1.0, 3.0, -4.0, -1.0, 3.0]),
+        [[0, -1], [-1, 0], [1, -1], [0, 0], [0, 1], [-1, -1]],
+        [[1, 0, 0, 1, 0, 0], [0, 1, 0, 1, 0, 1], [0, 0, 1, 0, 0, 1]],
+        np.zeros((3, 2)),
+        [2.0, -1.0],
+    ),
+    "no zeros (1 / (s + 1)^2)": ([[-2.0, -1.0], [1.0, 0.0]], [[1.0], [0.0]], [[0.0, 1.0]], 0, []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ZERO_CASES))
+def test_zeros_python_control_cases(case):
+    A, B, C, D, expected = _ZERO_CASES[case]
+    z = StateSpace(A, B, C, D).zeros()
+    assert z.dtype == complex
+    _same_set(z, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_zeros_random_mimo_against_python_control(seed):
+    """Any shape, D full, zero, of low rank, dependent outputs or inputs (normal rank < min)."""
+    rng = np.random.default_rng(seed)
+    n, m, p = int(rng.integers(1, 8)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    sys = random_statespace(rng, n, m, p)
+    B, C, D = np.array(sys.B), np.array(sys.C), np.array(sys.D)
+    kind = seed % 5
+    if kind == 1:
+        D[:] = 0.0
+    elif kind == 2:
+        D = np.outer(rng.standard_normal(p), rng.standard_normal(m))
+    elif kind == 3 and p > 1:  # an output that repeats a combination of the others
+        C[-1], D[-1] = 0.5 * C[0] + 0.2 * C[1 % (p - 1)], 0.5 * D[0] + 0.2 * D[1 % (p - 1)]
+    elif kind == 4 and m > 1:  # an input that repeats another
+        B[:, -1], D[:, -1] = 2.0 * B[:, 0], 2.0 * D[:, 0]
+    sys = sys.replace(B=B, C=C, D=D)
+    ref = _control_zeros(sys)
+    if ref is None:
+        pytest.skip("slycot's ab08nd refused this size")
+    _same_set(sys.zeros(), ref, rtol=1e-6)
+
+
+def test_zeros_square_equal_the_pencil_eigenvalues(rng):
+    """Square with nonsingular D: eig(A - B D^-1 C), and the finite eigenvalues of the
+    Rosenbrock pencil (scipy.linalg.eigvals), as the old square-only code computed them."""
+    import scipy.linalg as sla
+
+    for _ in range(5):
+        sys = random_statespace(rng, 6, 2, 2)
+        z = sys.zeros()
+        _same_set(z, np.linalg.eigvals(sys.A - sys.B @ np.linalg.solve(sys.D, sys.C)), 1e-8)
+        M = np.block([[sys.A, sys.B], [sys.C, sys.D]])
+        N = sla.block_diag(np.eye(6), np.zeros((2, 2)))
+        ev = sla.eigvals(M, N)
+        _same_set(z, ev[np.isfinite(ev)], 1e-8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_zeros_planted_structure(seed):
+    """Oracles without python-control: tall/fat models built to have known zeros, and the
+    rank drop of the system matrix at each zero (its smallest singular values)."""
+    rng = np.random.default_rng(seed)
+    n = 5
+    square = random_statespace(rng, n, 2, 2)
+    z0 = square.zeros()
+    # tall: a third output that is a combination of the two -> the same zeros
+    F = rng.standard_normal((1, 2))
+    tall = square.replace(
+        C=np.vstack([square.C, F @ square.C]), D=np.vstack([square.D, F @ square.D])
+    )
+    _same_set(tall.zeros(), z0, 1e-7)
+    # fat: a third input that is a combination of the two -> the same zeros
+    G = rng.standard_normal((2, 1))
+    fat = square.replace(
+        B=np.hstack([square.B, square.B @ G]), D=np.hstack([square.D, square.D @ G])
+    )
+    _same_set(fat.zeros(), z0, 1e-7)
+    # fat with an uncontrollable mode at 0.3: an input-decoupling zero (rank [A - z, B] < n)
+    T = rng.standard_normal((n, n))
+    Ab = np.diag([0.9, -0.5, 0.1, 0.7, 0.3])
+    Bb = rng.standard_normal((n, 3))
+    Bb[-1] = 0.0
+    dec = StateSpace(T @ Ab @ np.linalg.inv(T), T @ Bb, rng.standard_normal((2, n)))
+    z = dec.zeros()
+    assert np.min(np.abs(z - 0.3)) < 1e-8
+    for zk in z:
+        P = np.block([[dec.A - zk * np.eye(n), dec.B], [dec.C, dec.D]])
+        s = np.linalg.svd(P, compute_uv=False)
+        assert s[-1] < 1e-9 * s[0]  # rank n + 1 < n + p: below the normal rank
+    # a generic fat or tall model has no zeros
+    assert random_statespace(rng, n, 3, 2).zeros().size == 0
+    assert random_statespace(rng, n, 1, 3).zeros().size == 0
+
+
+def test_zeros_edge_shapes():
+    # output-only: the unobservable modes
+    sys = StateSpace(np.diag([0.5, 0.2, 0.1]), C=[[1.0, 0.0, 0.0]])
+    _same_set(sys.zeros(), [0.2, 0.1])
+    assert (
+        StateSpace(np.zeros((0, 0)), np.zeros((0, 2)), np.zeros((1, 0)), [[1.0, 2.0]]).zeros().size
+        == 0
+    )
+    # a pure delay z^-1 has no finite zero; 1 - 0.5 z^-1 has one at 0.5
+    assert StateSpace([[0.0]], [[1.0]], [[1.0]]).zeros().size == 0
+    _same_set(StateSpace([[0.0]], [[1.0]], [[-0.5]], [[1.0]]).zeros(), [0.5])
+
+
+def test_dcgain_against_python_control(rng):
+    for _ in range(5):
+        sys = random_statespace(rng, 5, 2, 3, dt=0.1)
+        np.testing.assert_allclose(sys.dcgain(), sys.to_control().dcgain(), rtol=1e-10)
+    # python-control's discrete cases: static gain, averaging filter, differencer, summer
+    static = StateSpace(np.zeros((0, 0)), np.zeros((0, 1)), np.zeros((1, 0)), [[2.0]])
+    assert static.dcgain().tolist() == [[2.0]]
+    np.testing.assert_allclose(StateSpace([[0.5]], [[0.5]], [[1.0]]).dcgain(), [[1.0]])
+    np.testing.assert_allclose(StateSpace([[0.0]], [[1.0]], [[-1.0]], [[1.0]]).dcgain(), [[0.0]])
+    assert StateSpace([[1.0]], [[1.0]], [[1.0]]).dcgain().tolist() == [[np.inf]]
+
+
+def test_dcgain_of_a_sampled_model_is_the_continuous_one(rng):
+    """ZOH sampling keeps the DC gain: realize.c2d against python-control's continuous dcgain."""
+    for _ in range(4):
+        A = rng.standard_normal((4, 4)) - 3.0 * np.eye(4)
+        B, C, D = (
+            rng.standard_normal((4, 2)),
+            rng.standard_normal((3, 4)),
+            rng.standard_normal((3, 2)),
+        )
+        sys = realize.c2d(A, B, C, D, dt=0.05)
+        np.testing.assert_allclose(sys.dcgain(), control.ss(A, B, C, D).dcgain(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("outputs, inputs", [(1, 1), (2, 3), (4, 2), (5, 5)])
+def test_dcgain_integrator_entrywise(outputs, inputs):
+    """python-control's test_dc_gain_integrator model; an entry is inf exactly where that
+    input-output pair keeps the pole at 1 (python-control's minreal of the SISO part)."""
+    states = max(inputs, outputs)
+    a = np.triu(np.tile(2.0, (states, states)))
+    a[0, 0] = 1.0
+    b = np.eye(max(inputs, states))[:states, :inputs]
+    c = np.eye(max(outputs, states))[:outputs, :states]
+    sys = StateSpace(a, b, c, np.zeros((outputs, inputs)))
+    G = sys.dcgain()
+    assert np.all(np.isinf(G[0]))  # the integrator is state 0, seen by output 0
+    for i in range(outputs):
+        for j in range(inputs):
+            sub = control.ss(a, b[:, [j]], c[[i]], 0.0, 1.0).minreal(tol=1e-9)
+            has_pole = bool(np.any(np.isclose(sub.poles(), 1.0)))
+            assert np.isinf(G[i, j]) == has_pole
+            if not has_pole:
+                np.testing.assert_allclose(G[i, j], sub.dcgain(), rtol=1e-10, atol=1e-12)
+
+
+def test_dcgain_cancelled_and_repeated_integrators(rng):
+    # an integrator the output cannot see: finite (python-control gives nan)
+    sys = StateSpace(np.diag([1.0, 0.5]), [[1.0], [1.0]], [[0.0, 1.0]])
+    np.testing.assert_allclose(sys.dcgain(), [[2.0]])
+    # a double integrator in random coordinates: inf; its uncontrolled copy: finite
+    T = rng.standard_normal((3, 3))
+    J = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.5]])
+    sys = StateSpace(
+        T @ J @ np.linalg.inv(T), T @ [[0.0], [1.0], [1.0]], [[1.0, 0.0, 1.0]] @ np.linalg.inv(T)
+    )
+    assert np.isinf(sys.dcgain()[0, 0])
+    sys = StateSpace(
+        T @ J @ np.linalg.inv(T), T @ [[0.0], [0.0], [1.0]], [[1.0, 0.0, 1.0]] @ np.linalg.inv(T)
+    )
+    np.testing.assert_allclose(sys.dcgain(), [[2.0]], rtol=1e-8)
+
+
+def test_continuous_gain_helper_python_control_cases():
+    """The helper also serves continuous time (s = 0): python-control's test_dc_gain_cont."""
+    from realize.model import _gain_at
+
+    np.testing.assert_allclose(_gain_at([[-2.0]], [[6.0]], [[5.0]], [[0.0]], 0.0), [[15.0]])
+    G = _gain_at([[-2.0]], [[6.0, 4.0]], [[5.0], [7.0], [11.0]], np.zeros((3, 2)), 0.0)
+    np.testing.assert_allclose(G, [[15.0, 10.0], [21.0, 14.0], [33.0, 22.0]])
+    assert _gain_at([[0.0]], [[1.0]], [[1.0]], [[0.0]], 0.0).tolist() == [[np.inf]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_responses_equal_python_control(seed):
+    rng = np.random.default_rng(seed)
+    n, m, p = int(rng.integers(1, 6)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    sys = random_statespace(rng, n, m, p, dt=0.1)
+    csys = sys.to_control()
+    t = np.arange(30) * sys.dt
+    step = control.step_response(csys, t, squeeze=False)
+    np.testing.assert_allclose(
+        sys.step(30), np.moveaxis(step.outputs, -1, 0), rtol=1e-10, atol=1e-12
+    )
+    imp = control.impulse_response(csys, t, squeeze=False)
+    np.testing.assert_allclose(
+        sys.impulse(30), np.moveaxis(imp.outputs, -1, 0), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(sys.impulse(30) * sys.dt, sys.markov(30), rtol=1e-12)
+    x0 = rng.standard_normal(n)
+    ini = control.initial_response(csys, t, X0=x0, squeeze=False)
+    np.testing.assert_allclose(sys.initial(x0, 30), ini.outputs.T, rtol=1e-10, atol=1e-12)
+    assert np.allclose(step.time, t)
+    # the step response settles at the DC gain
+    np.testing.assert_allclose(sys.step(2000)[-1], sys.dcgain(), rtol=1e-8)
+
+
+def test_responses_shapes_and_errors():
+    sys = StateSpace([[0.5]], [[1.0]], [[1.0]])
+    assert sys.step(0).shape == (0, 1, 1) and sys.impulse(3).shape == (3, 1, 1)
+    assert sys.initial([1.0], 4).shape == (4, 1)
+    for bad in (2.5, -1, "3", None):
+        with pytest.raises(InvalidValueError, match="T: expected an integer"):
+            sys.step(bad)
+    with pytest.raises(ShapeError, match="x0"):
+        sys.initial([1.0, 2.0], 3)
+    with pytest.raises(NonFiniteError, match="x0"):
+        sys.initial([np.nan], 3)
+    with pytest.raises(NonFiniteError, match="overflow at sample"):
+        StateSpace([[10.0]], [[1.0]], [[1.0]]).step(400)
+    with pytest.raises(NonFiniteError, match="overflow at sample"):
+        StateSpace([[10.0]], [[1.0]], [[1.0]]).initial([1.0], 400)
+
+
+@given(seed=seeds, n=st.integers(1, 6), m=st.integers(1, 2), p=st.integers(1, 2))
+def test_freqresp_in_rad_per_second_as_python_control(seed, n, m, p):
+    rng = np.random.default_rng(seed)
+    sys = random_statespace(rng, n, m, p, dt=0.02)
+    w = np.linspace(0.5, np.pi / sys.dt, 7)  # rad/s up to Nyquist
+    Hc = sys.to_control().frequency_response(w).complex.reshape(p, m, 7)
+    np.testing.assert_allclose(sys.freqresp(w), np.moveaxis(Hc, -1, 0), rtol=1e-9)
+    # normalized frequency: rad/sample, as scipy.signal.dfreqresp
+    np.testing.assert_allclose(
+        sys.freqresp(w * sys.dt, normalized=True), sys.freqresp(w), rtol=1e-12
+    )
+    if m == 1 and p == 1:
+        _, Hs = scipy.signal.dfreqresp(sys.to_dlti(), w * sys.dt)
+        np.testing.assert_allclose(sys.freqresp(w)[:, 0, 0], Hs, rtol=1e-9)
+    with pytest.raises(InvalidValueError, match="normalized"):
+        sys.freqresp(w, normalized="yes")
+
+
+def test_to_control_sanitizes_names():
+    sys = StateSpace(
+        [[0.5]], [[1.0]], [[1.0]], name="data.csv", input_names=["u.1"], output_names=["y.a"]
+    )
+    csys = sys.to_control()
+    assert csys.name == "data_csv"
+    assert csys.input_labels == ["u_1"] and csys.output_labels == ["y_a"]
+    assert StateSpace.from_control(csys).input_names == ("u_1",)

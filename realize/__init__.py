@@ -46,6 +46,7 @@ _LAZY = {
     "gramians": "realize.realization",
     "hankel_singular_values": "realize.realization",
     "balanced_truncation": "realize.realization",
+    "modred": "realize.realization",
     "era": "realize.realization",
     "markov_from_data": "realize.realization",
     # filtering

@@ -20,7 +20,7 @@ import scipy.linalg as sla
 from realize._checks import as_matrix, as_square, check_psd
 from realize.errors import InvalidValueError, NotStabilizableError, NotStableError
 
-__all__ = ["care", "care_residual", "dare", "dare_residual", "dlyap", "kalman_gain"]
+__all__ = ["care", "care_residual", "dare", "dare_residual", "dlyap", "kalman_gain", "lyap"]
 
 #: residuals above this (relative) trigger Newton refinement
 _POLISH_RTOL = 1e-12
@@ -63,6 +63,7 @@ def dlyap(A, Q) -> np.ndarray:
 
     See Also
     --------
+    lyap : the continuous-time equation.
     dare : the Riccati equation, whose Newton steps solve Lyapunov equations.
     realize.gramians : the Gramians of a model, two Lyapunov equations.
 
@@ -130,6 +131,81 @@ def _riccati_args(A, B, Q, R, S, E):
                 f"E: expected a nonsingular matrix, got one with condition number {cond:.3g}"
             )
     return A, B, Q, R, S, E
+
+
+def lyap(A, Q) -> np.ndarray:
+    """Solve the continuous Lyapunov equation ``A X + X A' + Q = 0``.
+
+    Parameters
+    ----------
+    A : (n, n) array
+        Hurwitz matrix (every eigenvalue in the open left half-plane).
+    Q : (n, n) array
+        Symmetric right-hand side.
+
+    Returns
+    -------
+    X : (n, n) array
+        The symmetric solution, ``X = int_0^inf e^(A t) Q e^(A' t) dt``.
+
+    Raises
+    ------
+    NotStableError
+        If A has an eigenvalue with a nonnegative real part.
+    InvalidValueError
+        If the computed solution does not satisfy the equation.
+
+    See Also
+    --------
+    dlyap : the discrete-time equation.
+    care : the continuous-time Riccati equation.
+
+    Notes
+    -----
+    SciPy's ``solve_continuous_lyapunov`` (Bartels-Stewart), with the checks of
+    :func:`dlyap`: the relative residual ``|A X + X A' + Q|_1 / (2 |A|_1 |X|_1 + |Q|_1)``
+    is refined once above 1e-12 and must end below 1e-8. python-control's ``lyap(A, Q)``
+    solves the same equation.
+
+    Examples
+    --------
+    >>> import realize.riccati
+    >>> float(realize.riccati.lyap([[-2.0]], [[4.0]])[0, 0])
+    1.0
+    """
+    A = as_square(A, "A")
+    Q = as_square(Q, "Q", A.shape[0])
+    if A.size == 0:
+        return np.zeros((0, 0))
+    alpha = float(np.max(np.linalg.eigvals(A).real))
+    if alpha >= 0.0:
+        raise NotStableError(
+            "A: expected a stable (Hurwitz) matrix, eigenvalues with negative real parts, got "
+            f"spectral abscissa {alpha:.6g}"
+        )
+    Qs = 0.5 * (Q + Q.T)
+    X = sla.solve_continuous_lyapunov(A, -Qs)
+    X = 0.5 * (X + X.T)
+
+    def resid(X):
+        return A @ X + X @ A.T + Qs
+
+    scale = max(
+        2.0 * np.linalg.norm(A, 1) * np.linalg.norm(X, 1) + np.linalg.norm(Qs, 1),
+        np.finfo(float).tiny,
+    )
+    E = resid(X)
+    if np.linalg.norm(E, 1) > _POLISH_RTOL * scale:
+        dX = sla.solve_continuous_lyapunov(A, -E)
+        X2 = X + 0.5 * (dX + dX.T)
+        if np.linalg.norm(resid(X2), 1) < np.linalg.norm(E, 1):
+            X, E = X2, resid(X2)
+    if not np.all(np.isfinite(X)) or np.linalg.norm(E, 1) > _ACCEPT_RTOL * scale:
+        raise InvalidValueError(
+            f"A: the Lyapunov equation is too ill-conditioned to solve (spectral abscissa "
+            f"{alpha:.6g}); relative residual {np.linalg.norm(E, 1) / scale:.3g}"
+        )
+    return X
 
 
 def dare_residual(A, B, Q, R, S, X, E=None) -> np.ndarray:

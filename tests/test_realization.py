@@ -339,3 +339,247 @@ def test_era_and_markov_from_data_bad_inputs(rng):
         realize.markov_from_data(np.zeros(20), u[:20], 15)
     with pytest.raises(DataError, match="persistently exciting"):
         realize.markov_from_data(np.zeros(100), np.ones(100), 5)
+
+
+# ------------------------------------------------------------------ continuous time
+def _continuous(rng, n, m, p, shift=0.5):
+    """A stable continuous-time model (python-control) with poles left of -shift."""
+    import control
+
+    A = rng.standard_normal((n, n))
+    A -= (np.max(np.linalg.eigvals(A).real) + shift + rng.uniform(0, 1)) * np.eye(n)
+    return control.ss(
+        A, rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
+    )
+
+
+def _ct_response(sys, w):
+    """(N, p, m) response at s = i w of a ContinuousStateSpace or python-control model."""
+    A, B, C, D = (np.asarray(X) for X in (sys.A, sys.B, sys.C, sys.D))
+    n = A.shape[0]
+    return np.array([C @ np.linalg.solve(1j * x * np.eye(n) - A, B) + D for x in w])
+
+
+def _ct(sys):
+    from realize.discretize import ContinuousStateSpace
+
+    return ContinuousStateSpace(*(np.asarray(X) for X in (sys.A, sys.B, sys.C, sys.D)), None, None)
+
+
+# python-control's own cases (control/tests/modelsimp_test.py), as data. The balanced
+# realization computed in MATLAB for (s^3 + 11 s^2 + 45 s + 32) / (s^4 + 15 s^3 + 60 s^2
+# + 200 s + 60), and its controllable canonical realization.
+_BAL_A = [
+    [-1.958, -1.194, 1.824, -1.464],
+    [-1.194, -0.8344, 2.563, -1.351],
+    [-1.824, -2.563, -1.124, 2.704],
+    [-1.464, -1.351, -2.704, -11.08],
+]
+_BAL_B = [[-0.9057], [-0.4068], [-0.3263], [-0.3474]]
+_BAL_C = [[-0.9057, -0.4068, 0.3263, -0.3474]]
+_CCF = (
+    [
+        [-15.0, -7.5, -6.25, -1.875],
+        [8.0, 0.0, 0.0, 0.0],
+        [0.0, 4.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+    ],
+    [[2.0], [0.0], [0.0], [0.0]],
+    [[0.5, 0.6875, 0.7031, 0.5]],
+    [[0.0]],
+)
+
+
+def test_hsvd_python_control_case():
+    import control
+
+    from realize.discretize import ContinuousStateSpace
+
+    ct = ContinuousStateSpace(
+        [[1.0, -2.0], [3.0, -4.0]], [[5.0], [7.0]], [[6.0, 8.0]], [[9.0]], None, None
+    )
+    hsv = realize.hankel_singular_values(ct)
+    np.testing.assert_allclose(hsv, [24.42686, 0.5731395], rtol=1e-6)  # from MATLAB
+    np.testing.assert_allclose(hsv, control.hsvd(control.ss(*ct[:4])), rtol=1e-10)
+    # a python-control model is accepted as it is
+    np.testing.assert_allclose(realize.hankel_singular_values(control.ss(*ct[:4])), hsv)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_continuous_gramians_and_hsv_against_python_control(seed):
+    import control
+
+    rng = np.random.default_rng(seed)
+    sys = _continuous(
+        rng, int(rng.integers(1, 8)), int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    )
+    P, Q = realize.gramians(sys)
+    np.testing.assert_allclose(P, control.gram(sys, "c"), rtol=1e-8, atol=1e-12 * np.abs(P).max())
+    np.testing.assert_allclose(Q, control.gram(sys, "o"), rtol=1e-8, atol=1e-12 * np.abs(Q).max())
+    hsv = realize.hankel_singular_values(_ct(sys))
+    # python-control forms eig(Q P): its small values carry errors of ~eps sigma_1 sigma_1
+    np.testing.assert_allclose(hsv, control.hsvd(sys), rtol=1e-7, atol=1e-9 * hsv[0])
+    # the bilinear image in discrete time has the same Hankel singular values
+    n = sys.nstates
+    M = np.linalg.inv(np.eye(n) - sys.A)
+    Ad, Bd = (np.eye(n) + sys.A) @ M, np.sqrt(2) * M @ sys.B
+    Cd, Dd = np.sqrt(2) * sys.C @ M, sys.D + sys.C @ M @ sys.B
+    np.testing.assert_allclose(
+        realize.hankel_singular_values(realize.StateSpace(Ad, Bd, Cd, Dd)), hsv, rtol=1e-7
+    )
+
+
+def test_balred_python_control_cases():
+    """testBalredTruncate / testBalredMatchDC, up to the signs of the balanced states."""
+    from realize.discretize import ContinuousStateSpace
+
+    ct = ContinuousStateSpace(*(np.array(X) for X in _CCF), None, None)
+    expected = {
+        "truncate": (
+            [[-1.958, -1.194], [-1.194, -0.8344]],
+            [[0.9057], [0.4068]],
+            [[0.9057, 0.4068]],
+            [[0.0]],
+        ),
+        "matchdc": (
+            [[-4.43094773, -4.55232904], [-4.55232904, -5.36195206]],
+            [[1.36235673], [1.03114388]],
+            [[1.36235673, 1.03114388]],
+            [[-0.08383902]],
+        ),
+    }
+    for method, (A, B, C, D) in expected.items():
+        red = realize.balanced_truncation(ct, 2, method=method).model
+        assert isinstance(red, ContinuousStateSpace)
+        s = np.sign(red.B[:, 0]) * np.sign(np.array(B)[:, 0])  # the balanced states' signs
+        np.testing.assert_allclose(s[:, None] * red.A * s[None, :], A, atol=5e-3)
+        np.testing.assert_allclose(s[:, None] * red.B, B, atol=1e-4)
+        np.testing.assert_allclose(red.C * s[None, :], C, atol=1e-4)
+        np.testing.assert_allclose(red.D, D, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("method", ["truncate", "matchdc"])
+def test_continuous_balanced_truncation_against_python_control(seed, method):
+    import control
+
+    pytest.importorskip("slycot")
+    rng = np.random.default_rng(20 + seed)
+    sys = _continuous(rng, 7, 2, 2)
+    r = 3
+    res = realize.balanced_truncation(sys, r, method=method)
+    ref = control.balred(sys, r, method=method)
+    w = np.logspace(-2, 2, 40)
+    G, Gr, Gref = _ct_response(sys, w), _ct_response(res.model, w), _ct_response(ref, w)
+    np.testing.assert_allclose(Gr, Gref, rtol=1e-7, atol=1e-9 * np.abs(G).max())
+    err = np.max(np.linalg.norm(G - Gr, ord=2, axis=(1, 2)))
+    assert err <= res.error_bound * (1 + 1e-9)
+    assert np.max(np.linalg.eigvals(res.model.A).real) < 0
+    if method == "matchdc":  # the DC gains agree
+        G0, Gr0 = _ct_response(sys, [0.0]), _ct_response(res.model, [0.0])
+        np.testing.assert_allclose(Gr0, G0, rtol=1e-9, atol=1e-12 * np.abs(G0).max())
+
+
+def test_modred_python_control_cases():
+    """testModredMatchDC and testModredTruncate, on the continuous-time balanced model."""
+    import control
+
+    sys = control.ss(_BAL_A, _BAL_B, _BAL_C, 0.0)
+    red = realize.modred(sys, [2, 3], "matchdc")
+    np.testing.assert_allclose(red.A, [[-4.431, -4.552], [-4.552, -5.361]], atol=1e-3)
+    np.testing.assert_allclose(red.B, [[-1.362], [-1.031]], atol=1e-3)
+    np.testing.assert_allclose(red.C, [[-1.362, -1.031]], atol=1e-3)
+    np.testing.assert_allclose(red.D, [[-0.08384]], atol=1e-2)
+    red = realize.modred(sys, [2, 3], "truncate")
+    np.testing.assert_allclose(red.A, np.array(_BAL_A)[:2, :2])
+    np.testing.assert_allclose(red.B, np.array(_BAL_B)[:2])
+    np.testing.assert_allclose(red.C, np.array(_BAL_C)[:, :2])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_modred_random_mimo_against_python_control(seed):
+    import control
+
+    rng = np.random.default_rng(40 + seed)
+    sys = _continuous(rng, 6, 2, 3)
+    elim = sorted(rng.choice(6, size=2, replace=False).tolist())
+    for method in ("matchdc", "truncate"):
+        ours = realize.modred(_ct(sys), elim, method)
+        ref = control.modred(sys, elim, method)
+        for name in "ABCD":
+            np.testing.assert_allclose(
+                getattr(ours, name), getattr(ref, name), rtol=1e-10, atol=1e-12
+            )
+    # discrete time: truncation as python-control; matched DC gain (which python-control
+    # refuses in discrete time) is the bilinear image of the continuous one
+    dsys = random_statespace(rng, 6, 2, 3)
+    ours = realize.modred(dsys, elim, "truncate")
+    ref = control.modred(dsys.to_control(), elim, "truncate")
+    for name in "ABCD":
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-12)
+    red = realize.modred(dsys, elim)
+    np.testing.assert_allclose(red.dcgain(), dsys.dcgain(), rtol=1e-10)
+    n, I = 6, np.eye(6)
+    M = np.linalg.inv(I + dsys.A)  # z = (1 + s) / (1 - s), coordinates kept
+    Ac, Bc = (dsys.A - I) @ M, np.sqrt(2) * M @ dsys.B
+    Cc, Dc = np.sqrt(2) * dsys.C @ M, dsys.D - dsys.C @ M @ dsys.B
+    cr = control.modred(control.ss(Ac, Bc, Cc, Dc), elim, "matchdc", warn_unstable=False)
+    N = np.linalg.inv(np.eye(n - 2) - cr.A)
+    back = realize.StateSpace(
+        (np.eye(n - 2) + cr.A) @ N,
+        np.sqrt(2) * N @ cr.B,
+        np.sqrt(2) * cr.C @ N,
+        cr.D + cr.C @ N @ cr.B,
+    )
+    assert hinf_sampled(red, back) < 1e-10 * np.abs(dsys.freqresp(W)).max()
+
+
+def test_modred_discrete_matchdc_is_the_balanced_spa(rng):
+    sys = random_statespace(rng, 6, 2, 2)
+    bal, _ = realize.canonical_form(sys, "balanced")
+    spa = realize.balanced_truncation(sys, 2, method="spa").model
+    red = realize.modred(bal, [2, 3, 4, 5])
+    assert hinf_sampled(red, spa) < 1e-9 * np.abs(sys.freqresp(W)).max()
+    # labels: kept states keep their names, noise model dropped
+    named = random_statespace(rng, 3, 1, 1, noise=True).replace(state_names=["a", "b", "c"])
+    red = realize.modred(named, [1])
+    assert red.state_names == ("a", "c") and not red.has_noise_model
+
+
+def test_modred_bad_inputs(rng):
+    sys = random_statespace(rng, 3, 1, 1)
+    for elim in ([3], [-1], [0, 0], [1.5], ["x"], [None]):
+        with pytest.raises(InvalidValueError, match="elim"):
+            realize.modred(sys, elim)
+    with pytest.raises(InvalidValueError, match="method"):
+        realize.modred(sys, [0], method="balanced")
+    integrator = realize.StateSpace(np.diag([0.5, 1.0]), [[1.0], [1.0]], [[1.0, 1.0]])
+    with pytest.raises(InvalidValueError, match="steady state"):
+        realize.modred(integrator, [1])
+    assert realize.modred(integrator, [1], "truncate").n == 1
+    assert realize.modred(sys, []).n == 3
+
+
+def test_continuous_time_errors():
+    from realize.discretize import ContinuousStateSpace
+
+    unstable = ContinuousStateSpace([[0.1]], [[1.0]], [[1.0]], [[0.0]], None, None)
+    with pytest.raises(NotStableError, match="left"):
+        realize.hankel_singular_values(unstable)
+    with pytest.raises(NotStableError, match="left"):
+        realize.balanced_truncation(unstable, 1)
+    bad = ContinuousStateSpace(np.ones((2, 3)), [[1.0]], [[1.0]], [[0.0]], None, None)
+    with pytest.raises(ShapeError, match="sys.A"):
+        realize.gramians(bad)
+
+
+def test_result_reprs_are_compact(rng):
+    sys = random_statespace(rng, 40, 2, 2)
+    res = realize.balanced_truncation(sys, 4)
+    text = repr(res)
+    assert "\n" not in text and len(text) < 250 and "array(" not in text
+    assert text.startswith("BalancedTruncation(model=StateSpace(n=4, m=2, p=2")
+    assert "(40 values)" in text
+    kd = realize.kalman_decomposition(random_statespace(rng, 30, 2, 2))
+    text = repr(kd)
+    assert "\n" not in text and "array(" not in text and "<(30, 30) float64 array>" in text

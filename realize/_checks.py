@@ -11,6 +11,7 @@ import numbers
 
 import numpy as np
 
+from realize._linalg import asymmetry, smallest_eigenvalue, symmetrize
 from realize.errors import (
     InvalidValueError,
     NonFiniteError,
@@ -292,7 +293,7 @@ semidefinite matrix, got smallest eigenvalue -9e-09
     stack = M.reshape(-1, *M.shape[-2:])
     where = (lambda i: f"[{i}]") if M.ndim == 3 and M.shape[0] > 1 else (lambda i: "")
     scale = np.abs(stack).max(axis=(1, 2))
-    asym = np.abs(stack - stack.transpose(0, 2, 1)).max(axis=(1, 2))
+    asym = asymmetry(stack)
     bad = np.nonzero(asym > rtol * 1e2 * scale)[0]
     if bad.size:
         i = int(bad[0])
@@ -300,8 +301,8 @@ semidefinite matrix, got smallest eigenvalue -9e-09
             f"{name}{where(i)}: expected a symmetric positive semidefinite matrix, "
             f"got an asymmetric one (max |{name} - {name}'| = {asym[i]:.3g})"
         )
-    Ms = 0.5 * (stack + stack.transpose(0, 2, 1))
-    lam_min = np.linalg.eigvalsh(Ms)[:, 0]
+    Ms = symmetrize(stack)
+    lam_min = smallest_eigenvalue(Ms)
     bad = np.nonzero(lam_min < -1e-8 * scale)[0]
     if bad.size:
         i = int(bad[0])

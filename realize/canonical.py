@@ -106,6 +106,7 @@ FORMS = {
     "balanced": "balanced",
     "schur": "schur",
     "memory": "memory",
+    "jordan": "jordan",
 }
 
 
@@ -600,10 +601,10 @@ class MemoryBlocks(NamedTuple):
 def _nilpotent_staircase(A: np.ndarray, tol: float):
     """Orthogonal U with U' A U = [[N, X], [0, M]], N strictly block upper triangular
     (nilpotent) with diagonal block sizes r_1 >= r_2 >= ..., M without zero singular
-    value at tol. Returns (U' A U, U, [r_1, r_2, ...])."""
+    value at tol. Returns (U' A U, U, [r_1, r_2, ...]); U is unitary for a complex A."""
     A = A.copy()
     n = A.shape[0]
-    U = np.eye(n)
+    U = np.eye(n, dtype=A.dtype)
     sizes: list[int] = []
     k0 = 0
     while k0 < n:
@@ -611,8 +612,8 @@ def _nilpotent_staircase(A: np.ndarray, tol: float):
         r = int(np.count_nonzero(s <= tol))
         if r == 0:
             break
-        Z = np.vstack([Vt[len(s) - r :], Vt[: len(s) - r]]).T
-        A[k0:, :] = Z.T @ A[k0:, :]
+        Z = np.vstack([Vt[len(s) - r :], Vt[: len(s) - r]]).conj().T
+        A[k0:, :] = Z.conj().T @ A[k0:, :]
         A[:, k0:] = A[:, k0:] @ Z
         U[:, k0:] = U[:, k0:] @ Z
         # the new leading columns are A's (near) null vectors: the decision makes them exact
@@ -642,7 +643,7 @@ def _jordan_chains(N: np.ndarray, sizes: list[int]):
             )
         new = []
         for col in Wl[:, P.shape[1] :].T:
-            v = np.zeros(nu)
+            v = np.zeros(nu, dtype=N.dtype)
             v[blk] = col
             new.append(v)
             heads.append((j + 1, v))
@@ -753,6 +754,110 @@ def memory_blocks(sys, tol: float | None = None, *, fading: str = "modal"):
     return new, T, info
 
 
+# ---------------------------------------------------------------- real Jordan
+def _eigenvalue_clusters(A: np.ndarray):
+    """Clusters of computed eigenvalues that stand for one (possibly defective) eigenvalue.
+
+    Returns ``(lam, label, clusters)``: the eigenvalues, their cluster labels and, per
+    real cluster and per conjugate pair of clusters (the one with ``Im mu > 0``), the
+    tuple ``(label, mu, k)`` with the mean ``mu`` and the number of members k.
+
+    A Jordan block of size k perturbed by rounding splits into k eigenvalues on a circle
+    of radius about ``(eps ||A||)^(1/k)``, so equality cannot decide. Each computed
+    eigenvalue is known to within its first-order perturbation radius
+    ``10 n eps ||A|| kappa_i`` (``kappa_i`` its condition number from the left and right
+    eigenvectors), capped at ``||A|| (10 n eps)^(1/n)`` (the largest split of a defective
+    eigenvalue); overlapping discs form a cluster (single linkage), whose mean is well
+    conditioned even when its members are not (Golub and Wilkinson 1976; Demmel 1986).
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n = A.shape[0]
+    lam, V = sla.eig(A)
+    s = float(np.linalg.norm(A, 2))
+    if s == 0.0:
+        return lam, np.zeros(n, dtype=int), [(0, 0.0, n)]
+    Vn = V / np.linalg.norm(V, axis=0)
+    with np.errstate(all="ignore"):
+        try:
+            kappa = np.linalg.norm(np.linalg.inv(Vn), axis=1)
+        except np.linalg.LinAlgError:
+            kappa = np.full(n, np.inf)
+    kappa = np.where(np.isfinite(kappa), kappa, np.inf)
+    radius = np.minimum(10 * n * _EPS * s * kappa, s * (10 * n * _EPS) ** (1.0 / n))
+    overlap = np.abs(lam[:, None] - lam[None, :]) <= radius[:, None] + radius[None, :]
+    _, label = connected_components(overlap, directed=False)
+    clusters = []
+    for c in np.unique(label):
+        members = lam[label == c]
+        mu = complex(np.mean(members))
+        # a mean at rounding level of zero is zero (a delay line's eigenvalue, exactly)
+        zero = 1e3 * n * _EPS * s
+        mu = complex(
+            0.0 if abs(mu.real) <= zero else mu.real, 0.0 if abs(mu.imag) <= zero else mu.imag
+        )
+        if np.all(np.abs(members.imag) <= radius[label == c]) or abs(mu.imag) <= 1e-14 * s:
+            clusters.append((int(c), mu.real, len(members)))
+        elif mu.imag > 0:
+            clusters.append((int(c), mu, len(members)))
+    return lam, label, clusters
+
+
+def _real_jordan(A: np.ndarray, tol: float):
+    """``(X, J)`` with ``A X = X J``, J the real Jordan form (see ``canonical_form``)."""
+    n = A.shape[0]
+    lam, label, clusters = _eigenvalue_clusters(A)
+    # order as the modal form: decreasing |mu|, then increasing |arg mu|
+    clusters.sort(key=lambda c: (-abs(c[1]), abs(np.angle(c[1]))))
+    cols, blocks = [], []
+    Ac = A.astype(complex)
+    for c, mu, k in clusters:
+        real = isinstance(mu, float)
+
+        def in_cluster(re, im=None, c=c):
+            x = re if im is None else complex(re, im)
+            return bool(label[np.argmin(np.abs(lam - x))] == c)
+
+        # an orthonormal basis of the invariant subspace of the cluster (Schur reordering)
+        if real:
+            _, Z, sdim = sla.schur(A, output="real", sort=in_cluster)
+        else:
+            _, Z, sdim = sla.schur(Ac, output="complex", sort=in_cluster)
+        if sdim != k:
+            raise InvalidValueError(
+                f"sys: the eigenvalue cluster at {mu:.6g} could not be separated (Schur "
+                f"reordering selected {sdim} of {k}); the Jordan form is ill-determined"
+            )
+        Z1 = Z[:, :k]
+        N = Z1.conj().T @ A @ Z1 - mu * np.eye(k)
+        Nh, U, sizes = _nilpotent_staircase(N, tol)
+        if sum(sizes) != k:
+            raise InvalidValueError(
+                f"tol: expected the eigenvalue cluster at {mu:.6g} ({k} eigenvalues) to be one "
+                f"eigenvalue at rank tolerance {tol:.3g}, got a nilpotent part of size "
+                f"{sum(sizes)}; pass a larger tol"
+            )
+        Vn, lengths = _jordan_chains(Nh, sizes)
+        W = Z1 @ U @ Vn
+        start = 0
+        for L in lengths:
+            # reversed chain: (A - mu) u_1 = 0, (A - mu) u_j = u_(j-1): ones above the diagonal
+            chain = W[:, start : start + L][:, ::-1]
+            start += L
+            if real:
+                cols.append(chain.real)
+                blocks.append(mu * np.eye(L) + np.eye(L, k=1))
+            else:
+                # u = x + iy, A [x y] = [x y] [[a, b], [-b, a]] + [x_prev y_prev]
+                cols.append(np.stack([chain.real, chain.imag], axis=2).reshape(n, 2 * L))
+                a, b = mu.real, mu.imag
+                rot = np.array([[a, b], [-b, a]])
+                blocks.append(np.kron(np.eye(L), rot) + np.kron(np.eye(L, k=1), np.eye(2)))
+    X = np.hstack(cols) if cols else np.zeros((n, 0))
+    J = sla.block_diag(*blocks) if blocks else np.zeros((0, 0))
+    return X, J
+
+
 # ------------------------------------------------------------ the dispatcher
 def canonical_form(sys, form: str, **options):
     """Transform a model to a canonical form: ``(new_sys, T)`` with ``x_new = T x``.
@@ -799,10 +904,20 @@ def canonical_form(sys, form: str, **options):
         ``'memory'``
             Nilpotent shift chains then the invertible part in modal form; see
             :func:`memory_blocks` (options ``tol``, ``fading``).
+        ``'jordan'``
+            The real Jordan form, for any A (defective included): block diagonal with,
+            for a real eigenvalue, Jordan blocks ``lambda I + (ones on the
+            superdiagonal)`` and, for a pair ``a +- ib`` (b > 0), blocks with
+            ``[[a, b], [-b, a]]`` on the diagonal and ``I_2`` on the block superdiagonal;
+            eigenvalues ordered as in 'modal', the longest block first. Every zero, one
+            and repeated eigenvalue entry is exact. For a diagonalizable A it is the
+            'modal' form. Option ``tol``: the rank tolerance of the nilpotent staircases
+            (default ``sqrt(eps) ||A||_2``).
     **options
         ``tol`` (staircase rank tolerance), ``index_tol`` (crate-order selection,
         default 1e-8) and ``indices`` (given index list) for the four index forms;
-        ``complex`` for 'modal'; ``sort`` for 'schur'; ``tol``, ``fading`` for 'memory'.
+        ``complex`` for 'modal'; ``sort`` for 'schur'; ``tol``, ``fading`` for 'memory';
+        ``tol`` for 'jordan'.
 
     Returns
     -------
@@ -813,7 +928,8 @@ def canonical_form(sys, form: str, **options):
     Raises
     ------
     InvalidValueError
-        Unknown form or option; a defective A for 'modal'.
+        Unknown form or option; a defective A for 'modal' (use 'jordan'); for 'jordan',
+        an eigenvalue cluster that is not one eigenvalue at the rank tolerance.
     NotControllableError, NotObservableError
         For a form that needs controllability (observability) and a model without it;
         the message names the rank found.
@@ -832,6 +948,15 @@ def canonical_form(sys, form: str, **options):
     convention: the 2x2 blocks come from ``bdschur`` (not normalized to
     ``[[a, b], [-b, a]]``), the order is LAPACK's, and the T it returns maps
     ``x = T z`` although its docstring says ``z = T x``.
+
+    The Jordan form is discontinuous in A, so 'jordan' decides the structure: eigenvalues
+    are clustered by their perturbation radii (a defective eigenvalue splits into a
+    circle of radius ``(eps ||A||)^(1/k)``; Golub and Wilkinson 1976, Demmel 1986), each
+    cluster's invariant subspace is separated by a reordered Schur form, and its
+    nilpotent part ``A - mu I`` is put in Jordan chains by a staircase of rank decisions
+    (Kågström and Ruhe 1980), complex for a pair ``a +- ib`` and then split into real and
+    imaginary parts. The basis of a defective eigenvalue is ill-conditioned by nature;
+    ``cond(T)`` says how much (an IllConditionedWarning above 1e8).
 
     References
     ----------
@@ -920,6 +1045,16 @@ def canonical_form(sys, form: str, **options):
         S = np.triu(S, -1)
         T = Z.T
         return _finish(sys, T, S, T @ sys.B, sys.C @ Z), T
+    if name == "jordan":
+        opts = _options(name, options, ("tol",))
+        A = np.asarray(sys.A)
+        tol = opts.get("tol")
+        tol = np.sqrt(_EPS) * (np.linalg.norm(A, 2) if sys.n else 0.0) if tol is None else tol
+        tol = as_float(tol, "tol", low=0.0)
+        X, J = _real_jordan(A, tol) if sys.n else (np.zeros((0, 0)), np.zeros((0, 0)))
+        T = np.linalg.solve(X, np.eye(sys.n)) if sys.n else np.zeros((0, 0))
+        _check_cond(T, name)
+        return _finish(sys, T, J, T @ sys.B, sys.C @ X), T
     # memory
     opts = _options(name, options, ("tol", "fading"))
     new, T, _ = memory_blocks(sys, **opts)

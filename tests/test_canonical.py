@@ -408,7 +408,7 @@ def test_unobservable_model_raises_with_rank():
 def test_other_bad_inputs():
     stable = random_statespace(0, 3)
     with pytest.raises(InvalidValueError, match="form: expected one of"):
-        canonical_form(stable, "jordan")
+        canonical_form(stable, "frobenius")
     with pytest.raises(InvalidValueError, match="unexpected"):
         canonical_form(stable, "schur", complex=True)
     with pytest.raises(InvalidValueError, match="realize.StateSpace"):
@@ -435,3 +435,128 @@ def test_given_indices_pseudo_canonical():
     new, T = canonical_form(sys, "observability-index", indices=[4, 2])
     assert np.array_equal(new.C[0], np.eye(6)[0]) and np.array_equal(new.C[1], np.eye(6)[4])
     assert rel_markov(sys, new, 20) < 1e-9
+
+
+# ------------------------------------------------------------------ real Jordan form
+def _jordan_block(lam, k):
+    return lam * np.eye(k) + np.eye(k, k=1)
+
+
+def _pair_block(a, b, k):
+    return np.kron(np.eye(k), [[a, b], [-b, a]]) + np.kron(np.eye(k, k=1), np.eye(2))
+
+
+_PLANTED = {
+    "mixed": [("pair", 0.2, 0.6, 2), ("real", 0.5, 3), ("real", 0.5, 1), ("real", -0.3, 2)],
+    "delay line and integrator": [("real", 1.0, 2), ("real", 0.0, 4)],
+    "repeated blocks": [("real", 0.7, 2), ("real", 0.7, 2), ("real", 0.7, 1)],
+    "pair of size 3": [("pair", -0.4, 0.5, 3), ("real", 0.1, 1)],
+    "two pairs": [("pair", 0.6, 0.3, 2), ("pair", 0.6, 0.3, 1), ("real", -0.8, 1)],
+}
+
+
+def _planted(blocks):
+    mats = [_pair_block(*b[1:]) if b[0] == "pair" else _jordan_block(*b[1:]) for b in blocks]
+    return sla.block_diag(*mats)
+
+
+def _expected_order(blocks):
+    """The documented order: decreasing |mu|, increasing |arg mu|, longest block first."""
+
+    def key(b):
+        mu = complex(b[1], b[2]) if b[0] == "pair" else complex(b[1])
+        return (-round(abs(mu), 12), round(abs(np.angle(mu)), 12), -b[-1])
+
+    return sorted(blocks, key=key)
+
+
+@pytest.mark.parametrize("case", sorted(_PLANTED))
+@pytest.mark.parametrize("seed", range(3))
+def test_jordan_form_recovers_planted_blocks(case, seed):
+    rng = np.random.default_rng(seed)
+    J0 = _planted(_expected_order(_PLANTED[case]))
+    n = J0.shape[0]
+    U, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    T0 = U @ np.diag(rng.uniform(0.5, 2.0, n)) @ V
+    sys = realize.StateSpace(
+        np.linalg.solve(T0, J0 @ T0),
+        rng.standard_normal((n, 2)),
+        rng.standard_normal((2, n)),
+        Q=np.eye(n),
+        R=np.eye(2),
+    )
+    new, T = canonical_form(sys, "jordan")
+    # the structure is exact: off the diagonal every 0 or 1 of J0 is exactly 0 or 1, and a
+    # zero eigenvalue (a delay line) is exactly 0
+    structural = ((J0 == 0.0) | (J0 == 1.0)) & ~np.eye(n, dtype=bool)
+    structural |= np.diag(np.diag(J0) == 0.0)
+    assert np.array_equal(new.A[structural], J0[structural])
+    np.testing.assert_allclose(new.A, J0, atol=1e-9)
+    # repeated eigenvalues are the same number in every block of a cluster
+    diag = np.diag(new.A)
+    for lam in np.unique(np.round(np.diag(J0), 6)):
+        assert len(set(diag[np.isclose(np.diag(J0), lam)])) == 1
+    # a similarity: T A T^-1, Markov parameters, the noise model carried
+    np.testing.assert_allclose(T @ sys.A @ np.linalg.inv(T), new.A, atol=1e-9)
+    assert rel_markov(sys, new, 20) < 1e-10
+    np.testing.assert_allclose(new.Q, T @ sys.Q @ T.T, rtol=1e-10, atol=1e-12)
+
+
+def test_jordan_form_against_sympy():
+    """sympy's exact Jordan form of rational matrices (block sizes per eigenvalue)."""
+    sympy = pytest.importorskip("sympy")
+    rng = np.random.default_rng(7)
+    # a companion matrix of (z - 1/2)^3 (z + 1/4) and an integer similarity of a Jordan
+    # matrix with two blocks at 2 and one at -1
+    c = np.poly([0.5, 0.5, 0.5, -0.25])
+    comp = np.zeros((4, 4))
+    comp[0] = -c[1:]
+    comp[1:, :-1] = np.eye(3)
+    Tint = sympy.Matrix([[1, 2, 0, 1], [0, 1, 1, 0], [1, 0, 1, 1], [0, 1, 0, 2]])
+    J = sympy.Matrix(sla.block_diag(_jordan_block(2, 2), _jordan_block(2, 1), [[-1]]).astype(int))
+    exacts = (sympy.Matrix(comp).applyfunc(sympy.nsimplify), Tint * J * Tint.inv())
+    for exact in exacts:
+        A = np.array(exact.evalf(), dtype=float)
+        _, Js = exact.jordan_form()
+        expected = _block_structure(np.array(Js.evalf(), dtype=float))
+        new, _ = canonical_form(realize.StateSpace(A, rng.standard_normal((4, 1))), "jordan")
+        assert _block_structure(new.A) == expected
+
+
+def _block_structure(J):
+    """Sorted (eigenvalue, size) of the Jordan blocks of an upper Jordan matrix."""
+    n, out, k = J.shape[0], [], 0
+    while k < n:
+        size = 1
+        while k + size < n and J[k + size - 1, k + size] == 1.0:
+            size += 1
+        out.append((round(float(J[k, k]), 8), size))
+        k += size
+    return sorted(out)
+
+
+def test_jordan_form_of_a_diagonalizable_model_is_the_modal_form(rng):
+    for _ in range(4):
+        sys = random_statespace(rng, 6, 1, 1)
+        jordan, _ = canonical_form(sys, "jordan")
+        modal, _ = canonical_form(sys, "modal")
+        np.testing.assert_allclose(jordan.A, modal.A, atol=1e-10)
+        w = np.linspace(0.0, np.pi, 50)
+        np.testing.assert_allclose(jordan.freqresp(w), modal.freqresp(w), rtol=1e-9)
+
+
+def test_jordan_form_small_cases():
+    jordan = realize.StateSpace([[0.5, 1.0], [0.0, 0.5]], [[0.0], [1.0]], [[1.0, 0.0]])
+    new, T = canonical_form(jordan, "jordan")
+    assert new.A.tolist() == [[0.5, 1.0], [0.0, 0.5]]
+    scaled = realize.StateSpace([[0.5, 1e-3], [0.0, 0.5]], [[0.0], [1.0]], [[1.0, 0.0]])
+    assert canonical_form(scaled, "jordan")[0].A.tolist() == [[0.5, 1.0], [0.0, 0.5]]
+    ident = realize.StateSpace(0.5 * np.eye(3), np.ones((3, 1)), np.ones((1, 3)))
+    assert canonical_form(ident, "jordan")[0].A.tolist() == (0.5 * np.eye(3)).tolist()
+    empty = realize.StateSpace(np.zeros((0, 0)), np.zeros((0, 1)), np.zeros((1, 0)), [[1.0]])
+    assert canonical_form(empty, "jordan")[0].n == 0
+    with pytest.raises(InvalidValueError, match="tol"):
+        canonical_form(jordan, "jordan", tol=-1.0)
+    with pytest.raises(InvalidValueError, match="unexpected"):
+        canonical_form(jordan, "jordan", complex=True)

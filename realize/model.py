@@ -13,6 +13,12 @@ innovation (steady-state Kalman predictor) form
 
 Both describe the same output process when they are consistent (``K``, ``Lambda``
 from the Riccati equation of ``Q, R, S``); when both are given this is checked.
+
+The LTI basics live on the model, as in python-control: :meth:`~StateSpace.poles`,
+:meth:`~StateSpace.zeros`, :meth:`~StateSpace.dcgain`, :meth:`~StateSpace.freqresp` (rad per
+time unit of ``dt``), :meth:`~StateSpace.step`, :meth:`~StateSpace.impulse` and
+:meth:`~StateSpace.initial` (each an array with time along axis 0), and the operators
+``*``, ``+``, ``-`` of :mod:`realize.connections`.
 """
 
 from __future__ import annotations

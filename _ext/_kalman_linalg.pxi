@@ -1,72 +1,11 @@
-# Small dense kernels shared by the _kalman_*.pyx modules (included, not compiled alone).
-#
-# BLAS convention: every array is C-contiguous (row-major). A row-major (r, c) matrix is
-# the column-major (c, r) matrix of its transpose, so the row-major product
-# C = op(A) op(B) is the column-major C' = op(B)' op(A)': ``mm`` swaps the operands once
-# and every call in the kernels reads in row-major terms, with ``lda`` the row length of A
-# as stored. Only products small enough that a BLAS call's fixed cost dominates (up to
-# 5 x 5 x 5) run as plain loops; the rest go to dgemm, whose small-matrix kernels
-# (OpenBLAS) beat compiled loops from n = 6 on (benchmarks/bench_kalman.py, BENCHMARKS.md).
+# Small dense kernels shared by the Kalman kernels (included, not compiled alone).
+# Conventions (row-major arrays, row strides, when a product goes to dgemm): the module
+# docstring of _kalman_filter.pyx.
 
 from libc.math cimport fabs
 from scipy.linalg.cython_blas cimport dgemm
 
-# The small products: plain C loops over restrict-qualified pointers, so that the compiler
-# vectorizes the inner loops (axpy along contiguous rows of the right operand) without
-# run-time alias checks, blocked over two rows of the result so that each row of the
-# right operand is loaded once per pair.
-cdef extern from *:
-    """
-    static void sd_gemm(int m, int n, int k, double alpha, int ta,
-                        const double *restrict A, int lda,
-                        const double *restrict B, int ldb, double beta,
-                        double *restrict C, int ldc, int upper)
-    {
-        /* C = beta C + alpha op(A) B, op(A) = A (ta = 0, A is m x k) or A' (ta = 1,
-           A is k x m); B is k x n. upper: only the columns j >= i of row i. */
-        int i = 0, j, l;
-        for (; i + 1 < m; i += 2) {
-            double *restrict c0 = C + (size_t)i * ldc;
-            double *restrict c1 = c0 + ldc;
-            int j0 = upper ? i : 0;
-            if (beta == 0.0) {
-                for (j = j0; j < n; j++) { c0[j] = 0.0; c1[j] = 0.0; }
-            } else if (beta != 1.0) {
-                for (j = j0; j < n; j++) { c0[j] *= beta; c1[j] *= beta; }
-            }
-            for (l = 0; l < k; l++) {
-                double a0 = alpha * (ta ? A[(size_t)l * lda + i] : A[(size_t)i * lda + l]);
-                double a1 = alpha * (ta ? A[(size_t)l * lda + i + 1] : A[(size_t)(i + 1) * lda + l]);
-                const double *restrict b = B + (size_t)l * ldb;
-                for (j = j0; j < n; j++) {
-                    c0[j] += a0 * b[j];
-                    c1[j] += a1 * b[j];
-                }
-            }
-        }
-        for (; i < m; i++) {
-            double *restrict c0 = C + (size_t)i * ldc;
-            int j0 = upper ? i : 0;
-            if (beta == 0.0) {
-                for (j = j0; j < n; j++) c0[j] = 0.0;
-            } else if (beta != 1.0) {
-                for (j = j0; j < n; j++) c0[j] *= beta;
-            }
-            for (l = 0; l < k; l++) {
-                double a0 = alpha * (ta ? A[(size_t)l * lda + i] : A[(size_t)i * lda + l]);
-                const double *restrict b = B + (size_t)l * ldb;
-                for (j = j0; j < n; j++) c0[j] += a0 * b[j];
-            }
-        }
-    }
-
-    static void sd_mirror(int n, double *restrict C, int ldc)
-    {
-        /* copy the upper triangle of the square C into its lower triangle */
-        for (int i = 1; i < n; i++)
-            for (int j = 0; j < i; j++) C[(size_t)i * ldc + j] = C[(size_t)j * ldc + i];
-    }
-    """
+cdef extern from "_kalman.h":
     void sd_gemm(int m, int n, int k, double alpha, int ta, const double* A, int lda,
                  const double* B, int ldb, double beta, double* C, int ldc,
                  int upper) noexcept nogil

@@ -35,11 +35,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def build(dst: pathlib.Path, small: int):
     """Compile the smoother kernel with SMALL_GEMM = small into dst; return the module."""
     dst.mkdir(parents=True)
+    for src in ("_kalman_smoother.pyx", "_kalman_model.pxi", "_kalman.h"):
+        (dst / src).write_text((ROOT / "_ext" / src).read_text())
     pxi = (ROOT / "_ext/_kalman_linalg.pxi").read_text()
     pxi, count = re.subn(r"cdef int SMALL_GEMM = \d+", f"cdef int SMALL_GEMM = {small}", pxi)
     assert count == 1, "SMALL_GEMM not found in _kalman_linalg.pxi"
     (dst / "_kalman_linalg.pxi").write_text(pxi)
-    (dst / "_kalman_smoother.pyx").write_text((ROOT / "_ext/_kalman_smoother.pyx").read_text())
     # the Cython directives of meson.build
     directives = [
         "boundscheck=False",
@@ -58,6 +59,7 @@ def build(dst: pathlib.Path, small: int):
             "-shared",
             "-fPIC",
             "-O3",
+            "-I.",
             f"-I{sysconfig.get_paths()['include']}",
             "k.c",
             "-o",
@@ -76,22 +78,7 @@ def timer(mod, prep, out, T, n):
     xs, Ps, Pc = np.empty((1, T, n)), np.empty((T, n, n)), np.empty((T - 1, n, n))
 
     def run():
-        mod.dk_smoother(
-            prep.A,
-            prep.C,
-            out["xp"],
-            out["Pp"],
-            out["v"],
-            out["Finv"],
-            out["K"],
-            out["steady"],
-            1e-13,
-            xs,
-            Ps,
-            Pc,
-            np.empty((1, n)),
-            np.empty((n, n)),
-        )
+        mod.dk_smoother(prep, out, 1e-13, xs, Ps, Pc, np.empty((1, n)), np.empty((n, n)))
         return Ps.copy()
 
     return run
@@ -116,7 +103,7 @@ def main():
             y = sys_.simulate(T=T, rng=rng)
             y[rng.uniform(size=y.shape) < 0.1] = np.nan
             prep = prepare(sys_, y)
-            out = run_filter(prep, "conventional", True, 1e-13)[0][1]
+            out = run_filter(prep, "conventional", True, 1e-13)[0].out
             runs = [timer(m, prep, out, T, n) for m in variants]
             best = [np.inf] * 3
             res = [None] * 3

@@ -7,7 +7,7 @@ For a diagonalizable A (random stable model) and a defective one (a Jordan block
 random basis), n in (10, 30, 60), p = 3, T = 20,000, 10% of the entries missing, the
 likelihood is computed by the lean kernel (``conventional_loglik``: the time update in
 the real block-diagonal basis, O(n^2); a defective A has no such basis) and by the full
-kernel (``conventional_filter`` with nothing stored: dgemm products). realize.loglik
+kernel (the driver ``filter_run`` with nothing stored: dgemm products). realize.loglik
 takes the lean kernel whenever the modal basis exists.
 """
 
@@ -16,11 +16,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from realize._ext._kalman_filter import conventional_filter, conventional_loglik
+from realize._ext._kalman_filter import conventional_loglik, filter_run
 
+from realize._linalg import symmetrize
 from realize.filtering._basis import modal_basis
 from realize.filtering._model import prepare
-from realize.filtering.conventional import empty_outputs
+from realize.filtering._outputs import FilterOutputs
 from realize.testing import random_statespace
 
 
@@ -31,7 +32,7 @@ def jordan(rng, n, lam=0.9, off=0.05):
 
 def lean_args(prep, V, Vi):
     def sym(M):
-        return np.ascontiguousarray(0.5 * (M + M.T))
+        return np.ascontiguousarray(symmetrize(M))
 
     return (
         np.ascontiguousarray(Vi @ prep.A[0] @ V),
@@ -66,13 +67,11 @@ def case(n, kind):
     y = sys_.simulate(T=20_000, rng=rng)
     y[rng.uniform(size=y.shape) < 0.1] = np.nan
     prep = prepare(sys_, y)
-    full_args = (prep.A, prep.C, prep.Q, prep.R, prep.S, prep.c, prep.d, prep.y, prep.x0)
-    full_args += (prep.P0, 1e-13, prep.steady_start)
 
     def full():
-        out = empty_outputs(1)
-        conventional_filter(*full_args, *out.values())
-        return out["loglik"][0]
+        out = FilterOutputs.allocate(1, prep.T, prep.n, prep.p, store=False)
+        filter_run("conventional", prep, out, 1e-13)
+        return out.loglik[0]
 
     t_full, ll = best(full)
     basis = modal_basis(prep.A[0])

@@ -119,9 +119,9 @@ def test_compiled_variants_match_numpy_references(seed):
         ((_, a),) = fast(prep, tol=None)
         ((_, b),) = slow(prep)
         for key in ("loglik", "llobs", "xp", "Pp", "xf", "Pf", "v", "F", "Finv", "K"):
-            _close(a[key], b[key], 1e-10)
+            _close(getattr(a, key), getattr(b, key), 1e-10)
         ((_, c),) = fast(prep, store=False, tol=None)
-        assert c["loglik"][0] == pytest.approx(a["loglik"][0], rel=1e-13)
+        assert c.loglik[0] == pytest.approx(a.loglik[0], rel=1e-13)
 
 
 def _steady_problem(rng, method, n, m, p, T, missing_at=()):

@@ -1,22 +1,27 @@
 """Kalman filtering: filter, smoother, exact log-likelihood and EM.
 
-Layout (after statsmodels' ``tsa/statespace``): one algorithm per module.
+Layout (after statsmodels' ``tsa/statespace``): one algorithm per module, one compiled
+driver loop (``_ext/_kalman_filter.pyx``) with a step function per method.
 
-``conventional``  compiled covariance filter (``_ext/_kalman_filter.pyx``)
+``conventional``  covariance filter (step ``_ext/_kalman_conventional.pxi``), and the
+                  likelihood-only kernel in the modal basis (``_basis``)
 ``univariate``    sequential processing of the channels when R is diagonal
-                  (``_ext/_kalman_univariate.pyx``, NumPy reference beside it)
+                  (step ``_ext/_kalman_univariate.pxi``, NumPy step beside it)
 ``square_root``   array (QR) square-root filter for ill-conditioned problems
-                  (``_ext/_kalman_square_root.pyx``, NumPy reference beside it)
+                  (step ``_ext/_kalman_square_root.pxi``, NumPy step beside it)
 ``smoother``      fixed-interval RTS smoother, compiled (``_ext/_kalman_smoother.pyx``)
 ``likelihood``    the log-likelihood alone
 ``em``            Shumway-Stoffer expectation-maximization
-``reference``     plain NumPy filter and textbook RTS smoother (the definitions)
-``results``       FilterResult, SmootherResult, EMResult
+``reference``     plain NumPy driver, conventional step and textbook RTS smoother (the
+                  definitions the compiled kernels are tested against)
+``results``       FilterResult, SmootherResult, EMResult (public)
+``_outputs``      FilterOutputs: what one filter run hands to the other modules
+``_compiled``     the bridge to the compiled driver (groups of series, error codes)
+``_model``        validation, time-varying stacks, inputs, initialization
 
 Conventions: ``x[t+1] = A[t] x[t] + B[t] u[t] + w[t]``, ``y[t] = C[t] x[t] + D[t] u[t] + v[t]``,
 ``cov([w; v]) = [[Q, S], [S', R]]``; ``predicted_state[t] = E[x_t | y_0..y_{t-1}]`` with
 ``predicted_state[0] = x0``. statsmodels' ``predicted_state[:, :T].T`` is ours.
-``_model``        validation, time-varying stacks, inputs, initialization
 """
 
 from realize.filtering._model import DIFFUSE_KAPPA, STEADY_STATE_TOL

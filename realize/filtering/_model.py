@@ -28,7 +28,7 @@ An explicit ``x0`` or ``P0`` overrides the corresponding part.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -47,7 +47,15 @@ from realize.errors import (
     ShapeError,
 )
 
-__all__ = ["Prepared", "prepare", "steady_state_tol", "DIFFUSE_KAPPA", "STEADY_STATE_TOL", "INITS"]
+__all__ = [
+    "Prepared",
+    "prepare",
+    "steady_state_tol",
+    "joint_noise_cov",
+    "DIFFUSE_KAPPA",
+    "STEADY_STATE_TOL",
+    "INITS",
+]
 
 #: variance of the approximate diffuse initialization, P0 = kappa I
 DIFFUSE_KAPPA = 1e6
@@ -114,25 +122,40 @@ class Prepared:
     steady_start: bool
     init: str
 
-    @property
-    def n(self) -> int:
-        return self.A.shape[1]
-
-    @property
-    def p(self) -> int:
-        return self.C.shape[1]
-
-    @property
-    def N(self) -> int:
-        return self.y.shape[0]
-
-    @property
-    def T(self) -> int:
-        return self.y.shape[1]
+    # the sizes: states, outputs, series, time steps
+    n = property(lambda self: self.A.shape[1])
+    p = property(lambda self: self.C.shape[1])
+    N = property(lambda self: self.y.shape[0])
+    T = property(lambda self: self.y.shape[1])
 
     @property
     def time_invariant(self) -> bool:
         return all(M.shape[0] == 1 for M in (self.A, self.C, self.Q, self.R, self.S))
+
+    def at(self, t: int) -> tuple[np.ndarray, ...]:
+        """(A, C, Q, R, S) of step t (the NumPy references' ``model_at``)."""
+        return tuple(_at(M, t) for M in (self.A, self.C, self.Q, self.R, self.S))
+
+    def data(self, i: int) -> tuple[np.ndarray, ...]:
+        """(y (T, p), c (Tc, n), d (Td, p), x0 (n,)) of series i."""
+        return (self.y[i], _at(self.c, i), _at(self.d, i), _at(self.x0, i))
+
+    def series(self, idx: np.ndarray) -> Prepared:
+        """The problem restricted to the series ``idx`` (itself when that is all of them)."""
+        if len(idx) == self.N:
+            return self
+
+        def rows(a):
+            return a if a is None or a.shape[0] == 1 else np.ascontiguousarray(a[idx])
+
+        return replace(
+            self, y=self.y[idx], c=rows(self.c), d=rows(self.d), u=rows(self.u), x0=rows(self.x0)
+        )
+
+
+def _at(M: np.ndarray, t: int) -> np.ndarray:
+    """Entry t of a stack whose first axis is 1 (shared) or full."""
+    return M[t] if M.shape[0] > 1 else M[0]
 
 
 def steady_state_tol(tol, steady_state: bool):
@@ -185,6 +208,18 @@ def _check_psd_stack(M: np.ndarray, name: str) -> np.ndarray:
     if M.shape[1] == 0:
         return M
     return np.ascontiguousarray(check_psd(M, name))
+
+
+def joint_noise_cov(Q: np.ndarray, R: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """The stack of ``cov([w; v]) = [[Q, S], [S', R]]`` (T*, n+p, n+p) from the stacks of
+    Q (TQ, n, n), R (TR, p, p), S (TS, n, p), each T* in {1, T}."""
+    n, p = S.shape[1], S.shape[2]
+    joint = np.empty((max(Q.shape[0], R.shape[0], S.shape[0]), n + p, n + p))
+    joint[:, :n, :n] = Q
+    joint[:, n:, n:] = R
+    joint[:, :n, n:] = S
+    joint[:, n:, :n] = S.transpose(0, 2, 1)
+    return joint
 
 
 def _data(y, p: int) -> tuple[np.ndarray, bool]:
@@ -268,6 +303,55 @@ def noise_matrices(sys):
     )
 
 
+def _initial_cov(init: str, P0, A, C, Q, R, S) -> tuple[np.ndarray, bool]:
+    """(P0, steady_start) from an explicit P0 or the ``init`` rule (module docstring)."""
+    n = A.shape[1]
+    steady_start = False
+    P0_res = None
+    if init == "steady_state":
+        if not all(M.shape[0] == 1 for M in (A, C, Q, R, S)):
+            raise InvalidValueError(
+                "init: 'steady_state' needs time-invariant A, C, Q, R, S, got a time-varying model"
+            )
+        from realize.riccati import kalman_gain
+
+        P0_res = kalman_gain(A[0], C[0], Q[0], R[0], S[0])[0]
+        steady_start = P0 is None
+    elif P0 is None:
+        rho = float(np.max(np.abs(np.linalg.eigvals(A[0]))))
+        if init == "stationary" and rho >= 1.0:
+            raise NotStableError(
+                "init: 'stationary' needs a stable A (spectral radius < 1), "
+                f"got spectral radius {rho:.6g}"
+            )
+        if init in ("auto", "stationary") and rho < 1.0:
+            from realize.riccati import dlyap
+
+            P0_res = dlyap(A[0], Q[0])
+        else:
+            P0_res = DIFFUSE_KAPPA * np.eye(n)
+    if P0 is not None:
+        P0_res = _check_psd_stack(_stack(P0, "P0", n, n, 1), "P0")[0]
+    return np.ascontiguousarray(P0_res), steady_start
+
+
+def _initial_mean(x0, n: int, N: int) -> np.ndarray:
+    """x0 as an (1 or N, n) array (zero when not given)."""
+    if x0 is None:
+        return np.zeros((1, n))
+    x0_res = _as_float_array(x0, "x0")
+    if x0_res.ndim == 0:
+        x0_res = x0_res.reshape(1)
+    if x0_res.ndim == 1:
+        x0_res = x0_res[None]
+    if x0_res.ndim != 2 or x0_res.shape[1] != n or x0_res.shape[0] not in (1, N):
+        raise ShapeError(
+            f"x0: expected an ({n},) array (or ({N}, {n}) for N series), got shape {np.shape(x0)}"
+        )
+    check_finite(x0_res, "x0")
+    return np.ascontiguousarray(x0_res)
+
+
 def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
     """Validate and normalize a filtering problem (see the module docstring).
 
@@ -301,12 +385,14 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
 
     Examples
     --------
-    >>> import numpy as np, realize
+    A time-varying A (a stack) with a constant C; inputs folded into the intercepts:
+
+    >>> import numpy as np
     >>> from realize.filtering._model import prepare
-    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
-    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
-    >>> prep.N, prep.T, prep.n, prep.p
-    (1, 20, 1, 1)
+    >>> model = dict(A=np.full((5, 1, 1), 0.5), B=[[1.0]], C=[[1.0]], Q=[[1.0]], R=[[1.0]])
+    >>> prep = prepare(model, np.zeros(5), u=np.ones(5))
+    >>> prep.A.shape, prep.C.shape, prep.c.shape, prep.time_invariant
+    ((5, 1, 1), (1, 1, 1), (1, 5, 1), False)
     """
     init = as_choice(init, "init", INITS)
     A0 = _get(sys, "A")
@@ -335,58 +421,13 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
     R = np.zeros((1, p, p)) if Rm is None else _check_psd_stack(_stack(Rm, "R", p, p, T), "R")
     S = np.zeros((1, n, p)) if Sm is None else _stack(Sm, "S", n, p, T)
     if np.any(S):
-        Tj = max(Q.shape[0], R.shape[0], S.shape[0])
-        joint = np.empty((Tj, n + p, n + p))
-        joint[:, :n, :n] = Q
-        joint[:, n:, n:] = R
-        joint[:, :n, n:] = S
-        joint[:, n:, :n] = S.transpose(0, 2, 1)
-        _check_psd_stack(joint, "[[Q, S], [S', R]]")
+        _check_psd_stack(joint_noise_cov(Q, R, S), "[[Q, S], [S', R]]")
     uu = _inputs(u, m, N, T)
     c = _intercept(B, uu, n)
     d = _intercept(D, uu, p)
 
-    steady_start = False
-    time_invariant = all(M.shape[0] == 1 for M in (A, C, Q, R, S))
-    P0_res = None
-    if init == "steady_state":
-        if not time_invariant:
-            raise InvalidValueError(
-                "init: 'steady_state' needs time-invariant A, C, Q, R, S, got a time-varying model"
-            )
-        from realize.riccati import kalman_gain
-
-        P0_res = kalman_gain(A[0], C[0], Q[0], R[0], S[0])[0]
-        steady_start = P0 is None
-    elif P0 is None:
-        rho = float(np.max(np.abs(np.linalg.eigvals(A[0]))))
-        if init == "stationary" and rho >= 1.0:
-            raise NotStableError(
-                "init: 'stationary' needs a stable A (spectral radius < 1), "
-                f"got spectral radius {rho:.6g}"
-            )
-        if init in ("auto", "stationary") and rho < 1.0:
-            from realize.riccati import dlyap
-
-            P0_res = dlyap(A[0], Q[0])
-        else:
-            P0_res = DIFFUSE_KAPPA * np.eye(n)
-    if P0 is not None:
-        P0_res = _check_psd_stack(_stack(P0, "P0", n, n, 1), "P0")[0]
-    if x0 is None:
-        x0_res = np.zeros((1, n))
-    else:
-        x0_res = _as_float_array(x0, "x0")
-        if x0_res.ndim == 0:
-            x0_res = x0_res.reshape(1)
-        if x0_res.ndim == 1:
-            x0_res = x0_res[None]
-        if x0_res.ndim != 2 or x0_res.shape[1] != n or x0_res.shape[0] not in (1, N):
-            raise ShapeError(
-                f"x0: expected an ({n},) array (or ({N}, {n}) for N series), got "
-                f"shape {np.shape(x0)}"
-            )
-        check_finite(x0_res, "x0")
+    P0_res, steady_start = _initial_cov(init, P0, A, C, Q, R, S)
+    x0_res = _initial_mean(x0, n, N)
     return Prepared(
         A=A,
         C=C,
@@ -399,8 +440,8 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
         d=d,
         y=yy,
         u=uu,
-        x0=np.ascontiguousarray(x0_res),
-        P0=np.ascontiguousarray(P0_res),
+        x0=x0_res,
+        P0=P0_res,
         batched=batched,
         steady_start=steady_start,
         init=init,

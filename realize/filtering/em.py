@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from realize._checks import as_float, as_int
+from realize._linalg import symmetrize
 from realize.errors import DataError, InvalidValueError
 from realize.filtering._model import noise_matrices, prepare
 from realize.filtering.filter import run_filter
@@ -138,8 +139,6 @@ def em(
     >>> bool(np.all(np.diff(res.loglik) >= -1e-9 * abs(res.loglik[0])))
     True
     """
-    from realize.model import StateSpace
-
     estimate = tuple(estimate)
     bad = [e for e in estimate if e not in ESTIMABLE]
     if bad:
@@ -147,93 +146,112 @@ def em(
     n_iter = as_int(n_iter, "n_iter", low=0)
     tol = as_float(tol, "tol", low=0.0)
     prep = prepare(sys, y, u, x0, P0, init)
-    if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
-        raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")
-    if np.any(prep.S):
-        raise InvalidValueError("sys: em expects uncorrelated noise (S = 0), got a nonzero S")
-    n, N, T = prep.n, prep.N, prep.T
-    if T < 2:
-        raise DataError(f"y: em expects at least 2 samples, got {T}")
-    A, B, C, D = prep.A[0].copy(), prep.B[0].copy(), prep.C[0].copy(), prep.D[0].copy()
-    Q, R = prep.Q[0].copy(), prep.R[0].copy()
-    x0v = np.broadcast_to(prep.x0, (N, n)).copy() if prep.x0.shape[0] > 1 else prep.x0[0].copy()
-    P0m = prep.P0.copy()
-    m = B.shape[1]
+    theta = _starting_point(prep)
+    N, T = prep.N, prep.T
+    m = theta["B"].shape[1]
     Y = prep.y
     U = np.zeros((N, T, 0)) if prep.u is None else np.broadcast_to(prep.u, (N, T, m))
     noise_matrices(sys)  # raises without a noise model
     missing = bool(np.any(np.isnan(Y)))
-
-    def model_dict():
-        return dict(A=A, B=B, C=C, D=D, Q=Q, R=R)
-
     lls = []
     converged = False
-    it = 0
     for it in range(int(n_iter) + 1):
-        pr = prepare(model_dict(), Y, None if prep.u is None else prep.u, x0v, P0m, "auto")
+        model = {k: theta[k] for k in "ABCDQR"}
+        pr = prepare(model, Y, prep.u, theta["x0"], theta["P0"], "auto")
         groups = run_filter(pr, "conventional", store=True, tol=None, filtered_cov=False)
-        ll = float(sum(o["loglik"].sum() for _, o in groups))
+        ll = float(sum(o.loglik.sum() for _, o in groups))
         lls.append(ll)
         if it > 0 and ll - lls[-2] < tol * abs(lls[-2]):
             converged = True
             break
         if it == int(n_iter):
             break
-        sm = smooth_groups(pr, groups, None)
-        xs, Ps, Pc = sm["xs"], sm["Ps"], sm["Pc"]  # (N,T,n), (N,T,n,n), (N,T-1,n,n)
-        Ps_sum = Ps.sum(axis=(0, 1))
-        # observation block: regress y_t on z_t = [x_t; u_t], t = 0..T-1
-        Z = np.concatenate([xs, U], axis=2)
-        Szz = np.einsum("nti,ntj->ij", Z, Z)
-        Szz[:n, :n] += Ps_sum
-        if missing:
-            Syz, Syy = _output_moments(Y, U, xs, Ps, C, D, R)
-        else:
-            Syz = np.einsum("nti,ntj->ij", Y, Z)
-            Syy = np.einsum("nti,ntj->ij", Y, Y)
-        C, D = _block_update(Syz, Szz, (C, D), n, "C" in estimate, "D" in estimate, "C", "D")
-        if "R" in estimate:
-            G = np.hstack([C, D])
-            R = (Syy - G @ Syz.T - Syz @ G.T + G @ Szz @ G.T) / (N * T)
-            R = 0.5 * (R + R.T)
-        # transition block: regress x_{t+1} on z_t, t = 0..T-2
-        Z0 = Z[:, :-1]
-        Szz = np.einsum("nti,ntj->ij", Z0, Z0)
-        Szz[:n, :n] += Ps[:, :-1].sum(axis=(0, 1))
-        Sxz = np.einsum("nti,ntj->ij", xs[:, 1:], Z0)
-        Sxz[:, :n] += Pc.sum(axis=(0, 1))
-        Sxx = np.einsum("nti,ntj->ij", xs[:, 1:], xs[:, 1:]) + Ps[:, 1:].sum(axis=(0, 1))
-        A, B = _block_update(Sxz, Szz, (A, B), n, "A" in estimate, "B" in estimate, "A", "B")
-        if "Q" in estimate:
-            G = np.hstack([A, B])
-            Q = (Sxx - G @ Sxz.T - Sxz @ G.T + G @ Szz @ G.T) / (N * (T - 1))
-            Q = 0.5 * (Q + Q.T)
-        if "x0" in estimate:
-            x0v = xs[:, 0].mean(axis=0)
-        if "P0" in estimate:
-            dev = xs[:, 0] - np.broadcast_to(x0v, (N, n))
-            P0m = Ps[:, 0].mean(axis=0) + dev.T @ dev / N
-            P0m = 0.5 * (P0m + P0m.T)
+        theta = _m_step(Y, U, smooth_groups(pr, groups, None), theta, estimate, missing)
+    return _result(sys, theta, lls, converged)
+
+
+def _result(sys, theta: dict, lls: list, converged: bool) -> EMResult:
+    """The EMResult; the model keeps the names, units and dt of a StateSpace ``sys``."""
+    from realize.model import StateSpace
+
     kwargs = {}
     if isinstance(sys, StateSpace):
-        kwargs = dict(
-            dt=sys.dt,
-            input_names=sys.input_names,
-            output_names=sys.output_names,
-            input_units=sys.input_units,
-            output_units=sys.output_units,
-            name=sys.name,
-        )
-    model = StateSpace(A, B, C, D, Q=Q, R=R, **kwargs)
+        names = ("dt", "input_names", "output_names", "input_units", "output_units", "name")
+        kwargs = {k: getattr(sys, k) for k in names}
+    A, B, C, D, Q, R = (theta[k] for k in "ABCDQR")
     return EMResult(
-        model=model,
-        x0=np.asarray(x0v),
-        P0=P0m,
+        model=StateSpace(A, B, C, D, Q=Q, R=R, **kwargs),
+        x0=np.asarray(theta["x0"]),
+        P0=theta["P0"],
         loglik=np.asarray(lls),
         n_iter=len(lls) - 1,
         converged=converged,
     )
+
+
+def _starting_point(prep) -> dict:
+    """The starting A, B, C, D, Q, R, x0, P0 of EM; its requirements checked."""
+    if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
+        raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")
+    if np.any(prep.S):
+        raise InvalidValueError("sys: em expects uncorrelated noise (S = 0), got a nonzero S")
+    if prep.T < 2:
+        raise DataError(f"y: em expects at least 2 samples, got {prep.T}")
+    many = prep.x0.shape[0] > 1
+    return dict(
+        A=prep.A[0].copy(),
+        B=prep.B[0].copy(),
+        C=prep.C[0].copy(),
+        D=prep.D[0].copy(),
+        Q=prep.Q[0].copy(),
+        R=prep.R[0].copy(),
+        x0=np.broadcast_to(prep.x0, (prep.N, prep.n)).copy() if many else prep.x0[0].copy(),
+        P0=prep.P0.copy(),
+    )
+
+
+def _m_step(Y, U, sm: dict, theta: dict, estimate, missing: bool) -> dict:
+    """One M-step (the updates in :func:`em`'s Notes) from the smoothed moments ``sm``
+    (``xs`` (N, T, n), ``Ps`` (N, T, n, n), ``Pc`` (N, T-1, n, n)); ``theta`` holds the
+    current A, B, C, D, Q, R, x0, P0, the estimates replace those named in ``estimate``."""
+    A, B, C, D, Q, R = (theta[k] for k in "ABCDQR")
+    x0v, P0m = theta["x0"], theta["P0"]
+    xs, Ps, Pc = sm["xs"], sm["Ps"], sm["Pc"]
+    N, T, n = xs.shape
+    Ps_sum = Ps.sum(axis=(0, 1))
+    # observation block: regress y_t on z_t = [x_t; u_t], t = 0..T-1
+    Z = np.concatenate([xs, U], axis=2)
+    Szz = np.einsum("nti,ntj->ij", Z, Z)
+    Szz[:n, :n] += Ps_sum
+    if missing:
+        Syz, Syy = _output_moments(Y, U, xs, Ps, C, D, R)
+    else:
+        Syz = np.einsum("nti,ntj->ij", Y, Z)
+        Syy = np.einsum("nti,ntj->ij", Y, Y)
+    C, D = _block_update(Syz, Szz, (C, D), n, "C" in estimate, "D" in estimate, "C", "D")
+    if "R" in estimate:
+        G = np.hstack([C, D])
+        R = (Syy - G @ Syz.T - Syz @ G.T + G @ Szz @ G.T) / (N * T)
+        R = symmetrize(R)
+    # transition block: regress x_{t+1} on z_t, t = 0..T-2
+    Z0 = Z[:, :-1]
+    Szz = np.einsum("nti,ntj->ij", Z0, Z0)
+    Szz[:n, :n] += Ps[:, :-1].sum(axis=(0, 1))
+    Sxz = np.einsum("nti,ntj->ij", xs[:, 1:], Z0)
+    Sxz[:, :n] += Pc.sum(axis=(0, 1))
+    Sxx = np.einsum("nti,ntj->ij", xs[:, 1:], xs[:, 1:]) + Ps[:, 1:].sum(axis=(0, 1))
+    A, B = _block_update(Sxz, Szz, (A, B), n, "A" in estimate, "B" in estimate, "A", "B")
+    if "Q" in estimate:
+        G = np.hstack([A, B])
+        Q = (Sxx - G @ Sxz.T - Sxz @ G.T + G @ Szz @ G.T) / (N * (T - 1))
+        Q = symmetrize(Q)
+    if "x0" in estimate:
+        x0v = xs[:, 0].mean(axis=0)
+    if "P0" in estimate:
+        dev = xs[:, 0] - np.broadcast_to(x0v, (N, n))
+        P0m = Ps[:, 0].mean(axis=0) + dev.T @ dev / N
+        P0m = symmetrize(P0m)
+    return dict(A=A, B=B, C=C, D=D, Q=Q, R=R, x0=x0v, P0=P0m)
 
 
 def _conditional_output(W, C, D, R):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from realize._checks import as_choice
+from realize._linalg import symmetrize
 from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, Prepared, prepare, steady_state_tol
+from realize.filtering._outputs import FilterGroup, merge
 from realize.filtering.results import FilterResult
 
 __all__ = ["kalman_filter", "METHODS", "run_filter"]
@@ -26,53 +30,38 @@ def _runner(method: str):
     return run
 
 
-def run_filter(prep: Prepared, method: str, store: bool, tol, filtered_cov: bool = True) -> list:
-    """Run one algorithm; returns its output groups ``[(series, outputs), ...]``.
+def run_filter(
+    prep: Prepared, method: str, store: bool, tol, filtered_cov: bool = True
+) -> list[FilterGroup]:
+    """Run one algorithm on a validated problem.
 
     Parameters
     ----------
-    prep : Prepared
-        The validated problem from :func:`~realize.filtering._model.prepare`.
+    prep, store, tol
+        As in :func:`~realize.filtering.conventional.conventional_filter`, which every
+        method's filter (``conventional``, ``univariate``, ``square_root``, the NumPy
+        ``reference``) shares.
     method : str
-        ``'conventional'``, ``'univariate'``, ``'square_root'`` or ``'reference'``.
-    store : bool
-        Keep the per-step states and covariances.
-    tol : float or None
-        Steady-state tolerance.
+        One of ``METHODS``.
     filtered_cov : bool
         Store the filtered covariances; False lets the conventional filter skip them
         (:func:`assemble` then forms them on first access).
 
     Returns
     -------
-    groups : list of (indices, outputs)
-        ``indices`` an int array of the series in the group, ``outputs`` a dict with
-        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
-        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
-        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
-        except ``loglik`` when ``store`` is False).
+    list of FilterGroup
+        See :class:`~realize.filtering._outputs.FilterOutputs`.
 
     Raises
     ------
     InvalidValueError
         If a log-likelihood is not finite (an explosive model overflowed).
-
-    Examples
-    --------
-    >>> import numpy as np, realize
-    >>> from realize.filtering._model import prepare
-    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
-    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
-    >>> from realize.filtering.filter import run_filter
-    >>> groups = run_filter(prep, "conventional", True, None)
-    >>> len(groups), groups[0][1]["v"].shape
-    (1, (1, 20, 1))
     """
     method = as_choice(method, "method", METHODS)
     extra = {} if filtered_cov or method != "conventional" else {"filtered_cov": False}
     groups = _runner(method)(prep, store=store, tol=tol, **extra)
     for idx, out in groups:
-        if not np.all(np.isfinite(out["loglik"])):
+        if not np.all(np.isfinite(out.loglik)):
             raise InvalidValueError(
                 f"sys: the log-likelihood of series {idx.tolist()} is not finite "
                 "(overflow: is the model explosive over this horizon?)"
@@ -80,43 +69,24 @@ def run_filter(prep: Prepared, method: str, store: bool, tol, filtered_cov: bool
     return groups
 
 
-def _merge(prep: Prepared, groups: list, key: str, per_series: bool) -> np.ndarray:
-    """Gather one output over the groups into an (N, ...) array."""
-    if len(groups) == 1:
-        a = groups[0][1][key]
-        if per_series:
-            return a
-        return np.broadcast_to(a, (prep.N, *a.shape))
-    first = groups[0][1][key]
-    out = np.empty((prep.N, *(first.shape[1:] if per_series else first.shape)))
-    for idx, o in groups:
-        out[idx] = o[key][0] if per_series else o[key]
-    return out
-
-
-def assemble(prep: Prepared, groups: list, method: str) -> FilterResult:
+def assemble(prep: Prepared, groups: list[FilterGroup], method: str) -> FilterResult:
     """Build the public result (squeezing the series axis for a single series)."""
-    T = prep.T
-    mask = np.isnan(prep.y)
-    f = {}
-    for key in ("xp", "xf", "v", "llobs", "loglik"):
-        f[key] = _merge(prep, groups, key, True)
-    for key in ("Pp", "Pf", "F", "K", "steady"):
-        f[key] = _merge(prep, groups, key, False)
-    innov = np.where(mask, np.nan, f["v"])
+    T, N = prep.T, prep.N
+    f = {name: merge(N, groups, name) for name in ("xp", "Pp", "xf", "v", "F", "K")}
+    stored = groups[0].out.Pf.size > 0
     res = dict(
         predicted_state=f["xp"][:, :T],
         predicted_cov=f["Pp"][:, :T],
         filtered_state=f["xf"],
-        _filtered_cov=f["Pf"] if groups[0][1]["Pf"].size else _filtered_cov(prep, groups),
-        innovations=innov,
+        _filtered_cov=merge(N, groups, "Pf") if stored else _filtered_cov(prep, groups),
+        innovations=np.where(np.isnan(prep.y), np.nan, f["v"]),
         innovation_cov=f["F"],
         gain=f["K"],
-        loglik=f["loglik"],
-        loglik_obs=f["llobs"],
+        loglik=merge(N, groups, "loglik"),
+        loglik_obs=merge(N, groups, "llobs"),
         next_state=f["xp"][:, T],
         next_cov=f["Pp"][:, T],
-        steady=f["steady"].astype(bool),
+        steady=merge(N, groups, "steady").astype(bool),
     )
     if not prep.batched:
         res = {k: (v if callable(v) else v[0]) for k, v in res.items()}
@@ -124,7 +94,7 @@ def assemble(prep: Prepared, groups: list, method: str) -> FilterResult:
     return FilterResult(**res, method=method, raw=dict(prep=prep, groups=groups))
 
 
-def _filtered_cov(prep: Prepared, groups: list):
+def _filtered_cov(prep: Prepared, groups: list[FilterGroup]):
     """A function forming the filtered covariances of groups run without them:
     ``P[t|t] = P - (P C') F^-1 (C P)``, with F^-1 zero on the missing channels
     (so only the observed rows of C enter), for every group and step at once."""
@@ -132,11 +102,11 @@ def _filtered_cov(prep: Prepared, groups: list):
     def make():
         formed = []
         for idx, o in groups:
-            P = o["Pp"][: prep.T]
+            P = o.Pp[: prep.T]
             PC = P @ np.swapaxes(prep.C, 1, 2)  # (T, n, p); C is (1 or T, p, n)
-            Pf = P - PC @ o["Finv"] @ np.swapaxes(PC, 1, 2)
-            formed.append((idx, {"Pf": 0.5 * (Pf + np.swapaxes(Pf, 1, 2))}))
-        Pf = _merge(prep, formed, "Pf", False)
+            Pf = symmetrize(P - PC @ o.Finv @ np.swapaxes(PC, 1, 2))
+            formed.append(FilterGroup(idx, replace(o, Pf=Pf)))
+        Pf = merge(prep.N, formed, "Pf")
         return Pf if prep.batched else Pf[0]
 
     return make

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
+from realize.filtering._outputs import merge
 from realize.filtering.filter import run_filter
 
 __all__ = ["loglik"]
@@ -56,10 +57,5 @@ def loglik(
     """
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
-    groups = run_filter(prep, method, store=False, tol=tol)
-    import numpy as np
-
-    out = np.empty(prep.N)
-    for idx, o in groups:
-        out[idx] = o["loglik"]
-    return out if prep.batched else float(out[0])
+    ll = merge(prep.N, run_filter(prep, method, store=False, tol=tol), "loglik")
+    return ll if prep.batched else float(ll[0])

@@ -19,7 +19,7 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
     ----------
     prep : Prepared
         The validated problem from :func:`~realize.filtering._model.prepare`.
-    groups : list of (indices, outputs)
+    groups : list of FilterGroup
         Stored filter output groups (see :func:`~realize.filtering.filter.run_filter`).
     tol : float or None
         The steady-state tolerance the filter ran with.
@@ -31,22 +31,11 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
     dict
         ``xs`` (N, T, n) smoothed states, ``Ps`` (N, T, n, n) smoothed covariances and
         ``Pc`` (N, T-1, n, n) lag-one cross covariances (broadcast views when shared).
-
-    Examples
-    --------
-    >>> import numpy as np, realize
-    >>> from realize.filtering._model import prepare
-    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
-    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
-    >>> from realize.filtering.conventional import conventional_filter
-    >>> from realize.filtering.smoother import smooth_groups
-    >>> sm = smooth_groups(prep, conventional_filter(prep), None)
-    >>> sm["xs"].shape, sm["Pc"].shape
-    ((1, 20, 1), (1, 19, 1, 1))
     """
     from realize._ext._kalman_smoother import dk_smoother
 
     T, n, N = prep.T, prep.n, prep.N
+    ktol = -1.0 if tol is None else float(tol)
     shared = len(groups) == 1
     xs = np.empty((N, T, n))
     Ps = np.empty((T, n, n) if shared else (N, T, n, n))
@@ -55,37 +44,20 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
         if method == "reference":
             from realize.filtering.reference import reference_smoother
 
-            a, b, c = reference_smoother(prep, out, int(idx[0]))
-            xs[idx[0]] = a
-            ps, pc = b, c
+            xs[idx], ps, pc = reference_smoother(prep, out, int(idx[0]))
         else:
-            Ng = len(idx)
             # one group: the kernel writes the smoothed states in place
-            xg = xs if shared else np.empty((Ng, T, n))
+            xg = xs if shared else np.empty((len(idx), T, n))
             ps = np.empty((T, n, n))
             pc = np.empty((max(T - 1, 0), n, n))
-            dk_smoother(
-                prep.A,
-                prep.C,
-                out["xp"],
-                out["Pp"],
-                out["v"],
-                out["Finv"],
-                out["K"],
-                out["steady"],
-                -1.0 if tol is None else float(tol),
-                xg,
-                ps,
-                pc,
-                np.empty((Ng, n)),
-                np.empty((n, n)),
-            )
+            r, N_ = np.empty((len(idx), n)), np.empty((n, n))  # r[-1], N[-1] (unused here)
+            dk_smoother(prep.series(idx), out, ktol, xg, ps, pc, r, N_)
             if not shared:
                 xs[idx] = xg
         if shared:
             Ps, Pc = ps, pc
         else:
-            Ps[idx[0]], Pc[idx[0]] = ps, pc
+            Ps[idx], Pc[idx] = ps, pc
     if shared:
         Ps = np.broadcast_to(Ps, (N, *Ps.shape))
         Pc = np.broadcast_to(Pc, (N, *Pc.shape))

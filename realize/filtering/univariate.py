@@ -20,22 +20,24 @@ variances ``f`` of each channel, P_{t|t}, and the decorrelated ``A - G C``,
 until the next missing entry, where the recursion resumes. ``init="steady_state"``
 starts frozen from the Riccati solution.
 
-The recursion is compiled (``_ext/_kalman_univariate.pyx``); the NumPy loop
-:func:`univariate_filter_reference` beside it is its definition and test oracle (the
-exact recursion: it has no steady-state switch). The multivariate innovations, their
-covariance and the predictor gain are reported as well (so that the smoother can run on
-its output); they are formed on the side and only when stored, so the log-likelihood
-alone factors no p x p matrix.
+The recursion is the univariate step of the compiled driver
+(``_ext/_kalman_univariate.pxi``); the NumPy step :func:`univariate_step` beside it is its
+definition and test oracle (the exact recursion: it has no steady-state switch). The
+multivariate innovations, their covariance and the predictor gain are reported as well
+(so that the smoother can run on its output); they are formed on the side and only when
+stored, so the log-likelihood alone factors no p x p matrix.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from realize._linalg import symmetrize
 from realize.errors import InvalidValueError
+from realize.filtering._compiled import run_compiled
 from realize.filtering._model import STEADY_STATE_TOL, Prepared
-from realize.filtering.conventional import allocate_outputs
-from realize.filtering.reference import LOG2PI, _at
+from realize.filtering._outputs import FilterGroup
+from realize.filtering.reference import LOG2PI, reference_run
 
 __all__ = ["univariate_filter", "univariate_filter_reference"]
 
@@ -49,225 +51,100 @@ def _check_diagonal(R: np.ndarray) -> None:
         )
 
 
-def _filter_one(prep: Prepared, i: int, store: bool) -> dict:
-    T, n, p = prep.T, prep.n, prep.p
-    y = prep.y[i]
-    c = prep.c[i if prep.c.shape[0] > 1 else 0]
-    d = prep.d[i if prep.d.shape[0] > 1 else 0]
-    x = prep.x0[i if prep.x0.shape[0] > 1 else 0].copy()
-    P = prep.P0.copy()
-    out = allocate_outputs(1, T, n, p, store=True, zeros=True)
-    for t in range(T):
-        A, C, Q, R, S = (_at(M, t) for M in (prep.A, prep.C, prep.Q, prep.R, prep.S))
-        ct, dt = _at(c, t), _at(d, t)
-        W = np.flatnonzero(~np.isnan(y[t]))
-        if store:
-            out["xp"][0, t], out["Pp"][t] = x, P
-            M = P @ C.T
-            out["F"][t] = C @ M + R
-            if W.size:
-                Fw = out["F"][t][np.ix_(W, W)]
-                try:
-                    Fi = np.linalg.inv(Fw)
-                except np.linalg.LinAlgError:
-                    # reported outputs only; the sequential recursion needs no inverse
-                    Fi = np.linalg.pinv(Fw, hermitian=True)
-                out["v"][0, t, W] = y[t, W] - C[W] @ x - dt[W]
-                out["Finv"][t][np.ix_(W, W)] = Fi
-                out["K"][t][:, W] = (A @ M[:, W] + S[:, W]) @ Fi
-        a, Pt, ll = x.copy(), P.copy(), 0.0
-        for j in W:
-            cj = C[j]
-            Pc = Pt @ cj
-            f = cj @ Pc + R[j, j]
-            e = y[t, j] - cj @ a - dt[j]
-            if f <= 1e-300:
-                raise InvalidValueError(
-                    f"sys: expected a positive innovation variance, got {f:.3g} at t={t}, "
-                    f"channel {j}"
-                )
-            k = Pc / f
-            a = a + k * e
-            Pt = Pt - np.outer(k, Pc)
-            ll -= 0.5 * (LOG2PI + np.log(f) + e * e / f)
-        Pt = 0.5 * (Pt + Pt.T)
-        out["llobs"][0, t] = ll
-        if store:
-            out["xf"][0, t], out["Pf"][t] = a, Pt
-        x = A @ a + ct
-        At = A
-        if W.size and np.any(S[:, W]):
-            r = np.diag(R)[W]
-            if np.any(r <= 0):
-                raise InvalidValueError(
-                    "method: 'univariate' with correlated noise S needs R_ii > 0 on the "
-                    f"observed channels, got a zero at t={t}"
-                )
-            G = S[:, W] / r
-            x = x + G @ (y[t, W] - C[W] @ a - dt[W])
-            At = A - G @ C[W]
-            Q = Q - (G * r) @ G.T
-        P = At @ Pt @ At.T + Q
-        P = 0.5 * (P + P.T)
-    if store:
-        out["xp"][0, T], out["Pp"][T] = x, P
-    out["loglik"] = out["llobs"].sum(axis=1)
-    return out
+def _side_outputs(A, C, R, S, W, yt, dt, x, P, out, t):
+    """The multivariate quantities of step t, for the outputs and the smoother only."""
+    out.xp[0, t], out.Pp[t] = x, P
+    M = P @ C.T
+    out.F[t] = C @ M + R
+    if W.size:
+        Fw = out.F[t][np.ix_(W, W)]
+        try:
+            Fi = np.linalg.inv(Fw)
+        except np.linalg.LinAlgError:
+            # reported outputs only; the sequential recursion needs no inverse
+            Fi = np.linalg.pinv(Fw, hermitian=True)
+        out.v[0, t, W] = yt[W] - C[W] @ x - dt[W]
+        out.Finv[t][np.ix_(W, W)] = Fi
+        out.K[t][:, W] = (A @ M[:, W] + S[:, W]) @ Fi
+
+
+def univariate_step(prep, t, W, yt, ct, dt, x, P, out):
+    """Univariate filter, step t: the channels of W one at a time, then the decorrelated
+    prediction (Durbin & Koopman 2012, section 6.4)."""
+    A, C, Q, R, S = prep.at(t)
+    _side_outputs(A, C, R, S, W, yt, dt, x, P, out, t)
+    a, Pt, ll = x.copy(), P.copy(), 0.0
+    for j in W:
+        cj = C[j]
+        Pc = Pt @ cj
+        f = cj @ Pc + R[j, j]
+        e = yt[j] - cj @ a - dt[j]
+        if f <= 1e-300:
+            raise InvalidValueError(
+                f"sys: expected a positive innovation variance, got {f:.3g} at t={t}, channel {j}"
+            )
+        k = Pc / f
+        a = a + k * e
+        Pt = Pt - np.outer(k, Pc)
+        ll -= 0.5 * (LOG2PI + np.log(f) + e * e / f)
+    Pt = symmetrize(Pt)
+    out.llobs[0, t] = ll
+    out.xf[0, t], out.Pf[t] = a, Pt
+    x = A @ a + ct
+    At = A
+    if W.size and np.any(S[:, W]):
+        r = np.diag(R)[W]
+        if np.any(r <= 0):
+            raise InvalidValueError(
+                "method: 'univariate' with correlated noise S needs R_ii > 0 on the "
+                f"observed channels, got a zero at t={t}"
+            )
+        G = S[:, W] / r
+        x = x + G @ (yt[W] - C[W] @ a - dt[W])
+        At = A - G @ C[W]
+        Q = Q - (G * r) @ G.T
+    return x, symmetrize(At @ Pt @ At.T + Q)
 
 
 def univariate_filter_reference(prep: Prepared, store: bool = True, tol=None) -> list:
-    """NumPy definition of :func:`univariate_filter` (same interface), without the
-    steady-state switch: the exact recursion at every step (``steady`` is all zero), the
-    oracle the compiled filter is tested against with ``tol=None``.
-
-    Parameters
-    ----------
-    prep : Prepared
-        The validated problem from :func:`~realize.filtering._model.prepare`.
-    store : bool
-        Keep the per-step states and covariances (else only the log-likelihood).
-    tol : float or None
-        Steady-state tolerance (ignored: no steady-state switch here).
-
-    Returns
-    -------
-    groups : list of (indices, outputs)
-        ``indices`` an int array of the series in the group, ``outputs`` a dict with
-        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
-        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
-        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
-        except ``loglik`` when ``store`` is False).
-        Here one group per series.
-
-    Examples
-    --------
-    >>> import numpy as np, realize
-    >>> from realize.filtering._model import prepare
-    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
-    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
-    >>> from realize.filtering.univariate import (univariate_filter,
-    ...                                           univariate_filter_reference)
-    >>> a, b = univariate_filter(prep)[0][1], univariate_filter_reference(prep)[0][1]
-    >>> bool(np.allclose(a["loglik"], b["loglik"]))
-    True
-    """
+    """NumPy definition of :func:`univariate_filter`: :func:`univariate_step` in the
+    reference driver (:func:`~realize.filtering.reference.reference_run`: the exact
+    recursion, one series at a time; ``store`` and ``tol`` are ignored), the oracle the
+    compiled filter is tested against with ``tol=None``."""
     _check_diagonal(prep.R)
-    return [(np.array([i]), _filter_one(prep, i, store)) for i in range(prep.N)]
+    return reference_run(prep, univariate_step)
 
 
 def univariate_filter(
     prep: Prepared, store: bool = True, tol: float | None = STEADY_STATE_TOL
-) -> list:
-    """Compiled univariate filter, one series at a time (interface of
-    ``conventional_filter``, with the same steady-state switch).
+) -> list[FilterGroup]:
+    """Compiled univariate filter, with the interface, the steady-state switch and the
+    groups of series of :func:`~realize.filtering.conventional.conventional_filter`.
 
-    For time-invariant matrices, once the predicted covariance has converged
-    (``max|P[t+1] - P[t]| <= tol max|P[t]|`` at a fully observed step), each channel's
+    Once the predicted covariance of a time-invariant model has converged, each channel's
     ``P c_i'`` and variance ``f`` of the sequential update are kept and replayed, and P,
-    P_{t|t}, F and the gain frozen, until the next missing entry of the series
-    (``steady`` marks the frozen steps). ``prep.steady_start`` (``init="steady_state"``)
-    starts frozen from the Riccati solution. ``tol=None`` disables the switch.
-
-    Parameters
-    ----------
-    prep : Prepared
-        The validated problem from :func:`~realize.filtering._model.prepare`.
-    store : bool
-        Keep the per-step states and covariances (else only the log-likelihood).
-    tol : float or None
-        Relative change of the predicted covariance below which the sequential update
-        is frozen at its steady state; None never switches.
-
-    Returns
-    -------
-    groups : list of (indices, outputs)
-        ``indices`` an int array of the series in the group, ``outputs`` a dict with
-        ``loglik`` (Ng,), ``xp`` (Ng, T+1, n), ``Pp`` (T+1, n, n), ``xf`` (Ng, T, n),
-        ``Pf`` (T, n, n), ``v`` (Ng, T, p), ``F`` and ``Finv`` (T, p, p), ``K``
-        (T, n, p), ``llobs`` (Ng, T) and ``steady`` (T,) int8 (zero-size arrays
-        except ``loglik`` when ``store`` is False).
-        Here one group per series.
+    P_{t|t}, F and the gain frozen, until the next missing entry (``steady`` marks the
+    frozen steps). ``prep.steady_start`` (``init="steady_state"``) starts frozen from
+    the Riccati solution.
 
     Raises
     ------
     InvalidValueError
-        If R is not diagonal (the channels are not independent).
+        If R is not diagonal (the channels are not independent), for a non-positive
+        innovation variance, or for a zero R_ii on a channel correlated with the state
+        noise.
 
     Examples
     --------
     >>> import numpy as np, realize
     >>> from realize.filtering._model import prepare
-    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
-    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
-    >>> from realize.filtering.conventional import conventional_filter
-    >>> from realize.filtering.univariate import univariate_filter
-    >>> uni, conv = univariate_filter(prep)[0][1], conventional_filter(prep)[0][1]
-    >>> bool(np.allclose(uni["loglik"], conv["loglik"]))
+    >>> from realize.filtering.univariate import univariate_filter, univariate_filter_reference
+    >>> sys = realize.StateSpace(np.diag([0.9, 0.5]), C=np.eye(2), Q=np.eye(2),
+    ...                          R=np.diag([0.5, 2.0]))
+    >>> prep = prepare(sys, sys.simulate(T=50, rng=1))
+    >>> fast = univariate_filter(prep, tol=None)[0].out
+    >>> bool(np.allclose(fast.xf, univariate_filter_reference(prep)[0].out.xf))
     True
     """
-    from realize._ext._kalman_univariate import univariate_filter as kernel
-
     _check_diagonal(prep.R)
-    tol = -1.0 if tol is None else float(tol)
-    T, n, p = prep.T, prep.n, prep.p
-    groups = []
-    for i in range(prep.N):
-        if store:
-            out = dict(
-                xp=np.empty((1, T + 1, n)),
-                Pp=np.empty((T + 1, n, n)),
-                xf=np.empty((1, T, n)),
-                Pf=np.empty((T, n, n)),
-                v=np.empty((1, T, p)),
-                F=np.empty((T, p, p)),
-                Finv=np.empty((T, p, p)),
-                K=np.empty((T, n, p)),
-            )
-        else:
-            e2, e3 = np.empty((0, 0)), np.empty((0, 0, 0))
-            out = dict(xp=e3, Pp=e3, xf=e3, Pf=e3, v=e3, F=e3, Finv=e3, K=e3)
-        out["llobs"] = np.zeros((1, T))
-        out["loglik"] = np.zeros(1)
-        out["steady"] = np.zeros(T if store else 0, dtype=np.int8)
-        code, t, j = kernel(
-            prep.A,
-            prep.C,
-            prep.Q,
-            prep.R,
-            prep.S,
-            _row(i, prep.c),
-            _row(i, prep.d),
-            prep.y[i],
-            _row(i, prep.x0),
-            prep.P0,
-            tol,
-            prep.steady_start,
-            out["loglik"],
-            out["xp"][0] if store else e2,
-            out["Pp"],
-            out["xf"][0] if store else e2,
-            out["Pf"],
-            out["v"][0] if store else e2,
-            out["F"],
-            out["Finv"],
-            out["K"],
-            out["llobs"][0],
-            out["steady"],
-        )
-        if code == 1:
-            raise InvalidValueError(
-                f"sys: expected a positive innovation variance, got a non-positive one at "
-                f"t={t}, channel {j}"
-            )
-        if code == 2:
-            raise InvalidValueError(
-                "method: 'univariate' with correlated noise S needs R_ii > 0 on the observed "
-                f"channels, got a zero at t={t}, channel {j}"
-            )
-        groups.append((np.array([i]), out))
-    return groups
-
-
-def _row(i: int, a: np.ndarray) -> np.ndarray:
-    """Series i of a per-series stack, or the shared one."""
-    return a[i if a.shape[0] > 1 else 0]
+    return run_compiled(prep, "univariate", store, tol)

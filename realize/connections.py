@@ -52,6 +52,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from realize._checks import _as_float_array, as_int, describe
+from realize._linalg import symmetrize
 from realize.errors import InvalidValueError, ShapeError
 from realize.model import StateSpace, _build_unchecked
 
@@ -173,7 +174,7 @@ def _connect(a: StateSpace, b: StateSpace, M, N, P, R, what: str, **labels) -> S
         Sigma = sla.block_diag(_noise_cov(a), _noise_cov(b))
         Gc, Hc = G + BM @ FH, P @ FH
         Q, Rv, S = Gc @ Sigma @ Gc.T, Hc @ Sigma @ Hc.T, Gc @ Sigma @ Hc.T
-        fields.update(Q=0.5 * (Q + Q.T), R=0.5 * (Rv + Rv.T), S=S)
+        fields.update(Q=symmetrize(Q), R=symmetrize(Rv), S=S)
     return StateSpace(A + BM @ FC, **fields)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from realize._checks import as_matrix, as_square, check_psd
+from realize._linalg import symmetrize
 from realize.errors import InvalidValueError
 
 __all__ = ["c2d", "d2c", "ContinuousStateSpace"]
@@ -69,7 +70,7 @@ def _van_loan_q(A, Qc, dt):
     F = sla.expm(M * dt)
     Ad = F[n:, n:].T
     Qd = Ad @ F[:n, n:]
-    return Ad, 0.5 * (Qd + Qd.T)
+    return Ad, symmetrize(Qd)
 
 
 def c2d(
@@ -207,6 +208,6 @@ def d2c(sys, method: str = "zoh") -> ContinuousStateSpace:
         N[: n * n, n * n :] = np.eye(n * n)
         G = sla.expm(N * dt)[: n * n, n * n :]
         Qc = np.linalg.solve(G, sys.Q.reshape(-1, order="F")).reshape(n, n, order="F")
-        Qc = 0.5 * (Qc + Qc.T)
+        Qc = symmetrize(Qc)
         R = sys.R.copy()
     return ContinuousStateSpace(Ac, Bc, sys.C.copy(), sys.D.copy(), Qc, R)

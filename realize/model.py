@@ -39,6 +39,7 @@ from realize._checks import (
     check_psd,
     describe,
 )
+from realize._linalg import psd_factor
 from realize.errors import InvalidValueError, NonFiniteError, NotStableError, ShapeError
 
 __all__ = ["StateSpace"]
@@ -68,12 +69,6 @@ def _labels(x, name: str, size: int) -> tuple[str, ...] | None:
     if len(labels) != size:
         raise ShapeError(f"{name}: expected {size} strings, got {len(labels)}")
     return labels
-
-
-def _psd_sqrt(M: np.ndarray) -> np.ndarray:
-    """A factor L with L L' = M for a symmetric PSD (possibly singular) M."""
-    lam, V = np.linalg.eigh(M)
-    return V * np.sqrt(np.clip(lam, 0.0, None))
 
 
 def _short(value) -> str:
@@ -1106,10 +1101,10 @@ class StateSpace:
         if add_noise:
             if self.Q is not None:
                 cov = np.block([[self.Q, self.S], [self.S.T, self.R]])
-                z = rng.standard_normal((T, self.n + self.p)) @ _psd_sqrt(cov).T
+                z = rng.standard_normal((T, self.n + self.p)) @ psd_factor(cov).T
                 w, v = z[:, : self.n], z[:, self.n :]
             else:
-                e = rng.standard_normal((T, self.p)) @ _psd_sqrt(self.Lambda).T
+                e = rng.standard_normal((T, self.p)) @ psd_factor(self.Lambda).T
                 w, v = e @ self.K.T, e
         if x0 is None:
             if add_noise:
@@ -1118,7 +1113,7 @@ class StateSpace:
                         "x0: the model is unstable and has no stationary distribution to draw "
                         "the initial state from; pass x0 explicitly"
                     )
-                x0 = _psd_sqrt(self.stationary_covariance()) @ rng.standard_normal(self.n)
+                x0 = psd_factor(self.stationary_covariance()) @ rng.standard_normal(self.n)
             else:
                 x0 = np.zeros(self.n)
         else:

@@ -51,6 +51,7 @@ from realize._checks import (
     as_timeseries,
     describe,
 )
+from realize._linalg import psd_factor, symmetrize
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -58,7 +59,7 @@ from realize.errors import (
     OrderError,
     ShapeError,
 )
-from realize.model import StateSpace, _build_unchecked, _compact_repr, _psd_sqrt
+from realize.model import StateSpace, _build_unchecked, _compact_repr
 
 __all__ = [
     "BalancedTruncation",
@@ -142,7 +143,7 @@ def _noise_inputs(sys: StateSpace) -> np.ndarray:
     if sys.K is not None:
         return np.asarray(sys.K)
     if sys.Q is not None:
-        return _psd_sqrt(np.asarray(sys.Q))
+        return psd_factor(np.asarray(sys.Q))
     return np.zeros((sys.n, 0))
 
 
@@ -161,7 +162,7 @@ def _project(sys: StateSpace, P: np.ndarray, keep_noise: bool) -> StateSpace:
     A = P @ sys.A @ P.T
     fields.pop("A")
     if fields["Q"] is not None:
-        fields["Q"] = 0.5 * (fields["Q"] + fields["Q"].T)
+        fields["Q"] = symmetrize(fields["Q"])
     return _build_unchecked(A, fields)
 
 
@@ -482,7 +483,7 @@ def gramians(sys) -> tuple[np.ndarray, np.ndarray]:
 def _square_root_factors(sys):
     """(Lc, Lo, U, sigma, Vt) with P = Lc Lc', Q = Lo Lo', Lo' Lc = U diag(sigma) Vt."""
     P, Q = gramians(sys)
-    Lc, Lo = _psd_sqrt(P), _psd_sqrt(Q)
+    Lc, Lo = psd_factor(P), psd_factor(Q)
     U, s, Vt = np.linalg.svd(Lo.T @ Lc)
     return Lc, Lo, U, s, Vt
 

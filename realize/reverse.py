@@ -46,6 +46,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from realize._checks import as_matrix, as_square, check_psd, describe
+from realize._linalg import psd_factor, symmetrize
 from realize.errors import (
     InvalidValueError,
     NotControllableError,
@@ -55,10 +56,6 @@ from realize.errors import (
 )
 
 __all__ = ["backward_model", "backward_arrays", "reverse_time_sde", "ReverseTimeSDE"]
-
-
-def _sym(M: np.ndarray) -> np.ndarray:
-    return 0.5 * (M + M.T)
 
 
 def backward_arrays(A, C, Q, R, S, P=None):
@@ -94,15 +91,15 @@ def backward_arrays(A, C, Q, R, S, P=None):
 
     if P is None:
         P = dlyap(A, Q)
-    P = _sym(P)
+    P = symmetrize(P)
     cho = sla.cho_factor(P)
     G = A @ P @ C.T + S
-    Lam0 = _sym(C @ P @ C.T + R)
+    Lam0 = symmetrize(C @ P @ C.T + R)
     # P A' P^-1 = (P^-1 A P)' and G' P^-1 = (P^-1 G)' because P is symmetric
     Ab = sla.cho_solve(cho, A @ P).T
     Cb = sla.cho_solve(cho, G).T
-    Qb = _sym(P - Ab @ P @ Ab.T)
-    Rb = _sym(Lam0 - Cb @ G)
+    Qb = symmetrize(P - Ab @ P @ Ab.T)
+    Rb = symmetrize(Lam0 - Cb @ G)
     Sb = P @ C.T - Ab @ G
     return Ab, Cb, Qb, Rb, Sb, P
 
@@ -210,7 +207,7 @@ def backward_model(sys, *, basis: str = "forward", innovation: bool = True):
         # xb = P^-1 z: A -> P^-1 Ab P = A', C -> Cb P = G', Q -> P^-1 Qb P^-1, S -> P^-1 Sb
         Pi = np.linalg.inv(P)
         Ab, Cb = sys.A.T.copy(), (sys.A @ P @ sys.C.T + S).T
-        Qb, Sb = _sym(Pi - sys.A.T @ Pi @ sys.A), sys.C.T - sys.A.T @ Pi @ (Cb.T)
+        Qb, Sb = symmetrize(Pi - sys.A.T @ Pi @ sys.A), sys.C.T - sys.A.T @ Pi @ (Cb.T)
     fields = dict(
         C=Cb,
         dt=sys.dt,
@@ -291,7 +288,7 @@ class ReverseTimeSDE:
         M[n:, n:] = self.A.T
         E = sla.expm(M * h)
         Phi = E[n:, n:].T
-        return Phi, _sym(Phi @ E[:n, n:])
+        return Phi, symmetrize(Phi @ E[:n, n:])
 
     def covariance(self, t: float) -> np.ndarray:
         """``P(t) = expm(A t) P0 expm(A' t) + int_0^t expm(A s) G G' expm(A' s) ds``.
@@ -315,7 +312,7 @@ class ReverseTimeSDE:
         if not np.isfinite(t) or t < 0:
             raise InvalidValueError(f"t: expected a finite time t >= 0, got {t}")
         Phi, Qt = self.transition(t)
-        return _sym(Phi @ self.P0 @ Phi.T + Qt)
+        return symmetrize(Phi @ self.P0 @ Phi.T + Qt)
 
     def score(self, t: float, x) -> np.ndarray:
         """``grad log p_t(x) = -P(t)^-1 x``; x is (n,) or (N, n).
@@ -362,7 +359,7 @@ class ReverseTimeSDE:
         Ps = np.empty((n_steps + 1, self.n, self.n))
         Ps[0] = self.P0
         for k in range(n_steps):
-            Ps[k + 1] = _sym(Phi @ Ps[k] @ Phi.T + Qh)
+            Ps[k + 1] = symmetrize(Phi @ Ps[k] @ Phi.T + Qh)
         return h, Phi, Qh, Ps
 
     def _initial(self, x, n_samples, cov, rng, name):
@@ -410,7 +407,7 @@ class ReverseTimeSDE:
         rng = np.random.default_rng(rng)
         h, Phi, Qh, _ = self._grid(n_steps)
         x = self._initial(x0, n_samples, self.P0, rng, "x0")
-        Lq = _psd_factor(Qh)
+        Lq = psd_factor(Qh)
         path = [x] if return_path else None
         for _ in range(int(n_steps)):
             x = x @ Phi.T + rng.standard_normal((x.shape[0], Lq.shape[1])) @ Lq.T
@@ -466,8 +463,8 @@ class ReverseTimeSDE:
             if method == "exact":
                 # E[x(t_{k-1}) x(t_k)'] = P_{k-1} Phi'
                 F = np.linalg.solve(Ps[k], Phi @ Ps[k - 1]).T
-                cov = _sym(Ps[k - 1] - F @ Phi @ Ps[k - 1])
-                L = _psd_factor(cov)
+                cov = symmetrize(Ps[k - 1] - F @ Phi @ Ps[k - 1])
+                L = psd_factor(cov)
                 x = x @ F.T + rng.standard_normal((x.shape[0], L.shape[1])) @ L.T
             else:
                 # drift at tau = t1 - t_k, i.e. at forward time t_k
@@ -481,12 +478,6 @@ class ReverseTimeSDE:
 
     def __repr__(self) -> str:
         return f"ReverseTimeSDE(n={self.n}, q={self.G.shape[1]}, t1={self.t1:g})"
-
-
-def _psd_factor(M: np.ndarray) -> np.ndarray:
-    """A factor L with L L' = M for a PSD M (eigendecomposition, tiny negatives clipped)."""
-    w, V = np.linalg.eigh(_sym(M))
-    return V * np.sqrt(np.clip(w, 0.0, None))
 
 
 def reverse_time_sde(A, G, P0, t1) -> ReverseTimeSDE:

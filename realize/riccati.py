@@ -18,6 +18,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from realize._checks import as_matrix, as_square, check_psd
+from realize._linalg import symmetrize
 from realize.errors import InvalidValueError, NotStabilizableError, NotStableError
 
 __all__ = ["care", "care_residual", "dare", "dare_residual", "dlyap", "kalman_gain", "lyap"]
@@ -82,9 +83,9 @@ def dlyap(A, Q) -> np.ndarray:
         raise NotStableError(
             f"A: expected a stable matrix (spectral radius < 1), got spectral radius {rho:.6g}"
         )
-    Qs = 0.5 * (Q + Q.T)
+    Qs = symmetrize(Q)
     X = sla.solve_discrete_lyapunov(A, Qs)
-    X = 0.5 * (X + X.T)
+    X = symmetrize(X)
 
     def resid(X):
         return A @ X @ A.T - X + Qs
@@ -93,7 +94,7 @@ def dlyap(A, Q) -> np.ndarray:
     E = resid(X)
     if np.linalg.norm(E, 1) > _POLISH_RTOL * scale:
         dX = sla.solve_discrete_lyapunov(A, E)
-        X2 = X + 0.5 * (dX + dX.T)
+        X2 = X + symmetrize(dX)
         if np.linalg.norm(resid(X2), 1) < np.linalg.norm(E, 1):
             X, E = X2, resid(X2)
     if not np.all(np.isfinite(X)) or np.linalg.norm(E, 1) > _ACCEPT_RTOL * scale:
@@ -111,7 +112,7 @@ def _symmetric(M: np.ndarray, name: str) -> np.ndarray:
         raise InvalidValueError(
             f"{name}: expected a symmetric matrix, got max |{name} - {name}'| = {asym:.3g}"
         )
-    return 0.5 * (M + M.T)
+    return symmetrize(M)
 
 
 def _riccati_args(A, B, Q, R, S, E):
@@ -183,9 +184,9 @@ def lyap(A, Q) -> np.ndarray:
             "A: expected a stable (Hurwitz) matrix, eigenvalues with negative real parts, got "
             f"spectral abscissa {alpha:.6g}"
         )
-    Qs = 0.5 * (Q + Q.T)
+    Qs = symmetrize(Q)
     X = sla.solve_continuous_lyapunov(A, -Qs)
-    X = 0.5 * (X + X.T)
+    X = symmetrize(X)
 
     def resid(X):
         return A @ X + X @ A.T + Qs
@@ -197,7 +198,7 @@ def lyap(A, Q) -> np.ndarray:
     E = resid(X)
     if np.linalg.norm(E, 1) > _POLISH_RTOL * scale:
         dX = sla.solve_continuous_lyapunov(A, -E)
-        X2 = X + 0.5 * (dX + dX.T)
+        X2 = X + symmetrize(dX)
         if np.linalg.norm(resid(X2), 1) < np.linalg.norm(E, 1):
             X, E = X2, resid(X2)
     if not np.all(np.isfinite(X)) or np.linalg.norm(E, 1) > _ACCEPT_RTOL * scale:
@@ -313,16 +314,16 @@ def _newton(kind: str, A, B, Q, R, S, X, E):
     F = _gain(kind, A, B, R, S, X, None)
     Ac = A - B @ F
     Qk = Q - S @ F - F.T @ S.T + F.T @ R @ F
-    Qk = 0.5 * (Qk + Qk.T)
+    Qk = symmetrize(Qk)
     if kind == "discrete":
         Xn = sla.solve_discrete_lyapunov(Ac.T, Qk)
     else:
         Xn = sla.solve_continuous_lyapunov(Ac.T, -Qk)
-    Xn = 0.5 * (Xn + Xn.T)
+    Xn = symmetrize(Xn)
     if E is not None:
         Ei = np.linalg.inv(E)
         Xn = Ei.T @ Xn @ Ei
-        Xn = 0.5 * (Xn + Xn.T)
+        Xn = symmetrize(Xn)
     return Xn
 
 
@@ -350,7 +351,7 @@ def _riccati(kind: str, A, B, Q, R, S, E) -> np.ndarray:
         raise NotStabilizableError(
             f"{name}: expected a Riccati equation with a stabilizing solution, got none ({exc})"
         ) from None
-    X = 0.5 * (X + X.T)
+    X = symmetrize(X)
     residual = dare_residual if kind == "discrete" else care_residual
 
     # residuals relative to the size of the equation's terms (never to an absolute 1)
@@ -587,7 +588,7 @@ def kalman_gain(A, C, Q, R, S=None):
     R = as_square(R, "R", p)
     S = np.zeros((n, p)) if S is None else as_matrix(S, "S", n, p)
     P = dare(A.T, C.T, Q, R, S)
-    Lam = C @ P @ C.T + 0.5 * (R + R.T)
-    Lam = 0.5 * (Lam + Lam.T)
+    Lam = C @ P @ C.T + symmetrize(R)
+    Lam = symmetrize(Lam)
     K = np.linalg.solve(Lam, (A @ P @ C.T + S).T).T
     return P, K, Lam

@@ -37,6 +37,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from realize._checks import describe
+from realize._linalg import psd_factor, symmetrize
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -50,15 +51,6 @@ __all__ = ["DynamicTexture", "fit", "autocorrelation", "lag_covariance"]
 
 _FULL_SVD_BYTES = 512 * 2**20  # in-memory SVD below this size of the float64 data matrix
 _DENSE_R_LIMIT = 4096  # .model builds a dense (d, d) R up to this many pixel values
-
-
-def _sym(M):
-    return 0.5 * (M + M.T)
-
-
-def _psd_factor(M):
-    w, V = np.linalg.eigh(_sym(M))
-    return V * np.sqrt(np.clip(w, 0.0, None))
 
 
 # ------------------------------------------------------------------ data access
@@ -123,7 +115,7 @@ def _svd_gram(frames, shape, order, block_bytes):
         blk -= mean[sl]
         var[sl] = np.mean(blk**2, axis=0)
         Gm += blk @ blk.T
-    lam, U = np.linalg.eigh(_sym(Gm))
+    lam, U = np.linalg.eigh(symmetrize(Gm))
     lam, U = lam[::-1], U[:, ::-1]
     s = np.sqrt(np.clip(lam, 0.0, None))
     Un, sn = U[:, :order], s[:order]
@@ -190,7 +182,7 @@ def _speed_matrices(A, Q, P, speed):
                 f"speed: A^{speed} is not real (max imaginary part "
                 f"{np.max(np.abs(np.imag(Ac))):.3g}); A has poles on the negative real axis"
             )
-    Qs = _sym(P - As @ P @ As.T)
+    Qs = symmetrize(P - As @ P @ As.T)
     w, V = np.linalg.eigh(Qs)
     if n and w[0] < -1e-10 * max(1.0, float(np.max(np.abs(w)))):
         Qc = (V * np.clip(w, 0.0, None)) @ V.T
@@ -250,7 +242,7 @@ class DynamicTexture:
 
         self.A = np.asarray(A, dtype=float)
         self.C = np.asarray(C, dtype=float)
-        self.Q = _sym(np.asarray(Q, dtype=float))
+        self.Q = symmetrize(np.asarray(Q, dtype=float))
         self.noise_variance = np.asarray(noise_variance, dtype=float)
         self.frame_shape = tuple(int(k) for k in frame_shape)
         self.mean = np.asarray(mean, dtype=float).reshape(self.frame_shape)
@@ -362,12 +354,12 @@ class DynamicTexture:
             zero = np.zeros((n, 0))
             As, _, Qs, _, _, P = backward_arrays(As, zero.T, Qs, np.zeros((0, 0)), zero, P)
         if x0 is None:
-            x = _psd_factor(P) @ rng.standard_normal(n)
+            x = psd_factor(P) @ rng.standard_normal(n)
         else:
             x = np.asarray(x0, dtype=float).reshape(-1)
             if x.shape != (n,):
                 raise ShapeError(f"x0: expected shape ({n},), got {x.shape}")
-        L = _psd_factor(Qs)
+        L = psd_factor(Qs)
         E = rng.standard_normal((T, n)) @ L.T
         X = np.empty((T, n))
         for t in range(T):
@@ -422,8 +414,8 @@ class DynamicTexture:
             pred[t] = self.C @ x
             innov = CR @ Yc[t] - M @ x
             x_f = x + Pi @ np.linalg.solve(eye + M @ Pi, innov)
-            Pi_f = _sym(Pi - Pi @ M @ np.linalg.solve(eye + Pi @ M, Pi))
-            x, Pi = self.A @ x_f, _sym(self.A @ Pi_f @ self.A.T + self.Q)
+            Pi_f = symmetrize(Pi - Pi @ M @ np.linalg.solve(eye + Pi @ M, Pi))
+            x, Pi = self.A @ x_f, symmetrize(self.A @ Pi_f @ self.A.T + self.Q)
         return (pred + self.mean.reshape(-1)).reshape(shape)
 
     # ---- files
@@ -607,7 +599,7 @@ def fit(
             method = "yule_walker"
         else:
             W = X1 - X0 @ A.T
-            Q = _sym(W.T @ W / (T - 1))
+            Q = symmetrize(W.T @ W / (T - 1))
     elif method != "yule_walker":
         raise InvalidValueError(
             f"method: expected 'least_squares' or 'yule_walker', got {method!r}"
@@ -618,13 +610,13 @@ def fit(
         L0 = X.T @ X / T
         L1 = X1.T @ X0 / T
         A = np.linalg.solve(L0, L1.T).T
-        Q = _sym(L0 - A @ L0 @ A.T)
+        Q = symmetrize(L0 - A @ L0 @ A.T)
         rho = float(np.max(np.abs(np.linalg.eigvals(A))))
         if rho >= 1.0:  # only for degenerate clips (an exactly periodic state sequence)
             w, Vl = np.linalg.eig(A)
             w = np.where(np.abs(w) >= 0.999, 0.999 * w / np.abs(w), w)
             A = np.real(Vl @ np.diag(w) @ np.linalg.inv(Vl))
-            Q = _psd_factor(L0 - A @ L0 @ A.T)
+            Q = psd_factor(L0 - A @ L0 @ A.T)
             Q = Q @ Q.T
             warnings.warn(
                 f"frames: the Yule-Walker A has spectral radius {rho:.6g} (a periodic clip); "

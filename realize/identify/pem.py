@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from realize._linalg import symmetrize
 from realize.errors import InvalidValueError, ShapeError
 
 __all__ = ["pem", "PEMResult", "predictor_cost", "ddlc_basis"]
@@ -504,14 +505,14 @@ def pem(
         [_predict(A, B, C, D, K, y_, u_, x_)[0] for (y_, u_), x_ in zip(records, best_x0)]
     )
     Lam = E.T @ E / E.shape[0]
-    Lam = 0.5 * (Lam + Lam.T)
+    Lam = symmetrize(Lam)
     Qp = ddlc_basis(A, B, C, D, K, feedthrough)
     psi = _sensitivities(A, B, C, D, K, records, best_x0, Qp, feedthrough, estimate_x0)
     Tn = psi.shape[0] // p
     Wh = np.linalg.cholesky(np.linalg.inv(Lam))  # Lambda^{-1} = Wh Wh'
     psi_w = (psi.reshape(Tn, p, -1).transpose(0, 2, 1) @ Wh).transpose(0, 2, 1).reshape(Tn * p, -1)
     info = psi_w.T @ psi_w
-    cov = np.linalg.pinv(0.5 * (info + info.T))
+    cov = np.linalg.pinv(symmetrize(info))
     refined = model.replace(A=A, B=B, C=C, D=D, K=K, Lambda=Lam, Q=None, R=None, S=None)
     x0_out = best_x0[0] if n_rec == 1 else np.array(best_x0)
     return PEMResult(

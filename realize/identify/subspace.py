@@ -77,6 +77,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from realize._checks import as_bool, as_choice, as_float, as_int
+from realize._linalg import symmetrize
 from realize.errors import (
     DataError,
     InvalidValueError,
@@ -336,7 +337,7 @@ class _Projections:
         Kc = _solve_rows(lhs, self.Uf)
         rho = lhs - Kc @ self.Uf if m else lhs
         cov = rho @ rho.T
-        cov = 0.5 * (cov + cov.T)
+        cov = symmetrize(cov)
         Q, S, R = cov[:n, :n], cov[:n, n:], cov[n:, n:]
         B, D = self._input_matrices(A, C, Gf, Gp, Gp1, Kc, feedthrough)
         return A, B, C, D, Q, R, S, c
@@ -374,7 +375,7 @@ class _Projections:
             B = _solve_rows(X1 - A @ X, self.Ui)
         rho = np.vstack([X1 - A @ X - B @ self.Ui, self.Yi - C @ X - D @ self.Ui])
         cov = rho @ rho.T
-        cov = 0.5 * (cov + cov.T)
+        cov = symmetrize(cov)
         return A, B, C, D, cov[:n, :n], cov[n:, n:], cov[:n, n:], c
 
     def _input_matrices(self, A, C, Gf, Gp, Gp1, Kc, feedthrough):
@@ -435,7 +436,7 @@ def _innovation_model(A, B, C, D, Q, R, S, dt):
     K = S @ np.linalg.pinv(R) if n else np.zeros((0, p))
     if n and np.max(np.abs(np.linalg.eigvals(A - K @ C))) >= 1.0:
         K = np.zeros((n, p))
-    return StateSpace(A, B, C, D, dt=dt, K=K, Lambda=0.5 * (R + R.T))
+    return StateSpace(A, B, C, D, dt=dt, K=K, Lambda=symmetrize(R))
 
 
 # ------------------------------------------------------------------- the core

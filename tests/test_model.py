@@ -511,3 +511,16 @@ def test_to_control_sanitizes_names():
     assert csys.name == "data_csv"
     assert csys.input_labels == ["u_1"] and csys.output_labels == ["y_a"]
     assert StateSpace.from_control(csys).input_names == ("u_1",)
+
+
+def test_plot_transmission_zeros_is_a_deprecated_alias(rng):
+    import realize.plot
+
+    sys = random_statespace(rng, 4, 2, 2)
+    with pytest.warns(DeprecationWarning, match="sys.zeros"):
+        z = realize.plot.transmission_zeros(sys)
+    _same_set(z, sys.zeros(), 1e-12)
+    # its old meaning for an output-only model: the zeros of the noise model, eig(A - K C)
+    inno = StateSpace([[0.5]], C=[[1.0]], K=[[0.2]], Lambda=[[1.0]])
+    with pytest.warns(DeprecationWarning):
+        np.testing.assert_allclose(realize.plot.transmission_zeros(inno), [0.3])

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.linalg as sla
 
 from realize._checks import (
     _as_float_array,
@@ -155,6 +154,8 @@ def _zeros_reduce(A, B, C, D, tol: float):
 
 def _invariant_zeros(A, B, C, D) -> np.ndarray:
     """Finite invariant zeros of (A, B, C, D), any shape (see :meth:`StateSpace.zeros`)."""
+    import scipy.linalg as sla
+
     A, B, C, D = (np.asarray(X, dtype=float) for X in (A, B, C, D))
     n, m, p = A.shape[0], B.shape[1], C.shape[0]
     none = np.zeros(0, dtype=complex)
@@ -193,6 +194,8 @@ def _gain_at(A, B, C, D, point: float) -> np.ndarray:
 
     Used with point = 1 (discrete-time DC gain) and point = 0 (continuous time).
     """
+    import scipy.linalg as sla
+
     A, B, C, D = (np.asarray(X, dtype=float) for X in (A, B, C, D))
     n = A.shape[0]
     if n == 0:

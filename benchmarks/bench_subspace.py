@@ -32,7 +32,8 @@ import warnings
 import numpy as np
 
 import realize
-from realize.identify.evaluation import estimate_initial_state, fit_percent, simulate_output
+from realize.identify.validation import fit_percent, simulate_output
+from realize.identify.validation import least_squares_initial_state as estimate_initial_state
 from realize.testing import random_statespace
 
 N, M, P, H = 8, 2, 2, 20

@@ -23,6 +23,7 @@ __all__ = [
     "as_bool",
     "as_choice",
     "as_float",
+    "as_float_array",
     "as_int",
     "as_matrix",
     "as_square",
@@ -50,7 +51,14 @@ def _shown(x) -> str:
     return describe(x)
 
 
-def _as_float_array(x, name: str) -> np.ndarray:
+def as_float_array(x, name: str) -> np.ndarray:
+    """A real float array from ``x`` (any shape), refusing complex values and text.
+
+    Examples
+    --------
+    >>> as_float_array([1, 2], "y")
+    array([1., 2.])
+    """
     # inspect the values before any cast: a cast to float would drop imaginary parts
     # (with only a ComplexWarning) and parse strings such as "1.5"
     try:
@@ -224,7 +232,7 @@ def as_matrix(
     A scalar becomes a (1, 1) matrix; a 1-D array is accepted only when one of the
     expected sizes is 1 (it becomes a column or a row).
     """
-    arr = _as_float_array(x, name)
+    arr = as_float_array(x, name)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     elif arr.ndim == 1:
@@ -247,7 +255,7 @@ def as_matrix(
 
 def as_square(x, name: str, n: int | None = None, finite: bool = True) -> np.ndarray:
     """A square (n, n) float64 matrix."""
-    arr = _as_float_array(x, name)
+    arr = as_float_array(x, name)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -326,7 +334,7 @@ def as_timeseries(
     ``allow_nan`` permits NaN (missing samples) but never Inf. Without ``channels``, at
     least ``min_channels`` channels are required (0 for an input that may be absent).
     """
-    arr = _as_float_array(x, name)
+    arr = as_float_array(x, name)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
@@ -350,3 +358,7 @@ def as_timeseries(
     else:
         check_finite(arr, name)
     return np.ascontiguousarray(arr)
+
+
+#: The former private name, kept for the modules that still import it (issue 18).
+_as_float_array = as_float_array

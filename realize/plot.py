@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from realize.errors import DataError, ShapeError
+from realize.identify.validation import fit_percent, whiteness
 
 __all__ = [
     "singular_values",
@@ -303,8 +304,6 @@ def simulation(
     >>> [line.get_label() for line in fig.axes[0].lines][1:]
     ['a (fit 90.0 %)', 'b (fit -42.0 %)']
     """
-    from realize.compare import fit_percent
-
     y = np.asarray(y, dtype=float)
     y = y.reshape(len(y), -1)
     sims = _simulations(yhat, y.shape)
@@ -846,8 +845,6 @@ def innovation_autocorrelation(
     >>> fig.axes[0].get_xlabel()
     'Lag [samples]'
     """
-    from realize.compare import whiteness
-
     test = whiteness(e, max_lag, confidence)
     r = test["autocorrelation"]
     p = r.shape[1]

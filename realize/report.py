@@ -1,8 +1,9 @@
 """Summaries and HTML reports of identified models.
 
 :func:`model_summary` describes a model (order, poles with their frequencies and
-damping, stability); :func:`assess_fit` scores an identification result on
-validation (and optionally test) data; :func:`fit_report` turns both into a
+damping, stability); :func:`assess_fit` adds it, and why the model has its order, to
+the scores of :func:`realize.identify.validation.assess_fit` on validation (and
+optionally test) data; :func:`fit_report` turns both into a
 :class:`Report`: an HTML page with the figures of :mod:`realize.plot` and a summary
 table, written with :meth:`Report.write`. The ``realize fit`` and ``realize demo``
 commands are thin wrappers around these.
@@ -32,7 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realize.errors import DataError
+from realize.identify import validation
+from realize.identify.validation import assess_neural_fit  # noqa: F401  (scoring moved there)
 
 __all__ = [
     "Report",
@@ -331,16 +333,6 @@ def _order_reason(result, requested) -> str:
     return "chosen automatically"
 
 
-def _offsets(result, model):
-    """The offsets (u_mean, y_mean) that a detrended identification removed, or zeros."""
-    u_mean = np.asarray(getattr(result, "u_mean", np.zeros(0)), dtype=float).reshape(-1)
-    y_mean = np.asarray(getattr(result, "y_mean", np.zeros(0)), dtype=float).reshape(-1)
-    return (
-        u_mean if u_mean.size == model.m else np.zeros(model.m),
-        y_mean if y_mean.size == model.p else np.zeros(model.p),
-    )
-
-
 def assess_fit(
     result,
     y_valid,
@@ -352,7 +344,10 @@ def assess_fit(
     max_lag: int = 40,
     confidence: float = 0.99,
 ) -> dict:
-    """Score an identified model on validation (and test) data.
+    """Score an identified model on validation (and test) data, for a report.
+
+    The scores of :func:`realize.identify.validation.assess_fit`, with the two entries
+    a report shows beside them: why the model has its order, and its summary.
 
     Parameters
     ----------
@@ -377,11 +372,10 @@ def assess_fit(
     Returns
     -------
     dict
-        ``order``, ``order_reason``, ``fit_percent`` (p,), ``rmse`` (p,) on validation
-        data after the window, ``simulated`` (T, p), ``innovations`` (T, p) (None for
-        a model without a noise model), ``whiteness`` (see
-        :func:`realize.compare.whiteness`), ``model`` (see :func:`model_summary`),
-        and ``test_rmse`` (p,) and ``test_simulated`` when ``test`` is given.
+        The scores of :func:`realize.identify.validation.assess_fit` (``order``,
+        ``fit_percent``, ``rmse``, ``simulated``, ``innovations``, ``whiteness``, and the
+        ``test_*`` entries when ``test`` is given), with ``order_reason`` (a sentence)
+        and ``model`` (see :func:`model_summary`).
 
     Raises
     ------
@@ -404,92 +398,17 @@ def assess_fit(
     >>> a["rmse"].shape, a["innovations"].shape
     ((1,), (350, 1))
     """
-    from realize.compare import innovations, rmse, simulate_from_window, whiteness
-
-    model = result.model
-    y_valid = np.asarray(y_valid, dtype=float).reshape(len(y_valid), -1)
-    if y_valid.shape[0] <= window + 1:
-        raise DataError(
-            f"validation data: expected more than {window + 1} samples (the {window}-sample "
-            f"initialization window plus data to score), got {y_valid.shape[0]}"
-        )
-    u_mean, y_mean = _offsets(result, model)
-    if u_valid is not None:
-        u_valid = np.asarray(u_valid, dtype=float).reshape(len(u_valid), -1) - u_mean
-    yhat, _ = simulate_from_window(model, y_valid - y_mean, u_valid, window)
-    yhat += y_mean
-    from realize.compare import fit_percent
-
-    out = {
-        "order": int(result.order),
-        "order_reason": _order_reason(result, order_requested),
-        "fit_percent": fit_percent(y_valid[window:], yhat[window:]),
-        "rmse": rmse(y_valid[window:], yhat[window:]),
-        "window": window,
-        "simulated": yhat,
-        "model": model_summary(model),
-    }
-    if model.K is not None or model.Q is not None:
-        e = innovations(model, y_valid - y_mean, u_valid)[window:]
-        out["innovations"] = e
-        out["whiteness"] = whiteness(e, min(max_lag, e.shape[0] - 1), confidence)
-    else:
-        out["innovations"] = None
-        out["whiteness"] = None
-    if test is not None:
-        y_test, u_test = test
-        y_test = np.asarray(y_test, dtype=float).reshape(len(y_test), -1)
-        if u_test is not None:
-            u_test = np.asarray(u_test, dtype=float).reshape(len(u_test), -1) - u_mean
-        yt, _ = simulate_from_window(model, y_test - y_mean, u_test, window)
-        yt += y_mean
-        out["test_rmse"] = rmse(y_test[window:], yt[window:])
-        out["test_fit_percent"] = fit_percent(y_test[window:], yt[window:])
-        out["test_simulated"] = yt
-    return out
-
-
-def assess_neural_fit(model, y_valid, u_valid, *, window: int = 50, test=None) -> dict:
-    """Score a neural state-space model the way :func:`assess_fit` scores a linear one.
-
-    Parameters
-    ----------
-    model : realize.nn.NeuralStateSpace
-    y_valid, u_valid : (T, p) and (T, m) arrays
-        Validation data; the state at sample ``window`` is estimated by the model's encoder
-        from the samples before it, then the model simulates freely.
-    window : int, default 50
-    test : tuple of (T, p) and (T, m) arrays, optional
-        Test data, scored the same way.
-
-    Returns
-    -------
-    dict
-        ``fit_percent`` (p,), ``rmse`` (p,), ``simulated`` (T, p) (NaN in the window), and
-        ``test_rmse``, ``test_fit_percent``, ``test_simulated`` when ``test`` is given.
-
-    Examples
-    --------
-    >>> import numpy as np, realize
-    >>> from realize.nn import NeuralStateSpace
-    >>> sys = realize.StateSpace([[0.8]], [[1.0]], [[1.0]])
-    >>> u = np.random.default_rng(0).standard_normal((300, 1))
-    >>> y = sys.simulate(u, x0=[1.0], noise=False)
-    >>> a = assess_neural_fit(NeuralStateSpace.from_realization(sys, window=20), y, u, window=20)
-    >>> float(a["fit_percent"][0].round(6))
-    100.0
-    """
-    from realize.compare import fit_percent, rmse
-
-    def score(y, u):
-        y = np.asarray(y, dtype=float).reshape(len(y), -1)
-        yhat = model.simulate(u, y_init=y[:window])
-        return fit_percent(y[window:], yhat[window:]), rmse(y[window:], yhat[window:]), yhat
-
-    fit, err, yhat = score(y_valid, u_valid)
-    out = {"fit_percent": fit, "rmse": err, "simulated": yhat, "window": window}
-    if test is not None:
-        out["test_fit_percent"], out["test_rmse"], out["test_simulated"] = score(*test)
+    out = validation.assess_fit(
+        result,
+        y_valid,
+        u_valid,
+        window=window,
+        test=test,
+        max_lag=max_lag,
+        confidence=confidence,
+    )
+    out["order_reason"] = _order_reason(result, order_requested)
+    out["model"] = model_summary(result.model)
     return out
 
 

@@ -399,7 +399,8 @@ def test_wiener_hammerstein_best_linear_model():
     )
     assert res.model.is_stable() and res.fit[0] > 75
     # test part: simulation from an initial state fitted on the first 50 samples
-    from realize.identify.evaluation import estimate_initial_state, simulate_output
+    from realize.identify.validation import least_squares_initial_state as estimate_initial_state
+    from realize.identify.validation import simulate_output
 
     M = res.model
     mats = [np.array(x) for x in (M.A, M.B, M.C, M.D)]

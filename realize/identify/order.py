@@ -280,7 +280,7 @@ class ValidationOrderSelection:
 
 def _validation_errors(result, y_valid, u_valid, window: int) -> np.ndarray:
     """Validation errors after the window: simulation (with inputs) or one-step prediction."""
-    from realize.compare import innovations, simulate_from_window
+    from realize.identify.validation import innovations, simulate_from_window
 
     model = result.model
     # the model maps u - u_mean to y - y_mean (zeros unless detrended)
@@ -440,9 +440,9 @@ def _validation_data(validation, u, window: int):
 def _score_orders(y, u, y_valid, u_valid, max_order, horizons, window, method, detrend, options):
     """The fit table (max_order, horizons) and, per order, its best horizon's
     ``(fit, horizon, result, validation errors)``."""
-    from realize.compare import fit_percent
     from realize.errors import OrderError
     from realize.identify.hankel import SubspaceAccumulator
+    from realize.identify.validation import fit_percent
 
     fits = np.full((max_order, len(horizons)), np.nan)
     candidates = {}

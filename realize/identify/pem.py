@@ -46,9 +46,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 
+from realize._checks import as_bool, as_float, as_int, as_matrix, as_timeseries
+from realize._ext._simulate import state_recursion
 from realize._linalg import symmetrize
 from realize.errors import InvalidValueError, ShapeError
+from realize.identify.validation import prediction_errors
+from realize.model import StateSpace
 
 __all__ = ["pem", "PEMResult", "predictor_cost", "ddlc_basis"]
 
@@ -168,25 +173,8 @@ def ddlc_basis(A, B, C, D, K, feedthrough: bool) -> np.ndarray:
 
 
 # ------------------------------------------------------------ predictor and adjoint
-def _predict(A, B, C, D, K, y, u, x0):
-    from realize._ext._simulate import state_recursion
-
-    F = np.ascontiguousarray(A - K @ C)
-    forcing = y @ K.T
-    if u.shape[1]:
-        forcing += u @ (B - K @ D).T
-    X = np.empty((y.shape[0] + 1, A.shape[0]))
-    state_recursion(F, np.ascontiguousarray(forcing), np.ascontiguousarray(x0, dtype=float), X)
-    E = y - X[:-1] @ C.T
-    if u.shape[1]:
-        E -= u @ D.T
-    return E, X
-
-
 def _adjoint(A, C, K, Gm, X, y, u):
     """dV/d(A, B, C, D, K, x0) from the adjoint recursion; Gm = dV/dE (T, p)."""
-    from realize._ext._simulate import state_recursion
-
     n = A.shape[0]
     T = y.shape[0]
     F = A - K @ C
@@ -240,7 +228,7 @@ def predictor_cost(A, B, C, D, K, records, x0s, *, gradient=False):
     """
     Es, Xs = [], []
     for (y, u), x0 in zip(records, x0s):
-        E, X = _predict(A, B, C, D, K, y, u, x0)
+        E, X = prediction_errors(A, B, C, D, K, y, u, x0)
         Es.append(E)
         Xs.append(X)
     Eall = np.concatenate(Es)
@@ -273,14 +261,12 @@ def predictor_cost(A, B, C, D, K, records, x0s, *, gradient=False):
 
 def _sensitivities(A, B, C, D, K, records, x0s, Qp, feedthrough, estimate_x0):
     """psi (N p, k) = de/dtheta at the nominal model (forward sensitivities)."""
-    from realize._ext._simulate import state_recursion
-
     n, m, p = A.shape[0], B.shape[1], C.shape[0]
     F = np.ascontiguousarray(A - K @ C)
     blocks = []
     n_rec = len(records)
     for r, ((y, u), x0) in enumerate(zip(records, x0s)):
-        _, X = _predict(A, B, C, D, K, y, u, x0)
+        _, X = prediction_errors(A, B, C, D, K, y, u, x0)
         Xt = X[:-1]
         T = y.shape[0]
         cols = []
@@ -411,11 +397,6 @@ def pem(
     >>> bool(res.cost <= res.cost_initial)
     True
     """
-    from scipy.optimize import minimize
-
-    from realize._checks import as_bool, as_float, as_int, as_matrix, as_timeseries
-    from realize.model import StateSpace
-
     if not isinstance(model, StateSpace):
         raise InvalidValueError(
             f"model: expected a StateSpace starting model, got {type(model).__name__}"
@@ -502,7 +483,7 @@ def pem(
 
     A, B, C, D, K = best
     E = np.concatenate(
-        [_predict(A, B, C, D, K, y_, u_, x_)[0] for (y_, u_), x_ in zip(records, best_x0)]
+        [prediction_errors(A, B, C, D, K, y_, u_, x_)[0] for (y_, u_), x_ in zip(records, best_x0)]
     )
     Lam = E.T @ E / E.shape[0]
     Lam = symmetrize(Lam)

@@ -710,7 +710,7 @@ def identify_from_accumulator(
     A, B, C, D, Q, R, S, reg = est
     # back to the units of the data: the projections saw the input c_j u_j
     B, D = B * u_scale, D * u_scale
-    from realize.identify.evaluation import estimate_initial_state, simulation_fit
+    from realize.identify.validation import least_squares_initial_state, simulation_fit
 
     u_mean, y_mean = acc.u_mean, acc.y_mean
     center = lambda y, u: (y - y_mean, u - u_mean)
@@ -730,7 +730,7 @@ def identify_from_accumulator(
         sim = (A, B, C, D)
         as_input = lambda y, u: (y, u)
     if _dask_records is not None:
-        from realize.identify.evaluation import blockwise_fit
+        from realize.identify.validation import blockwise_fit
 
         recs = [as_input(y, u) for y, u in _dask_records]
         x0s, fit = blockwise_fit(*sim, recs, y_mean, y_mean if lay.m == 0 else u_mean)
@@ -738,14 +738,14 @@ def identify_from_accumulator(
     elif _records is not None:
         recs = [as_input(*center(y, u)) for y, u in _records]
         if x0s is None:
-            x0s = [estimate_initial_state(*sim, y, u) for y, u in recs]
+            x0s = [least_squares_initial_state(*sim, y, u) for y, u in recs]
         fit = simulation_fit(*sim, recs, x0s)
         x0 = x0s[0] if len(x0s) == 1 else np.array(x0s)
     else:
         head = acc.head()
         x0 = None
         if head is not None:
-            x0 = estimate_initial_state(*sim, *as_input(*center(*head)))
+            x0 = least_squares_initial_state(*sim, *as_input(*center(*head)))
         fit = None
     return SubspaceResult(
         model=model,

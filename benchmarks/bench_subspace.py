@@ -58,7 +58,7 @@ def timed(fn, repeat):
     return best, out
 
 
-def run_ours(y, u, method, focus="prediction", estimator="states"):
+def run_ours(y, u, method, focus="prediction"):
     res = realize.n4sid(
         y,
         u,
@@ -67,7 +67,6 @@ def run_ours(y, u, method, focus="prediction", estimator="states"):
         method=method,
         feedthrough=True,
         focus=focus,
-        estimator=estimator,
     )
     M_ = res.model
     return M_.A, M_.B, M_.C, M_.D
@@ -118,11 +117,6 @@ def part_speed(repeat, sizes):
         for method in ("n4sid", "moesp", "cva"):
             t, mats = timed(lambda m_=method, y=y, u=u: run_ours(y, u, m_, "simulation"), repeat)
             line[("realize", method + ", focus=simulation")] = (t, validation_fit(*mats, yv, uv))
-        for method in ("n4sid", "cva"):
-            t, mats = timed(
-                lambda m_=method, y=y, u=u: run_ours(y, u, m_, estimator="shift"), repeat
-            )
-            line[("realize", method + ", estimator=shift")] = (t, validation_fit(*mats, yv, uv))
         for method in ("n4sid", "moesp", "cva"):
             t, mats = timed(
                 lambda m_=method, y=y, u=u: run_sippy(y, u, m_), 1 if T > 20000 else repeat

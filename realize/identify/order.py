@@ -5,7 +5,7 @@ Three documented rules:
 * ``order=range(...)`` (or any sequence): an information criterion over the candidates,
   computed from the innovation covariance ``Lambda(n)`` that the subspace regression
   leaves for each order (the residual covariance of ``y[t]`` given the ``n``-dimensional
-  state estimate and the future inputs, VODM 1996 Fig. 4.8):
+  state estimate and ``u[t]``, VODM 1996 Sec. 4.3):
 
   .. math::  \\mathrm{IC}(n) = N \\log\\det \\Lambda(n) + c_N \\, k(n),
 

@@ -8,9 +8,9 @@ Model (innovation form)::
 All computations run on the coordinates ``L`` of the rows of the block-Hankel data
 matrix (``H = L Q'``, see :mod:`realize.identify.hankel`), so that the cost after the
 single pass over the data is independent of its length. With ``i`` past and ``f``
-future block rows, ``W_p = [U_p; Y_p]`` the past, the algorithm is the robust
-combined algorithm of Van Overschee & De Moor (1996, Fig. 4.8), with the weightings
-of their unifying theorem (Sec. 4.3.3):
+future block rows, ``W_p = [U_p; Y_p]`` the past, the algorithm is the combined
+algorithm of Van Overschee & De Moor (1996, Sec. 4.3), with the weightings of their
+unifying theorem (Sec. 4.3.3):
 
 1. Oblique projection ``O_i = Y_f /_{U_f} W_p`` (least squares of ``Y_f`` on
    ``[W_p; U_f]``, keeping the ``W_p`` part).
@@ -26,36 +26,25 @@ of their unifying theorem (Sec. 4.3.3):
 
    The CVA singular values are the canonical correlations between future outputs and
    the past, conditional on the future inputs; they drive ``order="auto"``.
-3. Extended observability ``Gamma_f = W_1^{-1} U_n S_n^{1/2}``; ``C`` its first block
-   row and ``A`` from its shift invariance ``Gamma_up A = Gamma_down`` (least squares;
-   with ``stable=True`` the smallest Tikhonov regularization of that least-squares
-   problem that gives a stable ``A``, Van Gestel et al. 2001).
-4. ``Z_i = Y_f / [W_p; U_f]`` and ``Z_{i+1} = Y_f^- / [W_p^+; U_f^-]``; the regression
+3. Extended observability ``Gamma_f = W_1^{-1} U_n S_n^{1/2}``.
+4. The state sequence ``X_i = Gamma_f^+ O_i`` and its one-sample shift
+   ``X_i^+ = Gamma_f^+ O_i^+`` (``O_i^+`` the same projection applied to the past shifted
+   one sample ahead, ``[U; Y]`` rows ``1 .. i``), with ``Gamma_f^+`` the pseudo-inverse in
+   the metric that normalizes each future output row by its RMS value (invariant to the
+   scaling of the outputs), give by least squares over the Hankel columns (VODM 1996,
+   Sec. 4.3; Larimore 1990)
 
    .. math::
 
-      \\begin{bmatrix}\\Gamma_{f-1}^\\dagger Z_{i+1} \\\\ Y_{i|i}\\end{bmatrix}
-      - \\begin{bmatrix} A \\\\ C\\end{bmatrix} \\Gamma_f^\\dagger Z_i
-      = \\mathcal{K}(B, D)\\, U_f + \\rho
+      \\begin{bmatrix} X_i^+ \\\\ Y_{i|i} \\end{bmatrix}
+      = \\begin{bmatrix} A & B \\\\ C & D \\end{bmatrix}
+        \\begin{bmatrix} X_i \\\\ U_{i|i} \\end{bmatrix} + \\rho,
 
-   is linear in ``(B, D)`` (VODM eq. 4.57-4.60) and solved by least squares; the
-   residual covariance ``rho rho' / N = [[Q, S], [S', R]]`` gives the noise model and
-   the Riccati equation the Kalman gain ``K`` and innovation covariance ``Lambda``.
-
-Steps 3-4 are ``estimator="shift"``. The default ``estimator="states"`` keeps
-``Gamma_f`` of step 3 and replaces the rest by the state-sequence regression (VODM 1996, Sec. 4.3; Larimore 1990): the states
-``X_i = Gamma_f^+ O_i`` and their one-sample shift ``X_i^+ = Gamma_f^+ O_i^+`` (``O_i^+``
-the same projection applied to the past shifted one sample ahead, ``[U; Y]`` rows
-``1 .. i``), with ``Gamma_f^+`` the pseudo-inverse in the metric that normalizes each
-future output row by its RMS value (invariant to the scaling of the outputs), give
-
-.. math::
-
-   \\begin{bmatrix} X_i^+ \\\\ Y_{i|i} \\end{bmatrix}
-   = \\begin{bmatrix} A & B \\\\ C & D \\end{bmatrix}
-     \\begin{bmatrix} X_i \\\\ U_{i|i} \\end{bmatrix} + \\rho
-
-by least squares over the Hankel columns, and ``rho rho' / N = [[Q, S], [S', R]]``.
+   and ``rho rho' / N = [[Q, S], [S', R]]`` the noise model, the Riccati equation the
+   Kalman gain ``K`` and innovation covariance ``Lambda``. With ``stable=True`` and an
+   unstable least-squares ``A``, ``A`` comes from the shift invariance of ``Gamma_f``,
+   ``Gamma_up A = Gamma_down``, with the smallest Tikhonov regularization of that
+   least-squares problem that makes it stable (Van Gestel et al. 2001).
 
 References
 ----------
@@ -92,6 +81,7 @@ from realize.identify.order import auto_candidates, information_criterion, max_o
 __all__ = ["n4sid", "SubspaceResult", "identify_from_accumulator"]
 
 _METHODS = ("n4sid", "moesp", "cva")
+#: ``estimator=`` values of :func:`n4sid`; "shift" is deprecated (runs "states").
 _ESTIMATORS = ("states", "shift")
 #: relative singular-value threshold for numerical rank in the d x d projections
 _RTOL = 1e-11
@@ -208,16 +198,6 @@ def _power_of_two_ratio(X: np.ndarray, U: np.ndarray) -> float:
     return float(2.0 ** np.round(np.log2(rx / ru)))
 
 
-def _observability(A: np.ndarray, C: np.ndarray, f: int) -> np.ndarray:
-    p, n = C.shape
-    G = np.empty((f * p, n))
-    M = C
-    for k in range(f):
-        G[k * p : (k + 1) * p] = M
-        M = M @ A
-    return G
-
-
 def _stable_shift(G_up: np.ndarray, G_down: np.ndarray):
     """A from Gamma_up A = Gamma_down; the least Tikhonov weight that makes it stable.
 
@@ -247,16 +227,6 @@ def _stable_shift(G_up: np.ndarray, G_down: np.ndarray):
     return At(hi), float(hi)
 
 
-def _toeplitz(markov: list, f: int) -> np.ndarray:
-    """Lower block-triangular Toeplitz matrix with blocks markov[0] (diagonal), markov[1]..."""
-    p, m = markov[0].shape
-    H = np.zeros((f, p, f, m))
-    for k in range(f):
-        r = np.arange(k, f)
-        H[r, :, r - k, :] = markov[k]
-    return H.reshape(f * p, f * m)
-
-
 class _Projections:
     """The projections of one data set that do not depend on the order."""
 
@@ -267,7 +237,6 @@ class _Projections:
         Up, Uf = rows(lay.u_rows(0, i)), rows(lay.u_rows(i, s))
         Yp, Yf = rows(lay.y_rows(0, i)), rows(lay.y_rows(i, s))
         Wp = np.vstack([Up, Yp])
-        self.Uf = Uf
         # persistency of excitation of order s: the input Hankel rows must have full rank
         Uall = rows(lay.u_rows(0, s))
         su = np.linalg.svd(Uall, compute_uv=False) if m else np.zeros(0)
@@ -302,13 +271,7 @@ class _Projections:
         self.U, self.singular_values, _ = np.linalg.svd(M, full_matrices=False)
         if method == "cva":
             self.canonical_correlations = self.singular_values
-        # 4. Z_i and Z_{i+1} (orthogonal projections onto the past and future inputs)
-        V1 = _row_basis(np.vstack([Wp, Uf]))
-        self.Zi = (Yf @ V1) @ V1.T
-        Wp_plus = np.vstack([rows(lay.u_rows(0, i + 1)), rows(lay.y_rows(0, i + 1))])
-        Uf_minus = rows(lay.u_rows(i + 1, s))
-        V2 = _row_basis(np.vstack([Wp_plus, Uf_minus]))
-        self.Zi1 = (rows(lay.y_rows(i + 1, s)) @ V2) @ V2.T
+        # the current outputs and inputs of the state regression
         self.Yi = rows(lay.y_rows(i, i + 1))
         self.Ui = rows(lay.u_rows(i, i + 1))
         self.data_rank = _svd_rank(self.singular_values)
@@ -317,32 +280,7 @@ class _Projections:
         G = self.U[:, :n] * np.sqrt(self.singular_values[:n])
         return G if self.W1inv is None else self.W1inv @ G
 
-    def estimate(self, n: int, feedthrough: bool, stable: bool, estimator: str = "states"):
-        """(A, B, C, D, Q, R, S, regularization) for order n."""
-        if estimator == "states":
-            return self._estimate_states(n, feedthrough, stable)
-        lay = self.lay
-        p, m, f = lay.p, lay.m, lay.future
-        G = self.gamma(n)
-        C = G[:p].copy()
-        if stable:
-            A, c = _stable_shift(G[:-p], G[p:])
-        else:
-            A, c = np.linalg.lstsq(G[:-p], G[p:], rcond=None)[0], 0.0
-        Gf = _observability(A, C, f)
-        Gp = np.linalg.pinv(Gf)
-        Gp1 = np.linalg.pinv(Gf[:-p])
-        AC = np.vstack([A, C])
-        lhs = np.vstack([Gp1 @ self.Zi1, self.Yi]) - AC @ (Gp @ self.Zi)
-        Kc = _solve_rows(lhs, self.Uf)
-        rho = lhs - Kc @ self.Uf if m else lhs
-        cov = rho @ rho.T
-        cov = symmetrize(cov)
-        Q, S, R = cov[:n, :n], cov[:n, n:], cov[n:, n:]
-        B, D = self._input_matrices(A, C, Gf, Gp, Gp1, Kc, feedthrough)
-        return A, B, C, D, Q, R, S, c
-
-    def _estimate_states(self, n: int, feedthrough: bool, stable: bool):
+    def estimate(self, n: int, feedthrough: bool, stable: bool):
         """Least squares on the state sequence: [X(t+1); y(t)] = [A B; C D] [X(t); u(t)].
 
         ``X = Gamma^+ O_i`` (weighted pseudo-inverse, see ``row_weight``) and its shift
@@ -378,41 +316,6 @@ class _Projections:
         cov = symmetrize(cov)
         return A, B, C, D, cov[:n, :n], cov[n:, n:], cov[:n, n:], c
 
-    def _input_matrices(self, A, C, Gf, Gp, Gp1, Kc, feedthrough):
-        """(B, D) from the least-squares fit of the structured matrix K(B, D)."""
-        lay = self.lay
-        p, m, f = lay.p, lay.m, lay.future
-        n = A.shape[0]
-        if m == 0:
-            return np.zeros((n, 0)), np.zeros((p, 0))
-        GpA = A @ Gp
-        GpC = C @ Gp
-
-        def K_of(B, D):
-            markov = [D] + [Gf[k * p : (k + 1) * p] @ B for k in range(f - 1)]
-            Hf = _toeplitz(markov, f)
-            top = -GpA @ Hf
-            top[:, :m] += B
-            top[:, m:] += Gp1 @ Hf[p:, m:]
-            bottom = -GpC @ Hf
-            bottom[:, :m] += D
-            return np.vstack([top, bottom]).ravel()
-
-        cols = []
-        for idx in range(n * m):
-            E = np.zeros(n * m)
-            E[idx] = 1.0
-            cols.append(K_of(E.reshape(n, m), np.zeros((p, m))))
-        if feedthrough:
-            for idx in range(p * m):
-                E = np.zeros(p * m)
-                E[idx] = 1.0
-                cols.append(K_of(np.zeros((n, m)), E.reshape(p, m)))
-        theta = np.linalg.lstsq(np.column_stack(cols), Kc.ravel(), rcond=None)[0]
-        B = theta[: n * m].reshape(n, m)
-        D = theta[n * m :].reshape(p, m) if feedthrough else np.zeros((p, m))
-        return B, D
-
 
 def _innovation_model(A, B, C, D, Q, R, S, dt):
     """StateSpace with Q, R, S and the Kalman predictor K, Lambda (Riccati).
@@ -440,9 +343,7 @@ def _innovation_model(A, B, C, D, Q, R, S, dt):
 
 
 # ------------------------------------------------------------------- the core
-def _select_and_estimate(
-    proj: _Projections, n_columns, order, feedthrough, stable, criterion, estimator
-):
+def _select_and_estimate(proj: _Projections, n_columns, order, feedthrough, stable, criterion):
     lay = proj.lay
     p, m = lay.p, lay.m
     n_cap = max_order(p, m, lay.past, lay.future)
@@ -460,7 +361,7 @@ def _select_and_estimate(
         criterion = "bic"
     elif isinstance(order, int):
         _check_order(order, n_cap, proj, lay)
-        return order, None, None, proj.estimate(order, feedthrough, stable, estimator)
+        return order, None, None, proj.estimate(order, feedthrough, stable)
     else:
         candidates = order
     criterion = as_choice(criterion, "criterion", ("bic", "aic"))
@@ -473,7 +374,7 @@ def _select_and_estimate(
     floor = 1e-12 * power * np.eye(p)
     best, crit, estimates = None, [], {}
     for n in candidates:
-        est = proj.estimate(n, feedthrough, stable, estimator)
+        est = proj.estimate(n, feedthrough, stable)
         R = est[5]
         sign, logdet = np.linalg.slogdet(R + floor)
         logdet = logdet if sign > 0 else -np.inf
@@ -530,8 +431,16 @@ def _check_focus(focus, in_memory: bool):
         )
 
 
-def _check_estimator(estimator):
-    as_choice(estimator, "estimator", _ESTIMATORS)
+def _check_estimator(estimator) -> None:
+    """``"states"``; ``"shift"`` warns (deprecated) and the state estimator runs."""
+    if as_choice(estimator, "estimator", _ESTIMATORS) == "shift":
+        warnings.warn(
+            "estimator='shift' is deprecated and runs the state-sequence estimator "
+            "(estimator='states', the default): the shift estimator was less accurate in "
+            "simulation and less often stable; drop the argument",
+            DeprecationWarning,
+            stacklevel=3,
+        )
 
 
 def _constant_channels(acc: SubspaceAccumulator) -> tuple[np.ndarray, np.ndarray]:
@@ -645,8 +554,9 @@ def identify_from_accumulator(
         Sampling period of the returned model.
     focus : {"prediction", "simulation"}, default "prediction"
         As in :func:`~realize.n4sid`; "simulation" needs ``_records``.
-    estimator : {"states", "shift"}, default "states"
-        How ``A, B, C, D`` follow from ``Gamma_f``, as in :func:`~realize.n4sid`.
+    estimator : "states"
+        As in :func:`~realize.n4sid` (``"shift"`` is deprecated: it warns and runs
+        ``"states"``).
     _records, _dask_records : list of (y, u), optional
         Internal: the in-memory (or dask) records the accumulator was fed, for the
         initial states and the fit.
@@ -705,7 +615,7 @@ def identify_from_accumulator(
     proj = _Projections(L, lay, method)
     _check_excitation(proj)
     n, crit, orders, est = _select_and_estimate(
-        proj, acc.n_columns, order, feedthrough, stable, criterion, estimator
+        proj, acc.n_columns, order, feedthrough, stable, criterion
     )
     A, B, C, D, Q, R, S, reg = est
     # back to the units of the data: the projections saw the input c_j u_j
@@ -858,14 +768,13 @@ def n4sid(
         (:mod:`realize.identify.output_error`); best for simulation (output-error) use on
         real data, needs in-memory data. ``A``, ``C``, ``K`` and the noise model are the
         same for both.
-    estimator : {"states", "shift"}, default "states"
-        "states": ``[A B; C D]`` by least squares on the estimated state sequence and its
+    estimator : "states"
+        ``[A B; C D]`` by least squares on the estimated state sequence and its
         one-sample shift, ``[X(t+1); y(t)] = [A B; C D] [X(t); u(t)]`` (VODM 1996,
-        Sec. 4.3; as SIPPY's OLSims), and ``Q, R, S`` from its residuals; more accurate
-        in simulation and far more often stable than "shift" on short data. "shift":
-        ``A`` from the shift invariance of ``Gamma_f``, ``B, D`` from the structured
-        regression of VODM Fig. 4.8 (the module notes). With ``stable=True`` and an
-        unstable least-squares ``A`` both use the regularized shift ``A``.
+        Sec. 4.3; as SIPPY's OLSims), and ``Q, R, S`` from its residuals (the module
+        notes). ``"shift"`` (``A`` from the shift invariance of ``Gamma_f``, ``B, D`` from
+        the structured regression of VODM Fig. 4.8) is deprecated: it warns and runs
+        ``"states"``, which was more accurate in simulation and more often stable.
     criterion : {"bic", "aic"}, default "bic"
         Information criterion for a sequence of candidate orders.
     dt : float, default 1.0
@@ -934,6 +843,7 @@ def n4sid(
     """
     from realize._checks import as_timeseries
 
+    _check_estimator(estimator)
     if isinstance(y, SubspaceAccumulator):
         if u is not None:
             raise InvalidValueError("u: expected None with an accumulator, got an array")
@@ -946,7 +856,6 @@ def n4sid(
             criterion=criterion,
             dt=dt,
             focus=focus,
-            estimator=estimator,
         )
     method = as_choice(method, "method", _METHODS)
     order = _parse_order(order)
@@ -954,7 +863,6 @@ def n4sid(
     detrend = as_bool(detrend, "detrend")
     raw = _records(y, u)
     _check_focus(focus, not any(_is_dask(r[0]) for r in raw))
-    _check_estimator(estimator)
     multi = len(raw) > 1
     dask_input = any(_is_dask(r[0]) for r in raw)
     records = []
@@ -1019,7 +927,6 @@ def n4sid(
             stable=stable,
             criterion=criterion,
             dt=dt,
-            estimator=estimator,
             _dask_records=records,
         )
     from realize.identify.hankel import accumulate
@@ -1035,6 +942,5 @@ def n4sid(
         criterion=criterion,
         dt=dt,
         focus=focus,
-        estimator=estimator,
         _records=records,
     )

@@ -13,10 +13,10 @@
 ``METHODS`` names the subspace weightings of :func:`n4sid` (``method=``).
 """
 
+from realize.identify.estimate import METHODS
 from realize.identify.hankel import SubspaceAccumulator
 from realize.identify.pem import PEMResult, pem
 from realize.identify.stochastic import StochasticRealization, stochastic_realization
-from realize.identify.subspace import _METHODS as METHODS
 from realize.identify.subspace import SubspaceResult, n4sid
 from realize.identify.validation import fit_percent  # the one definition of the fit
 

@@ -42,8 +42,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import lapack
 
-from realize._checks import as_bool, as_int, as_timeseries
+from realize._checks import as_bool, as_int, as_timeseries, check_finite
 from realize.errors import DataError, InvalidValueError, ShapeError
+from realize.identify.estimate import identify_from_accumulator
 
 __all__ = [
     "HankelLayout",
@@ -303,7 +304,7 @@ class SubspaceAccumulator:
     """
 
     def __init__(self, horizon=10, *, detrend: bool = False, keep: int = 5000):
-        self.past, self.future = _parse_horizon(horizon)
+        self.past, self.future = parse_horizon(horizon)
         self.detrend = as_bool(detrend, "detrend")
         self.keep = as_int(keep, "keep", low=0)
         self.layout: HankelLayout | None = None
@@ -515,12 +516,11 @@ class SubspaceAccumulator:
 
     def identify(self, order="auto", method="n4sid", **options):
         """Identify a model from the accumulated data (see :func:`realize.n4sid`)."""
-        from realize.identify.subspace import identify_from_accumulator
-
         return identify_from_accumulator(self, order=order, method=method, **options)
 
 
-def _parse_horizon(horizon) -> tuple[int, int]:
+def parse_horizon(horizon) -> tuple[int, int]:
+    """``(past, future)`` block rows from an int or a pair (past >= 1, future >= 2)."""
     if isinstance(horizon, (tuple, list)):
         if len(horizon) != 2:
             raise InvalidValueError(
@@ -546,8 +546,6 @@ def accumulate(records, layout: HankelLayout) -> SubspaceAccumulator:
 
 def _block_triangle(y, u, layout: HankelLayout, n_own: int):
     """R factor, column count and sums of one dask block (its own samples only)."""
-    from realize._checks import check_finite
-
     y = np.asarray(y, dtype=float).reshape(len(y), -1)
     u = np.asarray(u, dtype=float).reshape(len(y), -1)
     check_finite(y, "y")

@@ -62,6 +62,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
+
+from realize._checks import as_float, as_int, as_timeseries
+from realize.errors import OrderError, ShapeError
+from realize.identify.criteria import (
+    auto_candidates,
+    correlation_floor,
+    information_criterion,
+    max_order,
+)
+from realize.identify.hankel import SubspaceAccumulator
+from realize.identify.validation import fit_percent, innovations, simulate_from_window
 
 __all__ = [
     "VALIDATION_HORIZONS",
@@ -73,133 +85,6 @@ __all__ = [
     "max_order",
     "select_order_by_validation",
 ]
-
-
-def max_order(p: int, m: int, past: int, future: int) -> int:
-    """Largest order a horizon supports: ``min((future - 1) p, past (m + p))``.
-
-    ``A`` is estimated from the shift of the extended observability matrix, whose
-    ``future - 1`` upper block rows must have rank ``n``; the oblique projection has rank
-    at most the number of past rows ``past (m + p)``.
-
-    Parameters
-    ----------
-    p, m : int
-        Outputs and inputs.
-    past, future : int
-        Past and future block rows of the Hankel matrices.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> from realize.identify.order import max_order
-    >>> max_order(1, 1, 5, 5)
-    4
-    """
-    return int(min((future - 1) * p, past * (m + p)))
-
-
-def correlation_floor(p: int, m: int, past: int, future: int, n_columns: int) -> float:
-    """Squared canonical correlation expected from noise alone (see the module docstring).
-
-    Parameters
-    ----------
-    p, m : int
-        Outputs and inputs.
-    past, future : int
-        Past and future block rows.
-    n_columns : int
-        Number of Hankel columns N.
-
-    Returns
-    -------
-    float
-        ``(sqrt(future p) + sqrt(past (m + p)))^2 / N``.
-
-    Examples
-    --------
-    >>> from realize.identify.order import correlation_floor
-    >>> float(correlation_floor(1, 0, 1, 1, 100))
-    0.04
-    """
-    return (np.sqrt(future * p) + np.sqrt(past * (m + p))) ** 2 / float(n_columns)
-
-
-def auto_candidates(
-    canonical_correlations, p: int, m: int, past: int, future: int, n_columns: int, n_max: int
-) -> list[int]:
-    """Orders ``1 .. min(n_floor + 1, n_max)`` examined by ``order="auto"``.
-
-    Parameters
-    ----------
-    canonical_correlations : (k,) array_like
-        CVA singular values, decreasing.
-    p, m : int
-        Outputs and inputs.
-    past, future : int
-        Past and future block rows.
-    n_columns : int
-        Number of Hankel columns N.
-    n_max : int
-        Largest order allowed (e.g. :func:`max_order`).
-
-    Returns
-    -------
-    list of int
-        At least ``[1]``.
-
-    Examples
-    --------
-    >>> from realize.identify.order import auto_candidates
-    >>> auto_candidates([0.9, 0.5, 0.01], 1, 1, 5, 5, 10000, 4)
-    [1, 2, 3]
-    """
-    sv = np.asarray(canonical_correlations, dtype=float)
-    floor = correlation_floor(p, m, past, future, n_columns)
-    n_floor = int(np.sum(sv**2 > floor))
-    return list(range(1, max(1, min(n_floor + 1, n_max)) + 1))
-
-
-def information_criterion(
-    logdet: float, n: int, n_columns: int, p: int, m: int, feedthrough: bool, kind: str = "bic"
-) -> float:
-    """``N log det Lambda(n) + c_N k(n)`` (see the module docstring).
-
-    Parameters
-    ----------
-    logdet : float
-        ``log det Lambda(n)``.
-    n : int
-        Candidate order.
-    n_columns : int
-        Number of Hankel columns N.
-    p, m : int
-        Outputs and inputs.
-    feedthrough : bool
-        Whether D is estimated (adds ``p m`` parameters).
-    kind : {'bic', 'aic'}
-        ``c_N = log N`` (BIC) or 2 (AIC).
-
-    Returns
-    -------
-    float
-        The criterion; smaller is better.
-
-    Examples
-    --------
-    >>> from realize.identify.order import information_criterion
-    >>> round(float(information_criterion(0.0, 1, 100, 1, 0, False)), 6)  # 2 log(100)
-    9.21034
-    >>> float(information_criterion(0.0, 1, 100, 1, 0, False, kind="aic"))
-    4.0
-    """
-    N = float(n_columns)
-    k = n * (2 * p + m) + (p * m if feedthrough else 0)
-    c = np.log(N) if kind == "bic" else 2.0
-    return N * logdet + c * k
 
 
 # ---------------------------------------------------------------- validation-based rule
@@ -280,8 +165,6 @@ class ValidationOrderSelection:
 
 def _validation_errors(result, y_valid, u_valid, window: int) -> np.ndarray:
     """Validation errors after the window: simulation (with inputs) or one-step prediction."""
-    from realize.identify.validation import innovations, simulate_from_window
-
     model = result.model
     # the model maps u - u_mean to y - y_mean (zeros unless detrended)
     y_mean = np.asarray(result.y_mean, dtype=float).reshape(-1)
@@ -389,8 +272,6 @@ def select_order_by_validation(
            [95.1, 95.1],
            [95.1, 95.1]])
     """
-    from realize._checks import as_float, as_int
-
     max_order = as_int(max_order, "max_order", low=1)
     horizons = tuple(as_int(h, "horizons", low=2) for h in np.atleast_1d(horizons).tolist())
     window = as_int(window, "window", low=0)
@@ -423,9 +304,6 @@ def select_order_by_validation(
 
 def _validation_data(validation, u, window: int):
     """The checked (y_valid, u_valid) pair."""
-    from realize._checks import as_timeseries
-    from realize.errors import ShapeError
-
     if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
         raise ShapeError("validation: expected a (y_valid, u_valid) pair")
     y_valid = as_timeseries(validation[0], "validation[0]", min_length=window + 2)
@@ -440,10 +318,6 @@ def _validation_data(validation, u, window: int):
 def _score_orders(y, u, y_valid, u_valid, max_order, horizons, window, method, detrend, options):
     """The fit table (max_order, horizons) and, per order, its best horizon's
     ``(fit, horizon, result, validation errors)``."""
-    from realize.errors import OrderError
-    from realize.identify.hankel import SubspaceAccumulator
-    from realize.identify.validation import fit_percent
-
     fits = np.full((max_order, len(horizons)), np.nan)
     candidates = {}
     for j, horizon in enumerate(horizons):
@@ -470,8 +344,6 @@ def _excess_over_best(candidates, best: int, y_valid, window: int, confidence: f
     """Each order's mean normalized squared error over the best's, its batch-means
     standard error, and the t quantile that bounds "within noise" (see
     :func:`select_order_by_validation`)."""
-    from scipy.stats import t as student_t
-
     scale = np.var(y_valid[window:], axis=0)
     scale = np.where(scale > 0, scale, 1.0)
 

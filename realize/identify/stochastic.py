@@ -56,14 +56,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
+from realize._checks import as_int, as_timeseries
+from realize._linalg import symmetrize
 from realize.errors import (
+    DataError,
     InvalidValueError,
     NotPositiveRealError,
     NotStabilizableError,
     OrderError,
     ShapeError,
 )
+from realize.identify.estimate import svd_rank
+from realize.identify.hankel import HankelLayout, accumulate, parse_horizon
+from realize.model import StateSpace
+from realize.riccati import dare, dlyap, kalman_gain
 
 __all__ = ["stochastic_realization", "StochasticRealization", "faurre", "spectral_minimum"]
 
@@ -169,8 +177,6 @@ def spectral_minimum(A, C, G, Sigma0, n_grid: int = 1024) -> tuple[float, float]
     >>> round(float(value), 8), round(float(w), 6)
     (0.33333333, 3.141593)
     """
-    from scipy.optimize import minimize_scalar
-
     n = A.shape[0]
     I = np.eye(n)
 
@@ -228,8 +234,6 @@ def faurre(A, C, G, Sigma0):
     >>> np.round([P[0, 0], K[0, 0], Lam[0, 0]], 12).tolist()
     [0.25, 0.5, 0.75]
     """
-    from realize.riccati import dare
-
     n, p = A.shape[0], C.shape[0]
     try:
         X = dare(A.T, C.T, np.zeros((n, n)), Sigma0, G)
@@ -238,9 +242,9 @@ def faurre(A, C, G, Sigma0):
             "Sigma: expected positive-real covariance data (a spectral factor), got a "
             f"Riccati equation without a stabilizing solution ({exc})"
         ) from None
-    P = -0.5 * (X + X.T)
+    P = -symmetrize(X)
     Lam = Sigma0 - C @ P @ C.T
-    Lam = 0.5 * (Lam + Lam.T)
+    Lam = symmetrize(Lam)
     # relative tolerances: the data's scale is arbitrary (y -> c y scales Sigma_0 and Lambda
     # by c^2, and P by the square of the state's units)
     scale = float(np.max(np.abs(Sigma0))) if p else 0.0
@@ -316,7 +320,7 @@ def _whittle(Sig: np.ndarray, max_lag: int) -> list:
         )
         Vf = Vf - Fk @ Delta.T
         Vb = Vb - Bk @ Delta
-        Vf, Vb = 0.5 * (Vf + Vf.T), 0.5 * (Vb + Vb.T)
+        Vf, Vb = symmetrize(Vf), symmetrize(Vb)
         if np.linalg.slogdet(Vf)[0] <= 0:
             break
         out.append(Vf)
@@ -360,9 +364,6 @@ def _ho_kalman_covariance(records, order, past, future):
 
 
 def _cca(records, past, future):
-    from realize.identify.hankel import HankelLayout, accumulate
-    from realize.identify.subspace import _svd_rank
-
     p = records[0].shape[1]
     lay = HankelLayout(0, p, past, future, detrend=False)
     acc = accumulate([(y, np.zeros((y.shape[0], 0))) for y in records], lay)
@@ -374,7 +375,7 @@ def _cca(records, past, future):
     Qf, Rf = np.linalg.qr(Lf.T)
     for Rx, name in ((Rp, "past"), (Rf, "future")):
         d = np.abs(np.diag(Rx))
-        if _svd_rank(np.sort(d)[::-1]) < d.size:
+        if svd_rank(np.sort(d)[::-1]) < d.size:
             raise InvalidValueError(
                 f"y: expected a full-rank {name} covariance, got a singular one (a constant "
                 "or deterministic channel, or too few samples for the horizon)"
@@ -386,7 +387,7 @@ def _cca(records, past, future):
 
 def _inv_sqrt(W: np.ndarray) -> np.ndarray:
     """Symmetric ``W^{-1/2}`` of a PSD matrix, directions below ``1e-12 lambda_max`` dropped."""
-    w, V = np.linalg.eigh(0.5 * (W + W.T))
+    w, V = np.linalg.eigh(symmetrize(W))
     keep = w > 1e-12 * w[-1]
     return (V[:, keep] / np.sqrt(w[keep])) @ V[:, keep].T
 
@@ -448,7 +449,111 @@ def _positive_real_realization(Sig: np.ndarray, M: np.ndarray):
     Res = R22.T @ R22
     A, C = Theta[:n], Theta[n:]
     Q, S, R = Res[:n, :n], Res[:n, n:], Res[n:, n:]
-    return A, C, 0.5 * (Q + Q.T), 0.5 * (R + R.T), S
+    return A, C, symmetrize(Q), symmetrize(R), S
+
+
+def _prepared(y, order, horizon, detrend):
+    """Validated records at unit scale: ``(records, y_mean, c, n, past, future)``.
+
+    The records are detrended (with ``detrend``) and divided by ``c``, a power of two near
+    their RMS value (so that scaling back is exact).
+    """
+    if isinstance(y, list) and y and all(isinstance(r, np.ndarray) for r in y):
+        records = [as_timeseries(r, f"y[{k}]") for k, r in enumerate(y)]
+    else:
+        records = [as_timeseries(y, "y")]
+    p = records[0].shape[1]
+    for k, r in enumerate(records):
+        if r.shape[1] != p:
+            raise ShapeError(f"y[{k}]: expected {p} channel(s) like record 0, got {r.shape[1]}")
+    n = as_int(order, "order", low=1, error=OrderError)
+    if detrend:
+        y_mean = np.concatenate(records).mean(axis=0)
+        records = [r - y_mean for r in records]
+    else:
+        y_mean = np.zeros(p)
+    # work at unit scale (a power of two, so that scaling back is exact)
+    ms = float(np.mean([np.mean(r * r) for r in records]))
+    if not ms > 0 or not np.isfinite(ms):
+        raise DataError(
+            "y: expected a non-constant output, got "
+            + ("constant data" if detrend else "all zeros")
+        )
+    c = 2.0 ** np.round(0.5 * np.log2(ms))
+    records = [r / c for r in records]
+    if horizon is None:
+        past = future = _default_horizon(records, n)
+    else:
+        past, future = parse_horizon(horizon)
+    cap = min(past, future - 1) * p
+    if n > cap:
+        raise OrderError(
+            f"order: expected at most {cap} states for horizon (past={past}, future={future}) "
+            f"with p={p} (order <= min(past, future - 1) p), got {n}; use horizon >= "
+            f"{int(np.ceil(n / p)) + 1}"
+        )
+    s_blocks = past + future
+    need = s_blocks - 1 + s_blocks * p
+    total = sum(max(r.shape[0] - s_blocks + 1, 0) for r in records)
+    if total < s_blocks * p:
+        raise DataError(
+            f"y: expected at least {need} samples for horizon (past={past}, future={future}) "
+            f"with p={p}, got {', '.join(str(r.shape[0]) for r in records)}"
+        )
+
+    return records, y_mean, c, n, past, future
+
+
+def _forward_model(A, C, G, Sigma0, c):
+    """``(problem, P, K, Lambda, phi_min)`` of the covariance realization at unit scale.
+
+    ``problem`` is None when ``(A, C, G, Sigma0)`` is stable and positive real (then P, K,
+    Lambda solve Faurre's Riccati equation), else a sentence saying why not.
+    """
+    P = K = Lam = None
+    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+    if rho >= 1.0:
+        problem = (
+            f"an unstable covariance realization (spectral radius of A {rho:.6g}); pass "
+            "repair=True for the positive-real realization from the state regression"
+        )
+        return problem, P, K, Lam, None
+    phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
+    try:
+        if phi_min <= 0:
+            raise NotPositiveRealError("spectral density not positive definite")
+        P, K, Lam = faurre(A, C, G, Sigma0)
+    except NotPositiveRealError as exc:
+        problem = (
+            f"a spectral density with smallest eigenvalue {phi_min * c * c:.4g} at "
+            f"w = {w_min:.4g} rad/sample ({exc}); pass repair=True for the positive-real "
+            "realization from the state regression"
+        )
+        return problem, P, K, Lam, phi_min
+    return None, P, K, Lam, phi_min
+
+
+def _repaired(records, past, future, n):
+    """The positive-real realization from the state regression (``repair=True``):
+    ``(A, C, G, Sigma0, P, K, Lambda, phi_min)`` at unit scale."""
+    Sig = _sample_covariances(records, past + future)
+    M = _canonical_state_map(Sig, past, future, n)
+    A, C, Q, R, S = _positive_real_realization(Sig, M)
+    try:
+        Px = dlyap(A, Q)
+        Perr, K, Lam = kalman_gain(A, C, Q, R, S)
+    except (InvalidValueError, np.linalg.LinAlgError) as exc:
+        # only when the regression moments are singular (order near past * p / 2 or
+        # deterministic data): the residual covariance is PSD but not definite
+        raise NotPositiveRealError(
+            f"Sigma: expected a positive-real state regression, got a degenerate one "
+            f"({exc}); use a longer horizon or a smaller order"
+        ) from None
+    G = A @ Px @ C.T + S
+    Sigma0 = symmetrize(C @ Px @ C.T + R)
+    P = symmetrize(Px - Perr)
+    phi_min, _ = spectral_minimum(A, C, G, Sigma0)
+    return A, C, G, Sigma0, P, K, Lam, phi_min
 
 
 def stochastic_realization(
@@ -558,63 +663,15 @@ def stochastic_realization(
     >>> bool(np.allclose(fix.Sigma0, np.var(w)))  # the sample variance, not inflated
     True
     """
-    from realize._checks import as_int, as_timeseries
-    from realize.errors import DataError
-    from realize.identify.hankel import _parse_horizon
-    from realize.identify.subspace import _svd_rank
-    from realize.model import StateSpace
-    from realize.riccati import dlyap, kalman_gain
-
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
-    if isinstance(y, list) and y and all(isinstance(r, np.ndarray) for r in y):
-        records = [as_timeseries(r, f"y[{k}]") for k, r in enumerate(y)]
-    else:
-        records = [as_timeseries(y, "y")]
-    p = records[0].shape[1]
-    for k, r in enumerate(records):
-        if r.shape[1] != p:
-            raise ShapeError(f"y[{k}]: expected {p} channel(s) like record 0, got {r.shape[1]}")
-    n = as_int(order, "order", low=1, error=OrderError)
-    if detrend:
-        y_mean = np.concatenate(records).mean(axis=0)
-        records = [r - y_mean for r in records]
-    else:
-        y_mean = np.zeros(p)
-    # work at unit scale (a power of two, so that scaling back is exact)
-    ms = float(np.mean([np.mean(r * r) for r in records]))
-    if not ms > 0 or not np.isfinite(ms):
-        raise DataError(
-            "y: expected a non-constant output, got "
-            + ("constant data" if detrend else "all zeros")
-        )
-    c = 2.0 ** np.round(0.5 * np.log2(ms))
-    records = [r / c for r in records]
-    if horizon is None:
-        past = future = _default_horizon(records, n)
-    else:
-        past, future = _parse_horizon(horizon)
-    cap = min(past, future - 1) * p
-    if n > cap:
-        raise OrderError(
-            f"order: expected at most {cap} states for horizon (past={past}, future={future}) "
-            f"with p={p} (order <= min(past, future - 1) p), got {n}; use horizon >= "
-            f"{int(np.ceil(n / p)) + 1}"
-        )
-    s_blocks = past + future
-    need = s_blocks - 1 + s_blocks * p
-    total = sum(max(r.shape[0] - s_blocks + 1, 0) for r in records)
-    if total < s_blocks * p:
-        raise DataError(
-            f"y: expected at least {need} samples for horizon (past={past}, future={future}) "
-            f"with p={p}, got {', '.join(str(r.shape[0]) for r in records)}"
-        )
-
+    records, y_mean, c, n, past, future = _prepared(y, order, horizon, detrend)
+    p = y_mean.shape[0]
     if method == "covariance":
         U, s, Vt, Rf, Rp, Sigma0 = _ho_kalman_covariance(records, n, past, future)
     else:
         U, s, Vt, Rf, Rp, Sigma0 = _cca(records, past, future)
-    rank = _svd_rank(s)
+    rank = svd_rank(s)
     if n > rank:
         raise OrderError(
             f"order: the data support at most {rank} states (numerical rank of the "
@@ -630,52 +687,16 @@ def stochastic_realization(
     C = Gamma[:p].copy()
     G = Delta[:, :p].copy()
     A = np.linalg.lstsq(Gamma[:-p], Gamma[p:], rcond=None)[0]
-    Sigma0 = 0.5 * (Sigma0 + Sigma0.T)
+    Sigma0 = symmetrize(Sigma0)
 
-    problem = None
-    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
-    if rho >= 1.0:
-        problem = (
-            f"an unstable covariance realization (spectral radius of A {rho:.6g}); pass "
-            "repair=True for the positive-real realization from the state regression"
-        )
-    else:
-        phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
-        try:
-            if phi_min <= 0:
-                raise NotPositiveRealError("spectral density not positive definite")
-            P, K, Lam = faurre(A, C, G, Sigma0)
-        except NotPositiveRealError as exc:
-            problem = (
-                f"a spectral density with smallest eigenvalue {phi_min * c * c:.4g} at "
-                f"w = {w_min:.4g} rad/sample ({exc}); pass repair=True for the positive-real "
-                "realization from the state regression"
-            )
+    problem, P, K, Lam, phi_min = _forward_model(A, C, G, Sigma0, c)
     repaired = problem is not None
     if repaired:
         if not repair:
             raise NotPositiveRealError(
                 f"Sigma: expected positive-real covariance data, got {problem}"
             )
-        Sig = _sample_covariances(records, past + future)
-        M = _canonical_state_map(Sig, past, future, n)
-        A, C, Q, R, S = _positive_real_realization(Sig, M)
-        try:
-            Px = dlyap(A, Q)
-            Perr, K, Lam = kalman_gain(A, C, Q, R, S)
-        except (InvalidValueError, np.linalg.LinAlgError) as exc:
-            # only when the regression moments are singular (order near past * p / 2 or
-            # deterministic data): the residual covariance is PSD but not definite
-            raise NotPositiveRealError(
-                f"Sigma: expected a positive-real state regression, got a degenerate one "
-                f"({exc}); use a longer horizon or a smaller order"
-            ) from None
-        G = A @ Px @ C.T + S
-        Sigma0 = C @ Px @ C.T + R
-        Sigma0 = 0.5 * (Sigma0 + Sigma0.T)
-        P = Px - Perr
-        P = 0.5 * (P + P.T)
-        phi_min, w_min = spectral_minimum(A, C, G, Sigma0)
+        A, C, G, Sigma0, P, K, Lam, phi_min = _repaired(records, past, future, n)
     Pb, Kb, Lamb = faurre(A.T, G.T, C.T, Sigma0)
     try:
         P_max = np.linalg.inv(Pb)
@@ -684,7 +705,7 @@ def stochastic_realization(
             f"order: the backward realization is not minimal at order {n} (singular "
             "backward state covariance); choose a smaller order"
         ) from None
-    P_max = 0.5 * (P_max + P_max.T)
+    P_max = symmetrize(P_max)
     # back to the data's scale: y = c y~ gives C, G, K_bar^-1 times c and covariances c^2
     C, G, K, Kb = C * c, G * c, K / c, Kb / c
     Sigma0, Lam, Lamb = Sigma0 * c * c, Lam * c * c, Lamb * c * c

@@ -13,6 +13,11 @@ from realize.errors import (
     ShapeError,
 )
 from realize.filtering import DIFFUSE_KAPPA
+from realize.filtering._model import prepare
+from realize.filtering._outputs import merge
+from realize.filtering.filter import assemble
+from realize.filtering.reference import reference_filter
+from realize.filtering.smoother import smooth_groups
 from realize.testing import random_statespace
 
 pytest.importorskip("statsmodels")
@@ -51,6 +56,25 @@ def random_problem(rng, n, m, p, T, *, time_varying=False, correlated=True, miss
     return model, u, y
 
 
+def reference_kalman_filter(model, y, u=None):
+    """The plain NumPy definition (the oracle of the compiled filters), as a FilterResult."""
+    prep = prepare(model, y, u, None, None, "auto")
+    return assemble(prep, reference_filter(prep), "reference")
+
+
+def reference_kalman_smoother(model, y, u=None):
+    """The reference filter and the textbook RTS smoother: ``(xs, Ps, Pc)`` of one series."""
+    prep = prepare(model, y, u, None, None, "auto")
+    sm = smooth_groups(prep, reference_filter(prep), None, "reference")
+    return sm["xs"][0], sm["Ps"][0], sm["Pc"][0]
+
+
+def reference_loglik(model, y, u=None):
+    """The log-likelihood of the reference filter (the exact recursion)."""
+    prep = prepare(model, y, u, None, None, "auto")
+    return float(merge(prep.N, reference_filter(prep, store=False), "loglik")[0])
+
+
 def _close(a, b, rtol=1e-8):
     scale = max(1.0, float(np.max(np.abs(b))))
     np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale)
@@ -83,7 +107,7 @@ def test_compiled_matches_reference(seed):
     rng = np.random.default_rng(100 + seed)
     model, u, y = random_problem(rng, 4, 2, 3, 120, time_varying=seed == 2)
     fast = realize.kalman_filter(model, y, u)
-    ref = realize.kalman_filter(model, y, u, method="reference")
+    ref = reference_kalman_filter(model, y, u)
     for key in (
         "predicted_state",
         "predicted_cov",
@@ -98,6 +122,21 @@ def test_compiled_matches_reference(seed):
         _close(getattr(fast, key), getattr(ref, key), 1e-10)
     np.testing.assert_array_equal(np.isnan(fast.innovations), np.isnan(ref.innovations))
     assert fast.loglik == pytest.approx(ref.loglik, rel=1e-12)
+
+
+def test_method_reference_is_deprecated_and_runs_the_reference(rng):
+    model, u, y = random_problem(rng, 3, 1, 2, 60)
+    with pytest.warns(DeprecationWarning, match="method='reference'"):
+        res = realize.kalman_filter(model, y, u, method="reference")
+    np.testing.assert_array_equal(
+        res.predicted_state, reference_kalman_filter(model, y, u).predicted_state
+    )
+    with pytest.warns(DeprecationWarning, match="method='reference'"):
+        assert realize.loglik(model, y, u, method="reference") == reference_loglik(model, y, u)
+    with pytest.warns(DeprecationWarning, match="method='reference'"):
+        sm = realize.kalman_smoother(model, y, u, method="reference")
+    np.testing.assert_array_equal(sm.smoothed_state, reference_kalman_smoother(model, y, u)[0])
+    assert "reference" not in realize.filtering.filter.METHODS
 
 
 def test_loglik_of_ar1_by_hand():

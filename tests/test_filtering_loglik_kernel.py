@@ -3,7 +3,7 @@ and statsmodels."""
 
 import numpy as np
 import pytest
-from test_filtering import random_problem
+from test_filtering import random_problem, reference_loglik
 from test_filtering_oracles import statsmodels_smoother
 
 import realize
@@ -101,7 +101,7 @@ def test_loglik_kernel_matches_full_filter(seed, correlated, steady_state):
     ll = realize.loglik(model, y, u, steady_state=steady_state)
     assert ll == pytest.approx(full.loglik, rel=1e-11)
     if not steady_state:
-        ref_np = realize.loglik(model, y, u, method="reference", steady_state=False)
+        ref_np = reference_loglik(model, y, u)
         assert ll == pytest.approx(ref_np, rel=1e-11)
     ref = statsmodels_smoother(model, y, u, x0=full.predicted_state[0], P0=full.predicted_cov[0])
     assert abs(ll - ref["loglik"]) <= 1e-9 * abs(ref["loglik"])

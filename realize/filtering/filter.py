@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -15,7 +16,22 @@ from realize.filtering.results import FilterResult
 
 __all__ = ["kalman_filter", "METHODS", "run_filter"]
 
-METHODS = ("conventional", "univariate", "square_root", "reference")
+#: The filters of ``method=``. The plain NumPy definition the compiled filters are tested
+#: against (:mod:`realize.filtering.reference`) is no longer one of them: ``"reference"``
+#: still runs it for one release, with a DeprecationWarning (:func:`public_method`).
+METHODS = ("conventional", "univariate", "square_root")
+
+
+def public_method(method):
+    """``method`` of a public entry point; ``"reference"`` warns that it is deprecated."""
+    if isinstance(method, str) and method == "reference":
+        warnings.warn(
+            "method='reference' is deprecated: the NumPy reference is the tests' oracle "
+            "(realize.filtering.reference), not a filter to choose; use 'conventional'",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return method
 
 
 def _runner(method: str):
@@ -57,7 +73,7 @@ def run_filter(
     InvalidValueError
         If a log-likelihood is not finite (an explosive model overflowed).
     """
-    method = as_choice(method, "method", METHODS)
+    method = as_choice(method, "method", (*METHODS, "reference"))
     extra = {} if filtered_cov or method != "conventional" else {"filtered_cov": False}
     groups = _runner(method)(prep, store=store, tol=tol, **extra)
     for idx, out in groups:
@@ -151,14 +167,14 @@ def kalman_filter(
         ``"auto"``: the stationary covariance ``P0 = dlyap(A, Q)`` for a stable A, else the
         approximate diffuse ``P0 = 1e6 I``. ``"steady_state"``: start from the Riccati
         solution, i.e. with the innovation form's gain K and covariance Lambda.
-    method : {"conventional", "univariate", "square_root", "reference"}
+    method : {"conventional", "univariate", "square_root"}
         ``"conventional"``: the compiled covariance filter (default; the only one with
         one covariance recursion shared by N series). ``"univariate"``: compiled
         sequential processing of the channels (needs diagonal R; no p x p factorization
         in the recursion). ``"square_root"``: the compiled array (QR) square-root filter
-        for ill-conditioned problems. ``"reference"``: the plain NumPy definition (the
-        exact recursion, without the steady-state switch). The three compiled filters
-        all have the steady-state switch.
+        for ill-conditioned problems. All three have the steady-state switch.
+        ``"reference"`` (the plain NumPy definition, the tests' oracle) is deprecated: it
+        warns and still runs for one release.
     steady_state : bool, default True
         Freeze the covariance recursion once it has converged (time-invariant models,
         all channels observed), until the next missing value: the conventional filter
@@ -213,6 +229,7 @@ def kalman_filter(
     >>> res.predicted_state.shape, res.innovation_cov.shape, bool(np.isfinite(res.loglik))
     ((200, 1), (200, 1, 1), True)
     """
+    method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
     groups = run_filter(prep, method, store=True, tol=tol)

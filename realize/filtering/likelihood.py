@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering._outputs import merge
-from realize.filtering.filter import run_filter
+from realize.filtering.filter import public_method, run_filter
 
 __all__ = ["loglik"]
 
@@ -55,6 +55,7 @@ def loglik(
     >>> bool(np.isclose(ll, ref))
     True
     """
+    method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
     ll = merge(prep.N, run_filter(prep, method, store=False, tol=tol), "loglik")

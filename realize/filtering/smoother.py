@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
-from realize.filtering.filter import assemble, run_filter
+from realize.filtering.filter import assemble, public_method, run_filter
 from realize.filtering.results import SmootherResult
 
 __all__ = ["kalman_smoother", "smooth_groups"]
@@ -81,8 +81,8 @@ def kalman_smoother(
     Parameters
     ----------
     sys, y, u, x0, P0, init, method, steady_state, tol
-        As in :func:`realize.kalman_filter` (``method`` chooses the forward filter;
-        ``"reference"`` also uses the textbook RTS backward pass in NumPy).
+        As in :func:`realize.kalman_filter` (``method`` chooses the forward filter; the
+        deprecated ``"reference"`` also uses the textbook RTS backward pass in NumPy).
 
     Returns
     -------
@@ -126,6 +126,7 @@ def kalman_smoother(
     >>> bool(np.all(sm.smoothed_cov <= sm.filter.filtered_cov + 1e-12))
     True
     """
+    method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
     groups = run_filter(prep, method, store=True, tol=tol, filtered_cov=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -183,8 +184,12 @@ def as_float(
     return v
 
 
-def as_choice(x, name: str, choices) -> str:
+def as_choice(x, name: str, choices, *, aliases=None, stacklevel: int = 3) -> str:
     """One of a fixed set of strings (an option such as ``method``).
+
+    ``aliases`` maps deprecated names to their choice: they are accepted for one release
+    with a DeprecationWarning (at ``stacklevel``, the caller of the public function by
+    default) and the choice is returned.
 
     Examples
     --------
@@ -196,6 +201,13 @@ def as_choice(x, name: str, choices) -> str:
     realize.errors.InvalidValueError: method: expected one of ('n4sid', 'cva'), got list
     """
     choices = tuple(choices)
+    if aliases and isinstance(x, str) and x in aliases:
+        warnings.warn(
+            f"{name}={x!r} is deprecated and will be removed; use {name}={aliases[x]!r}",
+            DeprecationWarning,
+            stacklevel=stacklevel,
+        )
+        return aliases[x]
     if not isinstance(x, str) or x not in choices:
         raise InvalidValueError(f"{name}: expected one of {choices}, got {_shown(x)}")
     return x

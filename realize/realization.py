@@ -563,7 +563,8 @@ class BalancedTruncation(NamedTuple):
         return _compact_repr(self)
 
 
-_METHODS = {"truncate": "truncate", "spa": "spa", "singular-perturbation": "spa", "matchdc": "spa"}
+_METHODS = ("truncate", "spa")
+_METHOD_ALIASES = {"singular-perturbation": "spa", "matchdc": "spa"}  # deprecated (issue 18)
 
 
 def balanced_realization(sys, order: int | None = None):
@@ -646,10 +647,10 @@ def balanced_truncation(sys, order: int, *, method: str = "truncate") -> Balance
         Hankel singular values).
     method : {'truncate', 'spa'}
         'truncate' keeps the r most controllable-and-observable balanced states
-        (matches ``G`` at ``z = inf`` direction: same D). 'spa' (aliases
-        'singular-perturbation', 'matchdc') sets the discarded states to their
-        steady state, so the reduced model has the same DC gain (``G(1)``, or ``G(0)``
-        in continuous time).
+        (matches ``G`` at ``z = inf`` direction: same D). 'spa' sets the discarded
+        states to their steady state, so the reduced model has the same DC gain (``G(1)``,
+        or ``G(0)`` in continuous time); its former aliases 'singular-perturbation' and
+        'matchdc' are deprecated.
 
     Returns
     -------
@@ -705,7 +706,7 @@ def balanced_truncation(sys, order: int, *, method: str = "truncate") -> Balance
     sys = _lti(sys)
     continuous = not isinstance(sys, StateSpace)
     n = sys.A.shape[0]
-    method = _METHODS[as_choice(method, "method", sorted(_METHODS))]
+    method = as_choice(method, "method", _METHODS, aliases=_METHOD_ALIASES)
     r = as_int(order, "order", low=0, high=n, error=OrderError)
     _require_stable(sys, "balanced truncation")
     if n == 0:

@@ -173,6 +173,17 @@ def test_balanced_truncation_bounds(seed, method):
         np.testing.assert_allclose(res.model.freqresp([0.0]), g1, atol=1e-10 * np.abs(g1).max())
 
 
+@pytest.mark.parametrize("alias", ["singular-perturbation", "matchdc"])
+def test_balanced_truncation_method_aliases_are_deprecated(alias):
+    sys = random_statespace(3, 5, 1, 1)
+    with pytest.warns(DeprecationWarning, match=f"method='{alias}' is deprecated.*'spa'"):
+        old = realize.balanced_truncation(sys, 2, method=alias).model
+    new = realize.balanced_truncation(sys, 2, method="spa").model
+    np.testing.assert_array_equal(old.A, new.A)
+    with pytest.raises(InvalidValueError, match="method"):
+        realize.balanced_truncation(sys, 2, method="singular perturbation")
+
+
 def test_balanced_truncation_matches_slicot_discrete():
     slycot = pytest.importorskip("slycot")
     for seed in range(4):

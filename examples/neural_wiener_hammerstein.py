@@ -71,12 +71,12 @@ print(
 # 4. figures: the two simulations, and the spectra of their errors
 fig = realize.plot.simulation(
     test.y[:2000],
-    np.column_stack([yhat_lin[:2000], yhat[:2000]]),
+    {"linear": yhat_lin[:2000], "neural": yhat[:2000]},
     dt=data.dt,
     window=WINDOW,
     output_names=["y"],
     units="V",
-    labels=["linear", "neural"],
+    title="Test data against the linear and the neural model",
 )
 fig.savefig("wh_neural_simulation.png", dpi=100)
 fig = realize.plot.error_spectra(

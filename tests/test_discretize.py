@@ -50,7 +50,7 @@ def test_other_methods_and_bad_method():
     sys = realize.c2d([[-1.0]], [[1.0]], [[1.0]], dt=0.1, method="tustin")
     ref = control.sample_system(control.ss(-1.0, 1.0, 1.0, 0.0), 0.1, method="tustin")
     np.testing.assert_allclose(
-        sys.freqresp([0.3]), ref.frequency_response([3.0]).complex.reshape(1, 1, 1), rtol=1e-10
+        sys.freqresp([3.0]), ref.frequency_response([3.0]).complex.reshape(1, 1, 1), rtol=1e-10
     )
     with pytest.raises(InvalidValueError, match="method"):
         realize.c2d([[-1.0]], dt=0.1, method="magic")

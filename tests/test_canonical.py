@@ -405,6 +405,19 @@ def test_unobservable_model_raises_with_rank():
             canonical_form(sys, form)
 
 
+def test_one_name_per_form_and_deprecated_aliases():
+    from realize.canonical import FORM_ALIASES, FORMS
+
+    assert len(FORMS) == len(set(FORMS)) == 9 and not set(FORMS) & set(FORM_ALIASES)
+    sys = random_statespace(0, 3, 1, 1)
+    for alias, name in FORM_ALIASES.items():
+        with pytest.warns(DeprecationWarning, match=f"form='{alias}' is deprecated"):
+            old, T_old = canonical_form(sys, alias.upper())
+        new, T_new = canonical_form(sys, name)
+        np.testing.assert_array_equal(old.A, new.A)
+        np.testing.assert_array_equal(T_old, T_new)
+
+
 def test_other_bad_inputs():
     stable = random_statespace(0, 3)
     with pytest.raises(InvalidValueError, match="form: expected one of"):

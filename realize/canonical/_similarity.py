@@ -1,0 +1,67 @@
+"""What every canonical form shares: the similarity, its conditioning, option checks.
+
+Every form is a similarity ``x_new = T x`` applied with :meth:`StateSpace.similarity`
+(which carries the noise model and the innovation form) and then given the exactly
+structured ``A, B, C`` of the form (:func:`finish`); :func:`check_cond` warns when
+``cond(T)`` exceeds :data:`COND_WARN`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from realize._checks import as_float
+from realize.errors import IllConditionedWarning, InvalidValueError
+from realize.model import StateSpace, _build_unchecked
+
+__all__ = ["COND_WARN", "EPS", "apply", "check_cond", "finish", "options"]
+
+#: cond(T) above which canonical_form warns with IllConditionedWarning.
+COND_WARN = 1e8
+
+#: Machine epsilon of float64.
+EPS = np.finfo(float).eps
+
+
+def check_cond(T: np.ndarray, form: str, stacklevel: int = 4) -> float:
+    """``cond(T)``, with an IllConditionedWarning above :data:`COND_WARN`."""
+    c = float(np.linalg.cond(T)) if T.size else 1.0
+    if not c < COND_WARN:
+        warnings.warn(
+            f"canonical_form({form!r}): the transformation is ill-conditioned "
+            f"(cond(T) = {c:.3g} > {COND_WARN:.0e}); expect relative errors near eps * cond(T)",
+            IllConditionedWarning,
+            stacklevel=stacklevel,
+        )
+    return c
+
+
+def finish(sys: StateSpace, T, A, B, C) -> StateSpace:
+    """sys.similarity(T) (which carries the noise model), with A, B, C replaced by the
+    structured matrices of the form."""
+    new = sys.similarity(T)
+    fields = new._fields()
+    fields.pop("A")
+    fields.update(B=B, C=C)
+    return _build_unchecked(A, fields)
+
+
+def apply(sys: StateSpace, T: np.ndarray, Ti: np.ndarray):
+    """``(T A Ti, T B, C Ti)``."""
+    A = T @ sys.A @ Ti
+    return A, T @ sys.B, sys.C @ Ti
+
+
+def options(form: str, given: dict, allowed: tuple[str, ...]) -> dict:
+    """The options of a form, checked against the ones it accepts."""
+    extra = set(given) - set(allowed)
+    if extra:
+        raise InvalidValueError(
+            f"options: form {form!r} accepts {list(allowed) or 'no options'}, "
+            f"got unexpected {sorted(extra)}"
+        )
+    if "index_tol" in given:
+        given = {**given, "index_tol": as_float(given["index_tol"], "index_tol", low=0.0)}
+    return given

@@ -29,7 +29,10 @@ brings ``sys`` into that family and reads off the parameters, exactly (up to rou
     (the decaying modes, like a Mamba layer): ``canonical_form(sys, "memory")``.
 
 All functions here work on float64 NumPy arrays; :mod:`realize.nn.ssm` turns the results
-into torch parameters.
+into torch parameters. The modal and memory forms are those of :mod:`realize.canonical`
+(:func:`realize.canonical.modal.real_modal`, :func:`realize.canonical.memory_blocks`),
+brought to the layer's order (real modes first) and 2x2 block sign by a signed
+permutation.
 """
 
 from __future__ import annotations
@@ -37,7 +40,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy.linalg import solve_discrete_lyapunov
 
+from realize._linalg import symmetrize
+from realize.canonical.memory import memory_blocks
+from realize.canonical.modal import defective_eigenvalue, real_modal
 from realize.errors import IllConditionedWarning, InvalidValueError, NotStableError
 
 __all__ = [
@@ -97,130 +104,11 @@ def contractive_transform(A: np.ndarray) -> np.ndarray:
     _require_stable(A)
     if n == 0 or np.linalg.norm(A, 2) < 1.0 - 1e-12:
         return np.eye(n)
-    from scipy.linalg import solve_discrete_lyapunov
-
-    P = solve_discrete_lyapunov(A.T, np.eye(n))  # A' P A - P + I = 0
-    P = (P + P.T) / 2
+    P = symmetrize(solve_discrete_lyapunov(A.T, np.eye(n)))  # A' P A - P + I = 0
     lam, V = np.linalg.eigh(P)
     T = (V * np.sqrt(lam)) @ V.T  # P^(1/2)
     _check_cond(T, "contractive coordinates")
     return T
-
-
-def defective_eigenvalue(A: np.ndarray, lam=None, V=None):
-    """The first numerically defective eigenvalue of A (a Jordan block of size > 1), if any.
-
-    Parameters
-    ----------
-    A : (n, n) array
-    lam, V : arrays, optional
-        ``np.linalg.eig(A)``, if already computed.
-
-    Returns
-    -------
-    None or (mu, algebraic, geometric)
-        ``mu`` the centre of a cluster of ``algebraic`` computed eigenvalues whose
-        eigenspace has only ``geometric < algebraic`` dimensions.
-
-    Notes
-    -----
-    Rounding splits a defective eigenvalue: a Jordan block of size k perturbed by
-    ``eps ||A||`` has k eigenvalues on a circle of radius about ``(eps ||A||)^(1/k)``
-    (``6e-6`` for a 3-step delay chain) with nearly parallel eigenvectors, so neither
-    equality of the eigenvalues nor a bound on the eigenvector condition number alone
-    tells it from a diagonalizable matrix with close eigenvalues. Two tests are combined
-    (Golub & Wilkinson 1976; Demmel 1986):
-
-    1. *Clusters.* Each computed eigenvalue is known to within its first-order
-       perturbation radius ``r_i = 10 n eps ||A|| kappa_i`` (``kappa_i = ||y_i|| ||x_i||
-       / |y_i' x_i|`` its condition number, left eigenvectors the rows of ``V^-1``),
-       capped at ``||A|| (10 n eps)^(1/n)``, the largest split of a defective
-       eigenvalue; eigenvalues whose discs overlap form a cluster. Well-conditioned
-       close eigenvalues (orthogonal eigenvectors) have tiny discs and stay apart.
-    2. *Rank.* For a cluster of k eigenvalues with mean ``mu`` (the mean of a cluster is
-       well conditioned even when its members are not), the geometric multiplicity is
-       the number of singular values of ``A - mu I`` below ``sqrt(eps) ||A||``; the
-       cluster is defective when it is smaller than k. A repeated eigenvalue with a full
-       eigenspace (``0.5 I``) passes.
-
-    References
-    ----------
-    G. H. Golub, J. H. Wilkinson, "Ill-conditioned eigensystems and the computation of
-    the Jordan canonical form", SIAM Review 18 (1976) 578-619.
-    J. W. Demmel, "Computing stable eigendecompositions of matrices", Linear Algebra
-    Appl. 79 (1986) 163-193.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from realize.nn.lift import defective_eigenvalue
-    >>> T = np.array([[2.0, 1.0, 0.0], [0.5, 1.0, 1.0], [0.0, 1.0, 3.0]])
-    >>> shift = T @ np.eye(3, k=-1) @ np.linalg.inv(T)  # a 3-step delay line
-    >>> mu, alg, geo = defective_eigenvalue(shift)
-    >>> bool(abs(mu) < 1e-12), alg, geo
-    (True, 3, 1)
-    >>> defective_eigenvalue(0.5 * np.eye(2)) is None
-    True
-    """
-    if A.shape[0] < 2:
-        return None
-    if lam is None or V is None:
-        lam, V = np.linalg.eig(A)
-    for members, mu, geometric, _ in _eigen_clusters(A, lam, V):
-        if geometric < len(members):
-            return mu, len(members), geometric
-    return None
-
-
-def _eigen_clusters(A: np.ndarray, lam: np.ndarray, V: np.ndarray, imag_tol: float = 1e-12):
-    """Clusters of computed eigenvalues: ``[(members, mu, geometric, basis), ...]``.
-
-    One entry per real cluster and per conjugate pair of complex clusters (the one with
-    ``Im mu > 0``); see :func:`defective_eigenvalue` for the tests. ``basis`` (n,
-    geometric) is an orthonormal basis of the eigenspace ``null(A - mu I)`` (real for a
-    real ``mu``) for clusters of two or more, None for single eigenvalues. A conjugate
-    pair within ``imag_tol`` of the real axis is one real cluster.
-    """
-    n = A.shape[0]
-    s = float(np.linalg.norm(A, 2)) if n else 0.0
-    eps = np.finfo(float).eps
-    if s == 0.0:  # A = 0: one eigenvalue, every vector an eigenvector
-        return [(np.arange(n), 0.0, n, np.eye(n))] if n else []
-    Vn = V / np.linalg.norm(V, axis=0)
-    cap = s * (10 * n * eps) ** (1.0 / n)
-    with np.errstate(all="ignore"):
-        try:
-            kappa = np.linalg.norm(np.linalg.inv(Vn), axis=1)
-        except np.linalg.LinAlgError:
-            kappa = np.full(n, np.inf)
-    kappa = np.where(np.isfinite(kappa), kappa, np.inf)
-    radius = np.minimum(10 * n * eps * s * kappa, cap)
-    near_real = np.abs(lam.imag) <= imag_tol * max(1.0, float(np.max(np.abs(lam))))
-    radius = np.where(near_real, np.maximum(radius, np.abs(lam.imag)), radius)
-    # single-linkage clusters: connected components of the graph of overlapping discs
-    from scipy.sparse.csgraph import connected_components
-
-    overlap = np.abs(lam[:, None] - lam[None, :]) <= radius[:, None] + radius[None, :]
-    _, label = connected_components(overlap, directed=False)
-    tol = np.sqrt(eps) * s
-    out = []
-    for c in np.unique(label):
-        members = np.flatnonzero(label == c)
-        if len(members) == 1:
-            i = members[0]
-            if lam[i].imag >= 0 or near_real[i]:
-                out.append((members, lam[i].real if near_real[i] else lam[i], 1, None))
-            continue
-        mu = complex(np.mean(lam[members]))
-        if abs(mu.imag) <= max(tol, imag_tol * max(1.0, abs(mu))):
-            mu = mu.real
-        elif mu.imag < 0:
-            continue  # the conjugate cluster stands for both
-        _, sv, Vh = np.linalg.svd(A - mu * np.eye(n))
-        geometric = int(np.sum(sv <= tol))
-        basis = Vh[n - geometric :].conj().T if geometric else np.zeros((n, 0))
-        out.append((members, mu, geometric, basis))
-    return out
 
 
 def modal_form(A: np.ndarray, imag_tol: float = 1e-12):
@@ -255,8 +143,8 @@ def modal_form(A: np.ndarray, imag_tol: float = 1e-12):
     n = A.shape[0]
     if n == 0:
         return np.zeros(0), np.zeros(0, complex), np.eye(0)
-    lam, V = np.linalg.eig(A)
-    defect = defective_eigenvalue(A, lam, V)
+    lam, W = np.linalg.eig(A)
+    defect = defective_eigenvalue(A, lam, W)
     if defect is not None:
         mu, alg, geo = defect
         if abs(mu) <= np.sqrt(np.finfo(float).eps) * max(float(np.linalg.norm(A, 2)), 1e-300):
@@ -273,32 +161,34 @@ def modal_form(A: np.ndarray, imag_tol: float = 1e-12):
             "sys: expected a diagonalizable A for the diagonal (modal) form, got a defective "
             f"A with {alg} eigenvalues but {geo} eigenvector(s) at {mu:.3g}: {hint}"
         )
-    real_modes, cplx_modes = [], []  # (eigenvalue, unit vector)
-    for members, mu, _, basis in _eigen_clusters(A, lam, V, imag_tol):
-        # a cluster of (nearly) repeated eigenvalues: an orthonormal basis of its eigenspace
-        # (the computed eigenvectors of a repeated eigenvalue can be nearly parallel, and a
-        # real one split by rounding into a conjugate pair has conjugate eigenvectors)
-        vecs = [V[:, members[0]]] if basis is None else list(basis.T)
-        for v in vecs:
-            if np.isrealobj(mu):
-                real_modes.append((float(np.real(mu)), v.real / np.linalg.norm(v.real)))
-            else:
-                cplx_modes.append((complex(mu), v / np.linalg.norm(v)))
-    real_modes.sort(key=lambda e: -e[0])
-    cplx_modes.sort(key=lambda e: -abs(e[0]))
-    if len(real_modes) + 2 * len(cplx_modes) != n:
-        raise InvalidValueError("sys: expected a diagonalizable A with conjugate eigenvalue pairs")
-    cols = [v for _, v in real_modes]
-    for _, v in cplx_modes:
-        # A (vr + i vi) = lambda (vr + i vi): in the basis [vr, -vi] the block is
-        # [[sigma, -omega], [omega, sigma]], the real form of x' = lambda x for x = a + i b
-        cols += [v.real, -v.imag]
-    Tinv = np.column_stack(cols)
+    V, J, sizes, _, _ = real_modal(A, lam, W, imag_tol)
+    P, lr, lc = _layer_modes(J, sizes)
+    Tinv = V @ P.T
     _check_cond(Tinv, "a diagonalizable A (modal form)")
-    T = np.linalg.inv(Tinv)
-    lr = np.array([e for e, _ in real_modes], dtype=float)
-    lc = np.array([e for e, _ in cplx_modes], dtype=complex)
-    return lr, lc, T
+    return lr, lc, np.linalg.inv(Tinv)
+
+
+def _layer_modes(J: np.ndarray, sizes) -> tuple:
+    """The layer's order and sign of the modes of a real modal form J (blocks ``sizes``).
+
+    Returns ``(P, lam_real, lam_cplx)``: the signed permutation ``w = P z`` that puts the
+    real modes first and, for each pair ``a +- ib`` (block ``[[a, b], [-b, a]]`` of
+    :func:`realize.canonical.modal.real_modal`), the coordinates ``(z1, -z2)``, in which
+    the block is the layer's ``[[a, -b], [b, a]]``; and the eigenvalues.
+    """
+    n = J.shape[0]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int)
+    real = [k for k, size in zip(starts, sizes) if size == 1]
+    pairs = [k for k, size in zip(starts, sizes) if size == 2]
+    P = np.zeros((n, n))
+    for row, k in enumerate(real):
+        P[row, k] = 1.0
+    for j, k in enumerate(pairs):
+        row = len(real) + 2 * j
+        P[row, k], P[row + 1, k + 1] = 1.0, -1.0
+    lr = np.array([J[k, k] for k in real], dtype=float)
+    lc = np.array([complex(J[k, k], J[k, k + 1]) for k in pairs], dtype=complex)
+    return P, lr, lc
 
 
 def companion_form(A: np.ndarray, B: np.ndarray | None = None, tries: int = 16):
@@ -427,12 +317,15 @@ def reflection_to_poly(k):
     return poly
 
 
-def memory_form(sys, zero_tol: float = 1e-9):
+def memory_form(sys, zero_tol=None):
     """``canonical_form(sys, "memory")``: a nilpotent shift block beside a diagonal block.
 
     Parameters
     ----------
     sys : StateSpace
+    zero_tol : None
+        Deprecated and ignored: the shift block is found by the rank decisions of
+        :func:`realize.canonical.memory_blocks` (its default tolerance).
 
     Returns
     -------
@@ -444,100 +337,17 @@ def memory_form(sys, zero_tol: float = 1e-9):
     lam_real, lam_cplx, T : as :func:`modal_form` for the remaining block, with T acting on
         the whole state: ``x_new = T x``, the first n_shift coordinates the shift register.
     """
-    import realize
-
-    try:
-        new, T = realize.canonical_form(sys, "memory")
-    except (ImportError, AttributeError, NotImplementedError):
-        new, T = None, None
-    except InvalidValueError:
-        raise
-    A = sys.A
-    n = A.shape[0]
-    if new is not None:
-        ns = _nilpotent_size(new.A, zero_tol)
-        Ad = new.A[ns:, ns:]
-        if (
-            np.allclose(new.A[:ns, ns:], 0, atol=1e-12)
-            and np.allclose(new.A[ns:, :ns], 0, atol=1e-12)
-            and _is_shift(new.A[:ns, :ns])
-        ):
-            lr, lc, Td = modal_form(Ad)
-            Tfull = np.eye(n)
-            Tfull[ns:, ns:] = Td
-            return ns, new.A[:ns, :ns].copy(), lr, lc, Tfull @ T
-    return _memory_form_direct(A, zero_tol)
-
-
-def _is_shift(S: np.ndarray) -> bool:
-    ns = S.shape[0]
-    if ns == 0:
-        return True
-    mask = np.zeros_like(S, dtype=bool)
-    mask[np.arange(1, ns), np.arange(ns - 1)] = True
-    return bool(np.all(S[~mask] == 0) and np.all(np.isin(S[mask], (0.0, 1.0))))
-
-
-def _nilpotent_size(A, tol):
-    lam = np.linalg.eigvals(A)
-    return int(np.sum(np.abs(lam) <= tol * max(1.0, np.max(np.abs(lam)) if lam.size else 1.0)))
-
-
-def _memory_form_direct(A: np.ndarray, zero_tol: float):
-    """Separate the zero eigenvalues (Schur reordering + Sylvester equation), put the
-    nilpotent part in Jordan (shift) form and the rest in modal form."""
-    from scipy.linalg import schur, solve_sylvester
-
-    n = A.shape[0]
-    scale = max(1.0, np.max(np.abs(np.linalg.eigvals(A)))) if n else 1.0
-    Tsch, Z, ns = schur(A, output="real", sort=lambda x, y: np.hypot(x, y) <= zero_tol * scale)
-    # A = Z Tsch Z'; Tsch = [[N0, X], [0, R]]: decouple with [[I, Y], [0, I]], N0 Y - Y R = -X
-    N0, X, R = Tsch[:ns, :ns], Tsch[:ns, ns:], Tsch[ns:, ns:]
-    Y = solve_sylvester(N0, -R, -X) if ns and ns < n else np.zeros((ns, n - ns))
-    W = np.eye(n)
-    W[:ns, ns:] = Y  # Tsch W = W diag(N0, R)
-    Tinv = Z @ W
-    # Jordan chains of the nilpotent block: N0 has tiny entries where it should be exactly
-    # nilpotent; build chains from the kernel filtration of N0
-    Sj, Pj = _nilpotent_jordan(N0, zero_tol * scale)
-    lr, lc, Td = modal_form(R)
-    Tinv_full = Tinv @ np.block(
-        [[Pj, np.zeros((ns, n - ns))], [np.zeros((n - ns, ns)), np.linalg.inv(Td)]]
-    )
-    _check_cond(Tinv_full, "a memory (shift + diagonal) form")
-    return ns, Sj, lr, lc, np.linalg.inv(Tinv_full)
-
-
-def _nilpotent_jordan(N0: np.ndarray, tol: float):
-    """Jordan form ``P^-1 N0 P = S`` of a nilpotent matrix (shift with subdiagonal ones)."""
-    ns = N0.shape[0]
-    if ns == 0:
-        return np.zeros((0, 0)), np.eye(0)
-    # chains: pick vectors of maximal height and follow v, N0 v, N0^2 v, ...
-    powers = [np.eye(ns)]
-    while np.linalg.norm(powers[-1]) > tol * 10 and len(powers) <= ns:
-        powers.append(N0 @ powers[-1])
-    chains = []
-    basis = np.zeros((ns, 0))
-    for h in range(len(powers) - 1, 0, -1):
-        # vectors with N0^(h-1) v != 0, N0^h v = 0, independent of the chains so far
-        U, s, Vt = np.linalg.svd(powers[h - 1])
-        for v in Vt[: int(np.sum(s > tol * 10))]:
-            chain = np.column_stack([np.linalg.matrix_power(N0, j) @ v for j in range(h)])
-            trial = np.column_stack([basis, chain])
-            if np.linalg.matrix_rank(trial, tol=1e-8) == trial.shape[1]:
-                basis = trial
-                chains.append(h)
-            if basis.shape[1] == ns:
-                break
-        if basis.shape[1] == ns:
-            break
-    if basis.shape[1] != ns:
-        raise InvalidValueError("sys: could not put the nilpotent block in Jordan (shift) form")
-    S = np.zeros((ns, ns))
-    pos = 0
-    for h in chains:
-        for j in range(1, h):
-            S[pos + j, pos + j - 1] = 1.0
-        pos += h
-    return S, basis
+    if zero_tol is not None:
+        warnings.warn(
+            "zero_tol is deprecated and ignored: the shift block comes from the rank "
+            "decisions of realize.canonical.memory_blocks",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    new, T, info = memory_blocks(sys)
+    ns, n = info.n_eidetic, new.n
+    # the fading part is already in real modal form: only the layer's order and signs
+    P, lr, lc = _layer_modes(new.A[ns:, ns:], info.fading_blocks)
+    Tfull = np.eye(n)
+    Tfull[ns:, ns:] = P
+    return ns, new.A[:ns, :ns].copy(), lr, lc, Tfull @ T

@@ -370,7 +370,3 @@ def as_timeseries(
     else:
         check_finite(arr, name)
     return np.ascontiguousarray(arr)
-
-
-#: The former private name, kept for the modules that still import it (issue 18).
-_as_float_array = as_float_array

@@ -51,10 +51,10 @@ import numbers
 import numpy as np
 import scipy.linalg as sla
 
-from realize._checks import _as_float_array, as_int, describe
+from realize._checks import as_float_array, as_int, describe
 from realize._linalg import symmetrize
 from realize.errors import InvalidValueError, ShapeError
-from realize.model import StateSpace, _build_unchecked
+from realize.model import StateSpace, build_unchecked
 
 __all__ = ["feedback", "negate", "parallel", "series"]
 
@@ -72,7 +72,7 @@ def _as_model(sys, name: str) -> StateSpace:
 def _static_gain(k, name: str, dt: float, rows: int, cols: int, fill: str) -> StateSpace:
     """A number or array as a model without states: k I (fill='identity') or k 1 1'
     (fill='ones') for a number, the array itself otherwise."""
-    K = _as_float_array(k, name)
+    K = as_float_array(k, name)
     if K.ndim == 0:
         if fill == "identity":
             if rows != cols:
@@ -110,7 +110,7 @@ def _is_gain(x) -> bool:
     return isinstance(x, (numbers.Number, np.ndarray, list, tuple, np.generic))
 
 
-def _supported(x) -> bool:
+def supported_operand(x) -> bool:
     """Whether an operator (``*``, ``+``, ``-``) accepts x as the other operand."""
     return _is_model(x) or (_is_gain(x) and not isinstance(x, bool))
 
@@ -393,12 +393,12 @@ def feedback(a, b=1, sign: int = -1) -> StateSpace:
     )
 
 
-def _minus(x, name: str):
+def minus_operand(x, name: str):
     """-x for a model (:func:`negate`), a number or a gain array (for ``a - b``)."""
     if _is_model(x):
         return negate(x)
     if _is_gain(x):
-        return -_as_float_array(x, name)
+        return -as_float_array(x, name)
     raise InvalidValueError(
         f"{name}: expected a realize.StateSpace, a number or a gain array, got {describe(x)}"
     )
@@ -439,4 +439,4 @@ def negate(a) -> StateSpace:
         fields.update(K=-a.K)
     A = fields.pop("A")
     # the sign flip keeps the pair consistent (the Riccati equation of (Q, R, -S) has -K)
-    return _build_unchecked(A, fields)
+    return build_unchecked(A, fields)

@@ -207,11 +207,11 @@ def load(path):
         raise FormatError(f"path: {path}: expected 'fields' to be a JSON object, got {fields!r}")
     try:
         if meta["kind"] == "StateSpace":
-            from realize.model import _build_unchecked
+            from realize.model import build_unchecked
 
             A = contents.pop("A")
             # K and Lambda were consistent when saved: load them as stored, bit for bit
-            return _build_unchecked(A, {"K": None, "Lambda": None, **contents, **fields})
+            return build_unchecked(A, {"K": None, "Lambda": None, **contents, **fields})
         return cls._from_arrays(contents, fields)
     except (RealizeError, KeyError, TypeError, ValueError) as exc:
         raise FormatError(

@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from realize._checks import (
-    _as_float_array,
     as_bool,
     as_float,
+    as_float_array,
     as_int,
     as_matrix,
     as_square,
@@ -70,8 +70,8 @@ def _labels(x, name: str, size: int) -> tuple[str, ...] | None:
     return labels
 
 
-def _short(value) -> str:
-    """One value of a result, short: see :func:`_compact_repr`."""
+def short_value(value) -> str:
+    """One value of a result, short: see :func:`compact_repr`."""
     if isinstance(value, StateSpace):
         return repr(value).split("\n")[0]
     if isinstance(value, (float, np.floating)):
@@ -89,7 +89,7 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _compact_repr(result) -> str:
+def compact_repr(result) -> str:
     """The repr of a result (a NamedTuple or dataclass) on one line.
 
     The rule, for every result type in the package: ``Type(field=value, ...)`` with models
@@ -104,7 +104,7 @@ def _compact_repr(result) -> str:
         names = [f.name for f in dataclasses.fields(result)]
     else:
         names = list(result._fields)
-    body = ", ".join(f"{k}={_short(getattr(result, k))}" for k in names)
+    body = ", ".join(f"{k}={short_value(getattr(result, k))}" for k in names)
     return f"{type(result).__name__}({body})"
 
 
@@ -569,7 +569,7 @@ class StateSpace:
         >>> bool(np.allclose(fast.freqresp([np.pi], normalized=True), sys.freqresp([np.pi])))
         True
         """
-        w = np.atleast_1d(_as_float_array(w, "w"))
+        w = np.atleast_1d(as_float_array(w, "w"))
         check_finite(w, "w")
         if w.ndim != 1:
             raise ShapeError(f"w: expected a 1-D array of frequencies, got shape {w.shape}")
@@ -1022,7 +1022,7 @@ class StateSpace:
         A = fields.pop("A")
         # a similarity keeps the pair consistent; skip the Riccati check for speed and
         # because rounding may move K by more than its tolerance on ill-conditioned T
-        return _build_unchecked(A, fields)
+        return build_unchecked(A, fields)
 
     # ------------------------------------------------------------ simulation
     def simulate(
@@ -1324,24 +1324,28 @@ class StateSpace:
 
     def __mul__(self, other) -> StateSpace:
         """``self * other`` is ``series(other, self)``: other first, as ``G_self G_other``."""
-        from realize.connections import _supported, series
+        from realize.connections import series
+        from realize.connections import supported_operand as _supported
 
         return series(other, self) if _supported(other) else NotImplemented
 
     def __rmul__(self, other) -> StateSpace:
         """``other * self`` is ``series(self, other)``."""
-        from realize.connections import _supported, series
+        from realize.connections import series
+        from realize.connections import supported_operand as _supported
 
         return series(self, other) if _supported(other) else NotImplemented
 
     def __add__(self, other) -> StateSpace:
         """``self + other`` is ``parallel(self, other)``."""
-        from realize.connections import _supported, parallel
+        from realize.connections import parallel
+        from realize.connections import supported_operand as _supported
 
         return parallel(self, other) if _supported(other) else NotImplemented
 
     def __radd__(self, other) -> StateSpace:
-        from realize.connections import _supported, parallel
+        from realize.connections import parallel
+        from realize.connections import supported_operand as _supported
 
         return parallel(other, self) if _supported(other) else NotImplemented
 
@@ -1353,17 +1357,21 @@ class StateSpace:
 
     def __sub__(self, other) -> StateSpace:
         """``self - other`` is ``parallel(self, -other)``."""
-        from realize.connections import _minus, _supported, parallel
+        from realize.connections import minus_operand as _minus
+        from realize.connections import parallel
+        from realize.connections import supported_operand as _supported
 
         return parallel(self, _minus(other, "b")) if _supported(other) else NotImplemented
 
     def __rsub__(self, other) -> StateSpace:
-        from realize.connections import _minus, _supported, parallel
+        from realize.connections import minus_operand as _minus
+        from realize.connections import parallel
+        from realize.connections import supported_operand as _supported
 
         return parallel(other, _minus(self, "b")) if _supported(other) else NotImplemented
 
 
-def _build_unchecked(A, fields) -> StateSpace:
+def build_unchecked(A, fields) -> StateSpace:
     """Construct a StateSpace skipping the noise-model / innovation-form consistency check."""
     K, Lam = fields.pop("K"), fields.pop("Lambda")
     sys = StateSpace(A, **fields)
@@ -1375,3 +1383,7 @@ def _build_unchecked(A, fields) -> StateSpace:
             value.setflags(write=False)
             object.__setattr__(sys, attr, value)
     return sys
+
+
+# the former private names, for modules not yet importing the public ones (issue 18)
+_short, _compact_repr, _build_unchecked = short_value, compact_repr, build_unchecked

@@ -41,10 +41,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from realize._checks import (
-    _as_float_array,
     as_bool,
     as_choice,
     as_float,
+    as_float_array,
     as_int,
     as_matrix,
     as_square,
@@ -59,7 +59,7 @@ from realize.errors import (
     OrderError,
     ShapeError,
 )
-from realize.model import StateSpace, _build_unchecked, _compact_repr
+from realize.model import StateSpace, build_unchecked, compact_repr
 
 __all__ = [
     "BalancedTruncation",
@@ -163,7 +163,7 @@ def _project(sys: StateSpace, P: np.ndarray, keep_noise: bool) -> StateSpace:
     fields.pop("A")
     if fields["Q"] is not None:
         fields["Q"] = symmetrize(fields["Q"])
-    return _build_unchecked(A, fields)
+    return build_unchecked(A, fields)
 
 
 # --------------------------------------------------------------------- minimal
@@ -260,7 +260,7 @@ class KalmanDecomposition(NamedTuple):
     uncontrollable_unobservable: StateSpace
 
     def __repr__(self) -> str:
-        return _compact_repr(self)
+        return compact_repr(self)
 
 
 def _orth_complement(V: np.ndarray, n: int, tol: float = 1e-10) -> np.ndarray:
@@ -354,7 +354,7 @@ def kalman_decomposition(sys, tol: float | None = None) -> KalmanDecomposition:
     fields = new._fields()
     fields.update(B=Bnew, C=Cnew)
     fields.pop("A")
-    new = _build_unchecked(Anew, fields)
+    new = build_unchecked(Anew, fields)
 
     def part(i, with_b, with_c):
         Ai = Anew[blk[i], blk[i]]
@@ -560,7 +560,7 @@ class BalancedTruncation(NamedTuple):
     hankel_singular_values: np.ndarray
 
     def __repr__(self) -> str:
-        return _compact_repr(self)
+        return compact_repr(self)
 
 
 _METHODS = ("truncate", "spa")
@@ -816,7 +816,7 @@ def modred(sys, elim, method: str = "matchdc"):
 
 # ------------------------------------------------------------------------ ERA
 def _as_markov(markov) -> np.ndarray:
-    h = _as_float_array(markov, "markov")
+    h = as_float_array(markov, "markov")
     if h.ndim == 1:
         h = h[:, None, None]
     if h.ndim != 3:

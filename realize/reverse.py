@@ -223,14 +223,14 @@ def backward_model(sys, *, basis: str = "forward", innovation: bool = True):
 
         _, Kb, Lb = kalman_gain(Ab, Cb, Qb, Rb, Sb)
         fields.update(K=Kb, Lambda=Lb)
-    from realize.model import _build_unchecked
+    from realize.model import build_unchecked
 
     # Qb, Rb, Sb are PSD by construction (conditional covariances); skip the re-check
     # that rounding could trip when P is ill conditioned.
     fields.update(B=np.zeros((sys.n, 0)), D=np.zeros((sys.p, 0)))
     for key in ("input_names", "input_units", "state_names", "state_units"):
         fields[key] = None
-    return _build_unchecked(Ab, fields)
+    return build_unchecked(Ab, fields)
 
 
 # ---------------------------------------------------------------- continuous time

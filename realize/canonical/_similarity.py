@@ -14,7 +14,7 @@ import numpy as np
 
 from realize._checks import as_float
 from realize.errors import IllConditionedWarning, InvalidValueError
-from realize.model import StateSpace, _build_unchecked
+from realize.model import StateSpace, build_unchecked
 
 __all__ = ["COND_WARN", "EPS", "apply", "check_cond", "finish", "options"]
 
@@ -45,7 +45,7 @@ def finish(sys: StateSpace, T, A, B, C) -> StateSpace:
     fields = new._fields()
     fields.pop("A")
     fields.update(B=B, C=C)
-    return _build_unchecked(A, fields)
+    return build_unchecked(A, fields)
 
 
 def apply(sys: StateSpace, T: np.ndarray, Ti: np.ndarray):

@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from realize._checks import (
-    _as_float_array,
     as_choice,
     as_float,
+    as_float_array,
     check_finite,
     check_psd,
     describe,
@@ -177,7 +177,7 @@ def _get(sys, name):
 
 def _stack(x, name: str, rows: int | None, cols: int | None, T: int) -> np.ndarray:
     """A (1, rows, cols) or (T, rows, cols) float64 stack from a matrix or a time stack."""
-    arr = _as_float_array(x, name)
+    arr = as_float_array(x, name)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
     if arr.ndim == 2:
@@ -223,7 +223,7 @@ def joint_noise_cov(Q: np.ndarray, R: np.ndarray, S: np.ndarray) -> np.ndarray:
 
 
 def _data(y, p: int) -> tuple[np.ndarray, bool]:
-    arr = _as_float_array(y, "y")
+    arr = as_float_array(y, "y")
     batched = arr.ndim == 3
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
@@ -259,7 +259,7 @@ def _inputs(u, m: int, N: int, T: int) -> np.ndarray | None:
         raise ShapeError(
             f"u: expected a (T, {m}) input array for a model with {m} input(s), got None"
         )
-    arr = _as_float_array(u, "u")
+    arr = as_float_array(u, "u")
     if arr.ndim == 1 and m == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim == 2:
@@ -339,7 +339,7 @@ def _initial_mean(x0, n: int, N: int) -> np.ndarray:
     """x0 as an (1 or N, n) array (zero when not given)."""
     if x0 is None:
         return np.zeros((1, n))
-    x0_res = _as_float_array(x0, "x0")
+    x0_res = as_float_array(x0, "x0")
     if x0_res.ndim == 0:
         x0_res = x0_res.reshape(1)
     if x0_res.ndim == 1:
@@ -400,10 +400,10 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
         raise ShapeError(
             f"sys: expected a StateSpace or a mapping with at least A and C, got {describe(sys)}"
         )
-    A_arr = _as_float_array(A0, "A")
+    A_arr = as_float_array(A0, "A")
     n = A_arr.shape[-1] if A_arr.ndim >= 2 else 1
     C0 = _get(sys, "C")
-    C_arr = np.eye(n) if C0 is None else _as_float_array(C0, "C")
+    C_arr = np.eye(n) if C0 is None else as_float_array(C0, "C")
     p = C_arr.shape[-2] if C_arr.ndim >= 2 else 1
     if n < 1 or p < 1:
         raise ShapeError(f"sys: expected at least one state and one output, got n={n}, p={p}")

@@ -46,13 +46,15 @@ __all__ = [
 ]
 
 
-def _jsonable(value):
+def jsonable(value):
+    """``value`` with arrays, NumPy scalars and complex numbers as JSON types (NaN and
+    Inf as None), for ``summary.json``."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, (complex, np.complexfloating)):
         return [float(value.real), float(value.imag)]
     if isinstance(value, (np.floating, float)):
@@ -163,7 +165,7 @@ class Report:
         parts.append("</body></html>")
         (directory / "index.html").write_text("\n".join(parts), encoding="utf-8")
         (directory / "summary.json").write_text(
-            json.dumps(_jsonable(self.summary), indent=2), encoding="utf-8"
+            json.dumps(jsonable(self.summary), indent=2), encoding="utf-8"
         )
         return directory / "index.html"
 
@@ -242,7 +244,9 @@ def pole_table(model, time_unit: str | None = None) -> list[dict]:
     return rows
 
 
-def _format_pole(row, unit: str) -> str:
+def format_pole(row, unit: str) -> str:
+    """One line about a pole (a row of :func:`pole_table`): value, modulus, frequency and
+    damping, or its time constant."""
     z = row["pole"]
     text = f"{z.real:.4f} ± {z.imag:.4f}j" if row["pair"] else f"{z.real:.4f}"
     parts = [f"{text:<20s}", f"|p| = {row['modulus']:.4f}"]
@@ -580,7 +584,7 @@ def fit_report(
     )
     w = assessment["whiteness"]
     if w is not None:
-        rows.append(("whiteness", _whiteness_text(w)))
+        rows.append(("whiteness", whiteness_text(w)))
     report.add_table("Model", rows)
     pole_rows = []
     for row in ms["poles"]:
@@ -671,7 +675,9 @@ def fit_report(
     return report
 
 
-def _whiteness_text(w) -> str:
+def whiteness_text(w) -> str:
+    """The verdict of a whiteness test (:func:`realize.identify.validation.whiteness`) in
+    one sentence."""
     outside = np.asarray(w["outside"]).tolist()
     lags = w["autocorrelation"].shape[0] - 1
     expected = w["expected_outside"]
@@ -705,3 +711,7 @@ def default_report_dir(stem: str) -> str:
     """
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip("-") or "data"
     return os.path.join(os.getcwd(), f"realize-report-{safe}")
+
+
+# the former private names, for the command-line modules not yet importing the public ones
+_jsonable, _format_pole, _whiteness_text = jsonable, format_pole, whiteness_text

@@ -77,6 +77,11 @@ class FilterOutputs:
     llobs: np.ndarray
     steady: np.ndarray
 
+    def __repr__(self) -> str:
+        from realize.model import _compact_repr
+
+        return _compact_repr(self)
+
     @classmethod
     def allocate(
         cls,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from realize._checks import as_float, as_int
+from realize._checks import as_bool, as_float, as_int
 from realize._linalg import symmetrize
+from realize._progress import progress_bar
 from realize.errors import DataError, InvalidValueError
 from realize.filtering._model import noise_matrices, prepare
 from realize.filtering.filter import run_filter
@@ -57,6 +58,7 @@ def em(
     init: str = "auto",
     n_iter: int = 100,
     tol: float = 1e-8,
+    progress: bool = True,
 ) -> EMResult:
     r"""Maximum-likelihood estimation of the model's matrices by EM (Shumway & Stoffer).
 
@@ -86,6 +88,9 @@ def em(
         Maximum number of iterations.
     tol : float
         Stop when the log-likelihood increases by less than ``tol * |loglik|``.
+    progress : bool, default True
+        A progress bar (iterations and log-likelihood) on stderr when it is a terminal
+        (tqdm); nothing otherwise.
 
     Returns
     -------
@@ -155,18 +160,25 @@ def em(
     missing = bool(np.any(np.isnan(Y)))
     lls = []
     converged = False
+    bar = progress_bar(as_bool(progress, "progress"), desc="em", total=int(n_iter), unit="iter")
     for it in range(int(n_iter) + 1):
         model = {k: theta[k] for k in "ABCDQR"}
         pr = prepare(model, Y, prep.u, theta["x0"], theta["P0"], "auto")
         groups = run_filter(pr, "conventional", store=True, tol=None, filtered_cov=False)
         ll = float(sum(o.loglik.sum() for _, o in groups))
         lls.append(ll)
+        if bar is not None:
+            bar.set_postfix(loglik=f"{ll:.6g}", refresh=False)
         if it > 0 and ll - lls[-2] < tol * abs(lls[-2]):
             converged = True
             break
         if it == int(n_iter):
             break
         theta = _m_step(Y, U, smooth_groups(pr, groups, None), theta, estimate, missing)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return _result(sys, theta, lls, converged)
 
 

@@ -1,4 +1,9 @@
-"""Result containers of the filter, the smoother and EM."""
+"""Result containers of the filter, the smoother and EM.
+
+Their reprs follow the package's rule for results (:func:`realize.model._compact_repr`):
+one line, the class name, key scalars, models by their head and arrays by their shape
+(1-D ones by their first values), never the arrays themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["FilterResult", "SmootherResult", "EMResult"]
+
+
+def _repr(result, names) -> str:
+    """``Type(name=value, ...)`` over ``names``, each value short (the package's rule)."""
+    from realize.model import _short
+
+    body = ", ".join(f"{k}={_short(getattr(result, k))}" for k in names)
+    return f"{type(result).__name__}({body})"
 
 
 @dataclass
@@ -81,6 +94,25 @@ class FilterResult:
             self._filtered_cov = self._filtered_cov()
         return self._filtered_cov
 
+    def __repr__(self) -> str:
+        # filtered_cov is left out: it may not be formed yet, and forming it to print it
+        # would cost T n x n matrices
+        return _repr(
+            self,
+            (
+                "method",
+                "loglik",
+                "predicted_state",
+                "predicted_cov",
+                "filtered_state",
+                "innovations",
+                "innovation_cov",
+                "gain",
+                "next_state",
+                "next_cov",
+            ),
+        )
+
 
 @dataclass
 class SmootherResult:
@@ -114,6 +146,10 @@ class SmootherResult:
     smoothed_lag1_cov: np.ndarray
     filter: FilterResult
     loglik: float | np.ndarray
+
+    def __repr__(self) -> str:
+        head = _repr(self, ("loglik", "smoothed_state", "smoothed_cov", "smoothed_lag1_cov"))
+        return f"{head[:-1]}, filter=FilterResult(method={self.filter.method!r}, ...))"
 
 
 @dataclass
@@ -149,3 +185,6 @@ class EMResult:
     loglik: np.ndarray
     n_iter: int
     converged: bool
+
+    def __repr__(self) -> str:
+        return _repr(self, ("model", "n_iter", "converged", "loglik", "x0", "P0"))

@@ -51,6 +51,7 @@ from scipy.optimize import minimize
 from realize._checks import as_bool, as_float, as_int, as_matrix, as_timeseries
 from realize._ext._simulate import state_recursion
 from realize._linalg import symmetrize
+from realize._progress import progress_bar
 from realize.errors import InvalidValueError, ShapeError
 from realize.identify.validation import prediction_errors
 from realize.model import StateSpace
@@ -101,6 +102,11 @@ class PEMResult:
     n_parameters: int
     n_iter: int
     success: bool
+
+    def __repr__(self) -> str:
+        from realize.model import _compact_repr
+
+        return _compact_repr(self)
 
 
 # ------------------------------------------------------------ parametrization
@@ -346,6 +352,7 @@ def pem(
     maxiter=200,
     tol=1e-9,
     recentre=10,
+    progress=True,
 ) -> PEMResult:
     """Prediction-error refinement of a state-space model (maximum likelihood).
 
@@ -370,6 +377,9 @@ def pem(
         Stop when a re-centred run lowers ``V`` by less than this.
     recentre : int, default 10
         Largest number of DDLC re-centrings.
+    progress : bool, default True
+        A progress bar (iterations and cost) on stderr when it is a terminal (tqdm);
+        nothing otherwise.
 
     Returns
     -------
@@ -406,6 +416,7 @@ def pem(
     recentre = as_int(recentre, "recentre", low=0)
     tol = as_float(tol, "tol", low=0.0)
     estimate_x0 = as_bool(estimate_x0, "estimate_x0")
+    progress = as_bool(progress, "progress")
     if feedthrough is not None:
         feedthrough = as_bool(feedthrough, "feedthrough")
     if x0 is not None:
@@ -461,6 +472,12 @@ def pem(
     V0 = cost_only(current, x0s)
     best_V, best, best_x0 = V0, current, list(x0s)
     total_iter, success = 0, False
+    bar = progress_bar(progress, desc="pem", unit="iter")
+
+    def report(intermediate_result):
+        bar.update(1)
+        bar.set_postfix(cost=f"{intermediate_result.fun:.6g}", refresh=False)
+
     for _ in range(max(1, recentre)):
         local = _LocalProblem(best, best_x0, best_V, records, feedthrough, estimate_x0, D_fixed)
         res = minimize(
@@ -469,6 +486,7 @@ def pem(
             jac=True,
             method="BFGS",
             options={"maxiter": maxiter, "gtol": 1e-10},
+            callback=report if bar is not None else None,
         )
         total_iter += int(res.nit)
         success = bool(res.success)
@@ -480,6 +498,8 @@ def pem(
         best_V, best, best_x0 = V, Mz, xs
         if improvement < tol:
             break
+    if bar is not None:
+        bar.close()
 
     A, B, C, D, K = best
     E = np.concatenate(

@@ -39,15 +39,15 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
+from realize._progress import progress_bar
 from realize.errors import FormatError, InvalidValueError
 
-__all__ = ["load_config", "train", "main", "ProgressBar"]
+__all__ = ["load_config", "train", "main"]
 
 TRAIN_DEFAULTS = dict(
     steps=200,
@@ -134,37 +134,6 @@ def normalize_config(cfg: dict) -> dict:
             f"config: data.kind expected 'shakespeare' or 'mqar', got {out['data']['kind']!r}"
         )
     return out
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr (no dependency): step, rate, ETA, metrics."""
-
-    def __init__(self, total: int, start: int = 0, enabled: bool = True, stream=None):
-        self.total, self.n, self.enabled = total, start, enabled
-        self.stream = stream or sys.stderr
-        self.t0, self.n0 = time.perf_counter(), start
-        self.tty = getattr(self.stream, "isatty", lambda: False)()
-
-    def update(self, n: int, **metrics) -> None:
-        self.n = n
-        if not self.enabled:
-            return
-        el = time.perf_counter() - self.t0
-        rate = (n - self.n0) / el if el > 0 else 0.0
-        eta = (self.total - n) / rate if rate > 0 else float("nan")
-        width = 24
-        fill = int(width * n / max(self.total, 1))
-        text = " ".join(
-            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
-        )
-        line = f"[{'#' * fill}{'.' * (width - fill)}] {n}/{self.total} {rate:.2f} it/s eta {eta:.0f}s {text}"
-        self.stream.write(("\r" + line) if self.tty else (line + "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 # ---------------------------------------------------------------------- data
@@ -399,7 +368,13 @@ def train(cfg: dict, *, log=None) -> dict:
 
         net = DistributedDataParallel(model)
     per = d["batch_size"] // world
-    bar = ProgressBar(t["steps"], start, enabled=bool(t["progress"]) and rank == 0)
+    bar = progress_bar(
+        bool(t["progress"]) and rank == 0,
+        desc="train",
+        total=t["steps"],
+        unit="step",
+        initial=start,
+    )
     log = log or (lambda rec: None)
     metrics = {}
     t_start = time.perf_counter()
@@ -440,7 +415,9 @@ def train(cfg: dict, *, log=None) -> dict:
             dist.all_reduce(ce)
         metrics = {"step": step + 1, "loss": float(ce), "lr": opt.param_groups[0]["lr"]}
         if (step + 1) % t["log_every"] == 0 or step + 1 == t["steps"]:
-            bar.update(step + 1, loss=float(ce))
+            if bar is not None:
+                bar.set_postfix(loss=f"{float(ce):.4f}", refresh=False)
+                bar.update(step + 1 - bar.n)
             if rank == 0:
                 log(metrics)
                 with open(os.path.join(out, "metrics.jsonl"), "a") as f:
@@ -451,7 +428,8 @@ def train(cfg: dict, *, log=None) -> dict:
             save(step + 1)
         if t["max_seconds"] and time.perf_counter() - t_start > t["max_seconds"]:
             break
-    bar.close()
+    if bar is not None:
+        bar.close()
     done = metrics.get("step", start)
     if start < done:
         save(done)

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from realize.errors import FormatError, InvalidValueError  # noqa: E402
 from realize.nn import BMOJOLM  # noqa: E402
-from realize.nn.train import ProgressBar, load_config, train  # noqa: E402
+from realize.nn.train import load_config, train  # noqa: E402
 
 TOML = """
 [model]
@@ -104,14 +104,13 @@ def test_resume_continues_exactly(tmp_path):
     assert abs(whole["loss"] - resumed["loss"]) < 1e-12
 
 
-def test_progress_bar_writes_a_line():
-    import io
-
-    s = io.StringIO()
-    bar = ProgressBar(10, stream=s)
-    bar.update(5, loss=1.5)
-    bar.close()
-    assert "5/10" in s.getvalue() and "loss=1.5000" in s.getvalue()
+def test_progress_is_a_tqdm_bar_on_a_terminal_only(tmp_path, capsys, monkeypatch):
+    train(_cfg(tmp_path, "quiet", progress=True))
+    assert capsys.readouterr().err == ""  # stderr is not a terminal here
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    train(_cfg(tmp_path, "shown", progress=True))
+    err = capsys.readouterr().err
+    assert "train:" in err and "/6 [" in err and "loss=" in err
 
 
 def test_ddp_two_processes_match_one(tmp_path):

@@ -1383,7 +1383,3 @@ def build_unchecked(A, fields) -> StateSpace:
             value.setflags(write=False)
             object.__setattr__(sys, attr, value)
     return sys
-
-
-# the former private names, for modules not yet importing the public ones (issue 18)
-_short, _compact_repr, _build_unchecked = short_value, compact_repr, build_unchecked

@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from realize.model import compact_repr
+
 __all__ = ["FilterOutputs", "FilterGroup", "merge", "series_groups"]
 
 _E3 = np.empty((0, 0, 0))
@@ -78,9 +80,7 @@ class FilterOutputs:
     steady: np.ndarray
 
     def __repr__(self) -> str:
-        from realize.model import _compact_repr
-
-        return _compact_repr(self)
+        return compact_repr(self)
 
     @classmethod
     def allocate(

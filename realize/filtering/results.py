@@ -1,6 +1,6 @@
 """Result containers of the filter, the smoother and EM.
 
-Their reprs follow the package's rule for results (:func:`realize.model._compact_repr`):
+Their reprs follow the package's rule for results (:func:`realize.model.compact_repr`):
 one line, the class name, key scalars, models by their head and arrays by their shape
 (1-D ones by their first values), never the arrays themselves.
 """
@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from realize.model import short_value
+
 __all__ = ["FilterResult", "SmootherResult", "EMResult"]
 
 
 def _repr(result, names) -> str:
     """``Type(name=value, ...)`` over ``names``, each value short (the package's rule)."""
-    from realize.model import _short
-
-    body = ", ".join(f"{k}={_short(getattr(result, k))}" for k in names)
+    body = ", ".join(f"{k}={short_value(getattr(result, k))}" for k in names)
     return f"{type(result).__name__}({body})"
 
 

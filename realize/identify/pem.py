@@ -54,7 +54,7 @@ from realize._linalg import symmetrize
 from realize._progress import progress_bar
 from realize.errors import InvalidValueError, ShapeError
 from realize.identify.validation import prediction_errors
-from realize.model import StateSpace
+from realize.model import StateSpace, compact_repr
 
 __all__ = ["pem", "PEMResult", "predictor_cost", "ddlc_basis"]
 
@@ -104,9 +104,7 @@ class PEMResult:
     success: bool
 
     def __repr__(self) -> str:
-        from realize.model import _compact_repr
-
-        return _compact_repr(self)
+        return compact_repr(self)
 
 
 # ------------------------------------------------------------ parametrization

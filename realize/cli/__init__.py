@@ -8,6 +8,7 @@
     realize convert model.npz --form balanced --save balanced.npz
     realize simulate model.npz --steps 1000 --out sim.csv
     realize reverse model.npz --save backward.npz # the Lindqvist-Picci backward model
+    realize data wiener_hammerstein --out data.csv  # export a shipped data set
 
 ``python -m realize ...`` runs the same command.
 
@@ -21,7 +22,7 @@ Exit status: 0 success, 1 internal error (a bug: please report it), 2 bad input,
 130 interrupted.
 
 Layout: one module per subcommand (``realize.cli.fit``, ``demo``, ``info``, ``convert``,
-``simulate``, ``reverse``), each with its ``HELP`` line, ``DESCRIPTION``,
+``simulate``, ``reverse``, ``data``), each with its ``HELP`` line, ``DESCRIPTION``,
 ``add_arguments(parser)`` and ``run(args, con)`` (``run(args, con, model)`` for the
 commands that read a MODEL file, which :func:`main` loads); ``_common`` holds the
 console, the argument types and model files, ``_fitting`` the identification and report
@@ -35,7 +36,7 @@ import os
 import sys
 import warnings
 
-from realize.cli import convert, demo, fit, info, reverse, simulate
+from realize.cli import convert, data, demo, fit, info, reverse, simulate
 from realize.cli._common import Console, Parser, UsageError
 from realize.cli._common import load_model as _load_model
 
@@ -50,6 +51,7 @@ _COMMANDS = {
     "convert": convert,
     "simulate": simulate,
     "reverse": reverse,
+    "data": data,
 }
 # the subcommands whose first argument is a MODEL file, which main() loads for them
 _READ_A_MODEL = ("info", "convert", "simulate", "reverse")
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
         With subcommands ``fit``, ``demo``, ``info``, ``convert``, ``simulate``,
-        ``reverse``.
+        ``reverse``, ``data``.
 
     Examples
     --------
@@ -148,12 +150,18 @@ def main(argv=None) -> int:
         if not quiet:
             pending.append(f"realize: warning: {' '.join(str(message).split())}\n")
 
+    # NumPy's floating-point warnings (an overflow in the simulation of an unstable
+    # model) say nothing a user can act on: the summary shows the result (a fit of -inf,
+    # 'stable NO')
+    numpy_fp = r"(overflow|invalid value|divide by zero|underflow) encountered"
+
     from realize.errors import RealizeError
 
     status = 0
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         warnings.simplefilter("default")
+        warnings.filterwarnings("ignore", message=numpy_fp, category=RuntimeWarning)
         try:
             parser = build_parser()
             args = parser.parse_args(argv)

@@ -22,12 +22,14 @@ __all__ = [
     "Console",
     "Parser",
     "UsageError",
+    "check_destination",
     "fraction",
     "load_model",
     "order",
     "positive_float",
     "positive_int",
     "print_model",
+    "save_model",
     "time_unit",
 ]
 
@@ -154,6 +156,43 @@ def load_model(path: str):
     if model is not None and hasattr(model, "A"):
         return model
     raise FormatError(f"{path}: expected a state-space model, got a {type(obj).__name__}")
+
+
+def check_destination(path, option: str) -> None:
+    """Refuse, before any work, a file path whose folder does not exist."""
+    from realize.errors import InvalidValueError
+
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise InvalidValueError(f"{option}: no such folder {folder} (for {path})")
+
+
+def save_model(model, path) -> str:
+    """Save ``model`` (realize's npz format) at exactly ``path``; its absolute path.
+
+    :func:`realize.save` goes through NumPy, which appends ``.npz`` to a name without it;
+    the command writes where the user said (``--save model.bin`` writes ``model.bin``)
+    by saving beside it under a temporary ``.npz`` name and renaming, which also leaves
+    no half-written file behind on failure.
+    """
+    import tempfile
+
+    import realize
+
+    check_destination(path, "--save")
+    path = os.path.abspath(os.fspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".realize-", dir=os.path.dirname(path))
+    os.close(fd)
+    try:
+        realize.save(model, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a saved model is not
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
 
 
 def time_unit(model) -> str:

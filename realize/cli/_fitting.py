@@ -7,6 +7,11 @@ validate`` through :func:`realize.identify.order.select_order_by_validation`), l
 scores it on the validation data, optionally grows a neural model from it
 (:func:`grow_nonlinear`), then writes the report and the model files and prints the
 summary (:func:`finish_fit`).
+
+``--refine pem`` refines the subspace model by prediction error (:func:`refine`,
+:func:`realize.pem`) and reports the scores before and after. The whiteness line says
+what to do (:func:`whiteness_verdict`); it does not flag a model whose simulation
+errors are white (an output-error model, whose subspace noise model alone is off).
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realize.cli._common import Console, order, positive_float, positive_int, print_model
+from realize.cli._common import (
+    Console,
+    check_destination,
+    order,
+    positive_float,
+    positive_int,
+    print_model,
+    save_model,
+)
 from realize.identify import METHODS
 from realize.identify.order import (
     VALIDATION_HORIZONS,
@@ -27,6 +40,7 @@ from realize.identify.order import (
 
 __all__ = [
     "FitJob",
+    "REFINEMENTS",
     "add_identification_options",
     "finish_fit",
     "fit_and_report",
@@ -35,8 +49,13 @@ __all__ = [
     "identify",
     "labelled",
     "nonlinear_summary",
+    "refine",
+    "whiteness_verdict",
     "with_model",
 ]
+
+#: what ``--refine`` can run after the subspace identification
+REFINEMENTS = ("pem",)
 
 
 def add_identification_options(p: argparse.ArgumentParser, default_order) -> None:
@@ -86,12 +105,22 @@ def add_identification_options(p: argparse.ArgumentParser, default_order) -> Non
         "equation (fit default: no; demo default: yes)",
     )
     p.add_argument(
+        "--refine",
+        choices=REFINEMENTS,
+        default=None,
+        help="refine the subspace model: 'pem' minimizes the one-step prediction error "
+        "(realize.pem, maximum likelihood; slower) and reports the fit before and after",
+    )
+    p.add_argument(
         "--report",
         metavar="DIR",
         default=None,
-        help="folder for the HTML report (default ./realize-report-NAME)",
+        help="folder for the HTML report and the model file model.npz "
+        "(default ./realize-report-NAME)",
     )
-    p.add_argument("--no-report", action="store_true", help="write no report")
+    p.add_argument(
+        "--no-report", action="store_true", help="write no report (the model only with --save)"
+    )
     p.add_argument(
         "--nonlinear",
         action="store_true",
@@ -109,7 +138,7 @@ def add_identification_options(p: argparse.ArgumentParser, default_order) -> Non
         "--save",
         metavar="MODEL.npz",
         default=None,
-        help="save the identified model (realize's npz format)",
+        help="also save the identified model at exactly this path (realize's npz format)",
     )
 
 
@@ -213,6 +242,126 @@ def with_model(result, model):
     return clone
 
 
+# ---------------------------------------------------------------------- refinement
+def refine(result, args, con: Console, y_train, u_train):
+    """The result refined by ``--refine`` (:func:`realize.pem` from the subspace model).
+
+    Returns ``(result, info)``: the result with the refined model (the subspace result
+    and ``info = None`` when the refinement cannot start, with a warning saying why),
+    ``info`` the PEM result. The estimation data are taken without the offsets that a
+    detrended identification removed, as the model maps them.
+    """
+    import warnings
+
+    import realize
+    from realize.errors import InvalidValueError
+
+    model = result.model
+    y = np.asarray(y_train, dtype=float).reshape(len(y_train), -1)
+    y = y - _offset(result, "y_mean", model.p)
+    u = None
+    if u_train is not None and model.m:
+        u = np.asarray(u_train, dtype=float).reshape(len(u_train), -1)
+        u = u - _offset(result, "u_mean", model.m)
+    text = f"refining the order {model.n} model by prediction error (PEM)"
+    try:
+        with con.step(text, key="refinement"):
+            fitted = realize.pem(y, u, model, feedthrough=args.feedthrough, progress=False)
+    except InvalidValueError as err:
+        warnings.warn(f"--refine pem: skipped, the subspace model is kept: {err}", stacklevel=1)
+        return result, None
+    return with_model(result, fitted.model), fitted
+
+
+def _offset(result, name: str, size: int) -> np.ndarray:
+    value = np.asarray(getattr(result, name, np.zeros(0)), dtype=float).reshape(-1)
+    return value if value.size == size else np.zeros(size)
+
+
+def _refine_summary(before: dict, after: dict, fitted) -> dict:
+    """The JSON summary of ``--refine pem``: scores before and after, the PEM run."""
+    return {
+        "method": "pem",
+        "fit_percent_before": before["fit_percent"],
+        "fit_percent_after": after["fit_percent"],
+        "rmse_before": before["rmse"],
+        "rmse_after": after["rmse"],
+        "cost_before": fitted.cost_initial,
+        "cost_after": fitted.cost,
+        "iterations": fitted.n_iter,
+        "converged": fitted.success,
+    }
+
+
+# ---------------------------------------------------------------------- whiteness
+def _is_white(w) -> bool:
+    """The whiteness test's verdict: at most max(2, 3 x expected) lags outside the band
+    in every channel (the rule of :func:`realize.report.fit_report`)."""
+    return bool(np.max(w["outside"]) <= max(2.0, 3 * w["expected_outside"]))
+
+
+def whiteness_verdict(assessment: dict, y_valid, refined: bool) -> dict | None:
+    """What the whiteness of the validation innovations says, and what to do about it.
+
+    Innovations that are not white mean dynamics the model misses, unless the model is
+    an output-error model: with white measurement noise on the output, the simulation
+    errors ``y - y_sim`` are white while the innovations of the subspace noise model
+    ``(K, Lambda)`` (estimated from data in which that noise is white) need not be. So
+    the verdict is
+
+    - ``white``: the innovations pass (:func:`realize.identify.validation.whiteness`);
+    - ``output error``: they fail but the simulation errors after the window pass (a
+      model with inputs only): the input-output part fits, the noise model does not
+      matter for simulation, and ``--refine pem`` re-estimates it;
+    - ``not white``: both fail: try a higher order, or ``--refine pem``.
+
+    Returns None for a model without a noise model, else a dict with ``verdict``,
+    ``text`` (the summary line), ``simulation_outside`` (the simulation errors' count
+    per channel, or None).
+    """
+    from realize.identify.validation import whiteness
+
+    w = assessment["whiteness"]
+    if w is None:
+        return None
+    lags = w["autocorrelation"].shape[0] - 1
+    counts = ", ".join(str(int(o)) for o in np.asarray(w["outside"]).ravel())
+    head = (
+        f"{counts} of {lags} lags outside the {100 * w['confidence']:g} % band "
+        f"({w['expected_outside']:.1f} expected)"
+    )
+    sim_outside = None
+    if _is_white(w):
+        verdict, advice = "white", "innovations are white"
+    else:
+        window = assessment["window"]
+        y = np.asarray(y_valid, dtype=float).reshape(len(y_valid), -1)
+        e = y[window:] - assessment["simulated"][window:]
+        simulated = assessment["model"]["m"] > 0
+        ws = whiteness(e, lags, w["confidence"]) if simulated else None
+        if ws is not None:
+            sim_outside = np.asarray(ws["outside"]).ravel().tolist()
+        if ws is not None and _is_white(ws):
+            verdict = "output error"
+            advice = (
+                "innovations are not white, but the simulation errors are "
+                f"({', '.join(map(str, sim_outside))} of {lags} lags outside): a correct "
+                "output-error model whose noise model (K) is off"
+            )
+            if not refined:
+                advice += "; --refine pem re-estimates it"
+        else:
+            verdict = "not white"
+            advice = "innovations are not white: try a higher order" + (
+                "" if refined else " or --refine pem"
+            )
+    return {
+        "verdict": verdict,
+        "text": f"{head}: {advice}",
+        "simulation_outside": sim_outside,
+    }
+
+
 # ---------------------------------------------------------------------- the neural model
 def grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, window, test=None):
     """The neural state-space model grown from the linear result, and its scores."""
@@ -294,17 +443,27 @@ def fit_and_report(job: FitJob, args, con: Console) -> dict:
     """Identify, label, validate, optionally grow the neural model, report; the summary."""
     from realize.report import assess_fit
 
+    if args.save:
+        check_destination(args.save, "--save")  # before the work, not after it
     valid = (job.y_valid, job.u_valid)
     result, selection = identify(job.y_train, job.u_train, args, con, job.label, valid, job.window)
     model = result.model if result.model.dt == job.dt else result.model.replace(dt=job.dt)
     result = with_model(result, labelled(model, **job.labels))
+    refined = None
+    if args.refine == "pem":
+        before = assess_fit(result, *valid, window=job.window, order_requested=args.order)
+        result, fitted = refine(result, args, con, job.y_train, job.u_train)
+        refined = (before, fitted) if fitted is not None else None
     with con.step(job.validating, key="validation"):
         assessment = assess_fit(
             result, *valid, window=job.window, test=job.test, order_requested=args.order
         )
     if selection is not None:
         assessment["order_reason"] = selection["reason"]
+    assessment["verdict"] = whiteness_verdict(assessment, job.y_valid, refined is not None)
     summary = fit_summary(assessment, job.summary)
+    if refined is not None:
+        summary["refine"] = _refine_summary(refined[0], assessment, refined[1])
     nonlinear = None
     if args.nonlinear:
         nonlinear = grow_nonlinear(
@@ -347,6 +506,13 @@ def fit_summary(assessment, extra: dict) -> dict:
             "expected_outside": w["expected_outside"],
             "confidence": w["confidence"],
         }
+        verdict = assessment.get("verdict")
+        if verdict is not None:
+            out["whiteness"].update(
+                verdict=verdict["verdict"],
+                simulation_outside=verdict["simulation_outside"],
+                message=verdict["text"],
+            )
     return out
 
 
@@ -361,29 +527,45 @@ def finish_fit(result, assessment, con, args, job, summary, selection, nonlinear
         }
     title = job.title.format(order=assessment["order"])
     report_path = None
+    saved = []
     if not args.no_report:
         report_path = _write_report(
             result, assessment, con, args, job, title, summary, selection, nonlinear
         )
         summary["report"] = str(report_path)
+        saved.append(summary["model_file"])
+        if nonlinear is not None:
+            saved.append(summary["nonlinear"]["model_file"])
     if args.save:
         _save_models(result.model, args.save, summary, nonlinear)
+        saved.append(args.save)
+        if nonlinear is not None:
+            saved.append(summary["nonlinear"]["saved"])
     _print_fit(con, assessment, summary, title, job.output_units, nonlinear)
     summary["timings"] = dict(con.timings)
     con.say(f"  {'time':<10} " + ", ".join(f"{k} {v:.1f} s" for k, v in con.timings.items()))
     if report_path is not None:
-        con.say(f"  {'report':<10} {report_path}")
-    if args.save:
-        con.say(f"  {'saved':<10} {summary['saved']}")
-        if nonlinear is not None:
-            con.say(f"  {'':<10} {summary['nonlinear']['saved']}")
+        con.say(f"  {'report':<10} {_shown_path(report_path)}")
+    for k, path in enumerate(saved):
+        con.say(f"  {'model' if k == 0 else '':<10} {_shown_path(path)}")
+    if not saved:
+        con.say(f"  {'model':<10} not saved (--save FILE keeps it)")
     return summary
+
+
+def _shown_path(path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    path = os.path.abspath(os.fspath(path))
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def _write_report(result, assessment, con, args, job, title, summary, selection, nonlinear):
     from realize.report import add_nonlinear_section, default_report_dir, fit_report
 
     directory = args.report or default_report_dir(job.report_stem)
+    # the model beside its report, so that the next command can read it
+    summary["model_file"] = os.path.abspath(os.path.join(directory, "model.npz"))
     with con.step("writing the report", key="report"):
         page = fit_report(
             result,
@@ -410,6 +592,7 @@ def _write_report(result, assessment, con, args, job, title, summary, selection,
                 time_unit=job.time_unit,
             )
         path = page.write(directory)
+        save_model(result.model, summary["model_file"])
         if nonlinear is not None:
             neural_path = path.parent / "neural_model.safetensors"
             nonlinear[0].model.save(neural_path)
@@ -418,10 +601,7 @@ def _write_report(result, assessment, con, args, job, title, summary, selection,
 
 
 def _save_models(model, path, summary, nonlinear) -> None:
-    import realize
-
-    realize.save(model, path)
-    summary["saved"] = os.path.abspath(path)
+    summary["saved"] = save_model(model, path)
     if nonlinear is not None:
         neural_path = os.path.splitext(path)[0] + ".neural.safetensors"
         nonlinear[0].model.save(neural_path)
@@ -429,8 +609,6 @@ def _save_models(model, path, summary, nonlinear) -> None:
 
 
 def _print_fit(con, assessment, summary, title, output_units, nonlinear) -> None:
-    from realize.report import _whiteness_text
-
     p = len(assessment["fit_percent"])
     names = summary["output_names"]
     units = output_units or [None] * p
@@ -465,6 +643,19 @@ def _print_fit(con, assessment, summary, title, output_units, nonlinear) -> None
             f"  {'':<10} neural state-space model grown from the linear one: "
             f"{fitted.steps} steps in {fitted.seconds:.0f} s, best at step {fitted.best_step}"
         )
+    if "refine" in summary:
+        r = summary["refine"]
+        for i in range(p):
+            who = f" ({names[i]})" if p > 1 else ""
+            con.say(
+                f"  {'refined':<10} by PEM{who}: fit {r['fit_percent_before'][i]:.2f} % -> "
+                f"{r['fit_percent_after'][i]:.2f} % on validation data"
+            )
+        con.say(
+            f"  {'':<10} log det Lambda {r['cost_before']:.4g} -> {r['cost_after']:.4g} on "
+            f"estimation data, {r['iterations']} iterations"
+        )
     print_model(con, assessment["model"])
-    if assessment["whiteness"] is not None:
-        con.say(f"  {'whiteness':<10} {_whiteness_text(assessment['whiteness'])}")
+    verdict = assessment.get("verdict")
+    if verdict is not None:
+        con.say(f"  {'whiteness':<10} {verdict['text']}")

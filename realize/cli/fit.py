@@ -64,9 +64,11 @@ def _read_data(args, con: Console):
     with con.step(f"reading {args.data}"):
         table = read_table(args.data)
     y, out_cols = table.select(args.output, "--output")
+    _check_orientation(y, "--output", args.output, args.data)
     u, in_cols = (None, [])
     if args.input is not None:
         u, in_cols = table.select(args.input, "--input")
+        _check_orientation(u, "--input", args.input, args.data)
         if u.shape[0] != y.shape[0]:
             raise DataError(f"--input: expected {y.shape[0]} rows like --output, got {u.shape[0]}")
         overlap = set(in_cols) & set(out_cols)
@@ -90,7 +92,97 @@ def _read_data(args, con: Console):
         time_unit = table.unit(time_col) or "s"
     if args.dt is not None:
         dt, time_unit = args.dt, "s"
+    used = set(in_cols + out_cols) | ({time_col} if time_col else set())
+    _warn_unused(table, used, args, out_cols)
+    if u is not None:
+        _warn_swapped(y, u, out_cols, in_cols)
     return y, u, out_cols, in_cols, dt, time_unit
+
+
+def _check_orientation(x, option: str, keys: str, source: str) -> None:
+    """Refuse a selection with fewer samples than channels: a transposed (1, T) array.
+
+    Time runs down the rows; an NPZ array of shape (1, T) reads as T one-sample
+    channels ``name:0 .. name:T-1``, which no identification can use.
+    """
+    from realize.errors import ShapeError
+
+    T, k = x.shape
+    if T < k:
+        raise ShapeError(
+            f"{option}: expected time along the rows, a (T, channels) array, got {keys!r} of "
+            f"{source} with {T} sample(s) of {k} channels: is it transposed? Store it as a "
+            f"({k}, {T}) array"
+        )
+
+
+def _is_clock(column: np.ndarray) -> bool:
+    """A column that counts time or samples (strictly increasing in equal steps): an
+    index, not a signal."""
+    steps = np.diff(column)
+    return steps.size > 0 and bool(np.all(steps > 0)) and np.ptp(steps) <= 0.01 * np.mean(steps)
+
+
+def _warn_unused(table, used: set, args, out_cols) -> None:
+    """Warn about numeric columns that the command leaves out (time and index columns
+    aside), and say how to use them when ``--input`` is missing: an output-only model
+    is rarely what a table with other signals is meant for."""
+    unused = [c for c in table.names if c not in used and not _is_clock(table.columns[c])]
+    if not unused:
+        return
+    from realize.errors import RealizeWarning
+    from realize.tabular import split_name_unit
+
+    listed = ", ".join(repr(c) for c in unused)
+    if args.input is None:
+        bare = ",".join(split_name_unit(c)[0] for c in unused)
+        warnings.warn(
+            f"no --input: fitted an output-only (stochastic) model of "
+            f"{', '.join(repr(c) for c in out_cols)}, leaving out {listed}; "
+            f"if they are inputs, run again with --input {bare}",
+            RealizeWarning,
+            stacklevel=1,
+        )
+    else:
+        warnings.warn(
+            f"{args.data}: column(s) {listed} unused (neither --input nor --output)",
+            RealizeWarning,
+            stacklevel=1,
+        )
+
+
+#: lags of the swap test of :func:`_warn_swapped`
+SWAP_TEST_LAGS = 20
+
+
+def _warn_swapped(y, u, out_cols, in_cols) -> None:
+    """Warn when the outputs look like white noise and an input like a filtered signal.
+
+    The test, cheap and documented: every output passes the whiteness test of the
+    innovations (:func:`realize.identify.validation.whiteness`, 20 lags, 99 % band, at most
+    max(2, 3 x expected) lags outside) and some input fails it. A system filters its
+    input, so a measured output is rarely whiter than the input that drives it; white
+    'outputs' beside a coloured 'input' are the signature of --input and --output
+    swapped (or of an output drowned in measurement noise).
+    """
+    from realize.errors import RealizeWarning
+    from realize.identify.validation import whiteness
+
+    lags = min(SWAP_TEST_LAGS, y.shape[0] - 1)
+
+    def white(x) -> np.ndarray:
+        w = whiteness(x, lags, 0.99)
+        return np.asarray(w["outside"]) <= max(2.0, 3 * w["expected_outside"])
+
+    if np.all(white(y)) and not np.all(white(u)):
+        coloured = [c for c, ok in zip(in_cols, white(u)) if not ok]
+        warnings.warn(
+            f"--output {', '.join(map(repr, out_cols))} looks like white noise and --input "
+            f"{', '.join(map(repr, coloured))} like a filtered signal: are --input and "
+            "--output swapped?",
+            RealizeWarning,
+            stacklevel=1,
+        )
 
 
 def _split(args, y, u):

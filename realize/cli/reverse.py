@@ -1,10 +1,8 @@
 """``realize reverse``: the Lindqvist-Picci backward model of a saved stochastic model."""
 
-import os
-
 import numpy as np
 
-from realize.cli._common import Console, print_model
+from realize.cli._common import Console, check_destination, print_model, save_model
 
 HELP = "the backward (reverse-time) model"
 DESCRIPTION = (
@@ -24,6 +22,7 @@ def run(args, con: Console, model) -> dict:
     import realize
     from realize.report import model_summary
 
+    check_destination(args.save, "--save")
     stochastic_part = model.m > 0
     if stochastic_part:
         # the backward model is defined for the stationary output process: reverse the
@@ -33,9 +32,9 @@ def run(args, con: Console, model) -> dict:
         )
     with con.step("computing the backward model"):
         backward = realize.backward_model(model)
-    realize.save(backward, args.save)
+    saved = save_model(backward, args.save)
     summary = model_summary(backward)
-    summary.update(saved=os.path.abspath(args.save), stochastic_part=stochastic_part)
+    summary.update(saved=saved, stochastic_part=stochastic_part)
     con.say(f"backward (reverse-time) model of {args.model}, saved to {args.save}")
     if stochastic_part:
         con.say(

@@ -100,9 +100,9 @@ class Console:
 
     def emit_json(self, payload: dict) -> None:
         if self.json:
-            from realize.report import _jsonable
+            from realize.report import jsonable
 
-            print(json.dumps(_jsonable(payload), indent=2), flush=True)
+            print(json.dumps(jsonable(payload), indent=2), flush=True)
 
 
 # ---------------------------------------------------------------------- argument types
@@ -201,7 +201,7 @@ def time_unit(model) -> str:
 
 def print_model(con: Console, summary: dict, indent: str = "  ") -> None:
     """Sizes, stability, noise model and poles of a :func:`realize.report.model_summary`."""
-    from realize.report import _format_pole
+    from realize.report import format_pole
 
     unit = summary["time_unit"]
     dt = summary["dt"]
@@ -226,6 +226,6 @@ def print_model(con: Console, summary: dict, indent: str = "  ") -> None:
         con.say(f"{indent}{'noise':<10} " + " and ".join(extras))
     rows = summary["poles"]
     for k, row in enumerate(rows[:12]):
-        con.say(f"{indent}{'poles' if k == 0 else '':<10} {_format_pole(row, unit)}")
+        con.say(f"{indent}{'poles' if k == 0 else '':<10} {format_pole(row, unit)}")
     if len(rows) > 12:
         con.say(f"{indent}{'':<10} ... and {len(rows) - 12} more (see the report)")

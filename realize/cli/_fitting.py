@@ -377,7 +377,7 @@ def grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, win
         raise DataError(
             f"--nonlinear: expected torch (pip install 'realize[nn]'), got {err}"
         ) from None
-    from realize.report import assess_neural_fit
+    from realize.identify.validation import assess_neural_fit
 
     con.say(f"growing a neural state-space model for {args.budget:g} s ...")
     fitted = fit_neural_ssm(

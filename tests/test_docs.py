@@ -18,9 +18,13 @@ DOCS = ROOT / "docs"
 STRICT_MODULES = [
     "realize.cli",
     "realize.plot",
+    "realize.plot.identification",
+    "realize.plot.systems",
+    "realize.plot.texture",
     "realize.report",
     "realize.tabular",
     "realize.compare",
+    "realize.identify.spectral",
 ]
 
 

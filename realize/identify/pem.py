@@ -419,37 +419,8 @@ def pem(
         feedthrough = as_bool(feedthrough, "feedthrough")
     if x0 is not None:
         x0 = as_matrix(x0, "x0", rows=n, cols=1).ravel()
-    if isinstance(y, list) and y and all(isinstance(r, tuple) for r in y):
-        raw = y
-    else:
-        raw = [(y, u)]
-    records = []
-    for k, (yk, uk) in enumerate(raw):
-        sfx = f"[{k}]" if len(raw) > 1 else ""
-        yk = as_timeseries(yk, "y" + sfx, channels=p)
-        if uk is None:
-            if m:
-                raise ShapeError(f"u{sfx}: expected a (T, {m}) input array, got None")
-            uk = np.zeros((yk.shape[0], 0))
-        else:
-            uk = as_timeseries(uk, "u" + sfx, channels=m, min_channels=0)
-        if uk.shape[0] != yk.shape[0]:
-            raise ShapeError(
-                f"u{sfx}: expected as many samples as y{sfx} ({yk.shape[0]}), got {uk.shape[0]}"
-            )
-        records.append((yk, uk))
-    if model.K is not None:
-        K0 = np.array(model.K)
-    elif model.Q is not None:
-        K0 = np.array(model.innovation_form().K)
-    else:
-        K0 = np.zeros((n, p))
-    A0, B0, C0, D0 = (np.array(M) for M in (model.A, model.B, model.C, model.D))
-    if n and np.max(np.abs(np.linalg.eigvals(A0 - K0 @ C0))) >= 1.0:
-        raise InvalidValueError(
-            "model: expected a stable predictor A - K C, got spectral radius "
-            f"{np.max(np.abs(np.linalg.eigvals(A0 - K0 @ C0))):.6g}"
-        )
+    records = _records(y, u, m, p)
+    A0, B0, C0, D0, K0 = _predictor(model)
     if feedthrough is None:
         feedthrough = bool(np.any(D0))
     D_fixed = D0 if feedthrough else np.zeros((p, m))
@@ -500,18 +471,7 @@ def pem(
         bar.close()
 
     A, B, C, D, K = best
-    E = np.concatenate(
-        [prediction_errors(A, B, C, D, K, y_, u_, x_)[0] for (y_, u_), x_ in zip(records, best_x0)]
-    )
-    Lam = E.T @ E / E.shape[0]
-    Lam = symmetrize(Lam)
-    Qp = ddlc_basis(A, B, C, D, K, feedthrough)
-    psi = _sensitivities(A, B, C, D, K, records, best_x0, Qp, feedthrough, estimate_x0)
-    Tn = psi.shape[0] // p
-    Wh = np.linalg.cholesky(np.linalg.inv(Lam))  # Lambda^{-1} = Wh Wh'
-    psi_w = (psi.reshape(Tn, p, -1).transpose(0, 2, 1) @ Wh).transpose(0, 2, 1).reshape(Tn * p, -1)
-    info = psi_w.T @ psi_w
-    cov = np.linalg.pinv(symmetrize(info))
+    Lam, Qp, cov = _fisher_covariance(best, records, best_x0, feedthrough, estimate_x0)
     refined = model.replace(A=A, B=B, C=C, D=D, K=K, Lambda=Lam, Q=None, R=None, S=None)
     x0_out = best_x0[0] if n_rec == 1 else np.array(best_x0)
     return PEMResult(
@@ -525,3 +485,59 @@ def pem(
         n_iter=total_iter,
         success=success,
     )
+
+
+def _records(y, u, m: int, p: int) -> list:
+    """The validated records ``[(y (T, p), u (T, m)), ...]`` of :func:`pem`."""
+    raw = y if isinstance(y, list) and y and all(isinstance(r, tuple) for r in y) else [(y, u)]
+    records = []
+    for k, (yk, uk) in enumerate(raw):
+        sfx = f"[{k}]" if len(raw) > 1 else ""
+        yk = as_timeseries(yk, "y" + sfx, channels=p)
+        if uk is None:
+            if m:
+                raise ShapeError(f"u{sfx}: expected a (T, {m}) input array, got None")
+            uk = np.zeros((yk.shape[0], 0))
+        else:
+            uk = as_timeseries(uk, "u" + sfx, channels=m, min_channels=0)
+        if uk.shape[0] != yk.shape[0]:
+            raise ShapeError(
+                f"u{sfx}: expected as many samples as y{sfx} ({yk.shape[0]}), got {uk.shape[0]}"
+            )
+        records.append((yk, uk))
+    return records
+
+
+def _predictor(model):
+    """``(A, B, C, D, K)`` of the starting model, whose predictor A - K C must be stable."""
+    n, p = model.n, model.p
+    if model.K is not None:
+        K0 = np.array(model.K)
+    elif model.Q is not None:
+        K0 = np.array(model.innovation_form().K)
+    else:
+        K0 = np.zeros((n, p))
+    A0, B0, C0, D0 = (np.array(M) for M in (model.A, model.B, model.C, model.D))
+    if n and np.max(np.abs(np.linalg.eigvals(A0 - K0 @ C0))) >= 1.0:
+        raise InvalidValueError(
+            "model: expected a stable predictor A - K C, got spectral radius "
+            f"{np.max(np.abs(np.linalg.eigvals(A0 - K0 @ C0))):.6g}"
+        )
+    return A0, B0, C0, D0, K0
+
+
+def _fisher_covariance(model, records, x0s, feedthrough: bool, estimate_x0: bool):
+    """``(Lambda, Qp, covariance)`` at the final model: the innovation covariance, the DDLC
+    basis and the inverse Fisher information ``(sum_t psi' Lambda^-1 psi)^-1``."""
+    A, B, C, D, K = model
+    p = C.shape[0]
+    E = np.concatenate(
+        [prediction_errors(A, B, C, D, K, y_, u_, x_)[0] for (y_, u_), x_ in zip(records, x0s)]
+    )
+    Lam = symmetrize(E.T @ E / E.shape[0])
+    Qp = ddlc_basis(A, B, C, D, K, feedthrough)
+    psi = _sensitivities(A, B, C, D, K, records, x0s, Qp, feedthrough, estimate_x0)
+    Tn = psi.shape[0] // p
+    Wh = np.linalg.cholesky(np.linalg.inv(Lam))  # Lambda^{-1} = Wh Wh'
+    psi_w = (psi.reshape(Tn, p, -1).transpose(0, 2, 1) @ Wh).transpose(0, 2, 1).reshape(Tn * p, -1)
+    return Lam, Qp, np.linalg.pinv(symmetrize(psi_w.T @ psi_w))

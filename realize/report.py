@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from realize import plot as rplot
 from realize.identify import validation
 from realize.identify.validation import assess_neural_fit  # noqa: F401  (scoring moved there)
 
@@ -445,8 +446,6 @@ def add_nonlinear_section(
     --------
     See ``realize fit DATA --input U --output Y --nonlinear``.
     """
-    import realize.plot as rplot
-
     model = fitted.model
     window = neural["window"]
     y_valid = np.asarray(y_valid, dtype=float).reshape(len(y_valid), -1)
@@ -557,14 +556,22 @@ def fit_report(
     See :func:`realize.cli.main`: ``realize demo`` builds its report with this
     function.
     """
-    import realize.plot as rplot
-
     model = result.model
     if time_unit is None:
         time_unit = "samples" if model.dt == 1.0 else "s"
     report = Report(title, summary=summary or {})
-    names = list(model.output_names) if model.output_names else None
     report.add_table("Data", data_rows)
+    _add_model_tables(report, model, assessment, output_units, time_unit)
+    _add_identification_figures(
+        report, result, assessment, selection, y_valid, output_units, time_unit
+    )
+    _add_model_figures(report, model, assessment, (u_train, y_train), time_unit)
+    return report
+
+
+def _add_model_tables(report: Report, model, assessment: dict, output_units, time_unit: str):
+    """The "Model" table (order, fit, RMSE, stability, whiteness) and the "Poles" table."""
+    names = list(model.output_names) if model.output_names else None
     rows = [("order", f"{assessment['order']}: {assessment['order_reason']}")]
     for i in range(model.p):
         label = names[i] if names else f"output {i + 1}"
@@ -604,6 +611,12 @@ def fit_report(
         "Poles", pole_rows, columns=("pole", "|p|", "frequency", "damping ratio", "time constant")
     )
 
+
+def _add_identification_figures(
+    report: Report, result, assessment: dict, selection, y_valid, output_units, time_unit: str
+):
+    """The order figures (singular values, validation fit per order) and the simulation."""
+    model = result.model
     sv = getattr(result, "singular_values", None)
     if sv is not None and np.size(sv):
         report.add_figure(
@@ -634,12 +647,19 @@ def fit_report(
                 dt=model.dt,
                 time_unit=time_unit,
                 window=assessment["window"],
-                output_names=names,
+                output_names=list(model.output_names) if model.output_names else None,
                 units=output_units,
             ),
             "Validation data against the model's simulation from an initial state "
             f"estimated on the first {assessment['window']} samples.",
         )
+
+
+def _add_model_figures(report: Report, model, assessment: dict, train, time_unit: str):
+    """Bode diagram (against the Welch estimate from ``train = (u, y)``), poles and zeros,
+    innovation whiteness and Hankel singular values."""
+    u_train, y_train = train
+    names = list(model.output_names) if model.output_names else None
     data = (u_train, y_train) if (u_train is not None and y_train is not None and model.m) else None
     if model.m or model.K is not None or model.Q is not None:
         report.add_figure(
@@ -660,7 +680,7 @@ def fit_report(
             "Autocorrelation of the one-step prediction errors: a model that captured the "
             "dynamics leaves white innovations, inside the band.",
         )
-    if ms["stable"] and model.n and model.m:
+    if assessment["model"]["stable"] and model.n and model.m:
         try:
             fig = rplot.hankel_singular_values(model)
         except (ImportError, AttributeError):
@@ -672,7 +692,6 @@ def fit_report(
                 "Hankel singular values: the input-output energy of each "
                 "balanced state; small values can be truncated.",
             )
-    return report
 
 
 def whiteness_text(w) -> str:

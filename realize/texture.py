@@ -42,10 +42,14 @@ from realize.errors import (
     DataError,
     InvalidValueError,
     NonFiniteError,
+    NotStableError,
     OrderError,
     RealizeWarning,
     ShapeError,
 )
+from realize.model import StateSpace
+from realize.reverse import backward_arrays
+from realize.riccati import dlyap
 
 __all__ = ["DynamicTexture", "fit", "autocorrelation", "lag_covariance"]
 
@@ -195,8 +199,6 @@ def _speed_matrices(A, Q, P, speed):
             stacklevel=3,
         )
         Qs = Qc
-        from realize.riccati import dlyap
-
         P = dlyap(As, Qs)
     else:
         Qs = (V * np.clip(w, 0.0, None)) @ V.T
@@ -238,8 +240,6 @@ class DynamicTexture:
     """
 
     def __init__(self, A, C, Q, noise_variance, mean, frame_shape, singular_values=None):
-        from realize.riccati import dlyap
-
         self.A = np.asarray(A, dtype=float)
         self.C = np.asarray(C, dtype=float)
         self.Q = symmetrize(np.asarray(Q, dtype=float))
@@ -264,8 +264,6 @@ class DynamicTexture:
         frames of more than 4096 pixel values the dense d x d R would be too large and
         DataError is raised (use ``A, C, Q, noise_variance`` directly).
         """
-        from realize.model import StateSpace
-
         d = self.C.shape[0]
         if d > _DENSE_R_LIMIT:
             raise DataError(
@@ -334,8 +332,6 @@ class DynamicTexture:
             When ``P - A^s P A^s'`` is not PSD and is clipped (the warning reports the
             relative error).
         """
-        from realize.reverse import backward_arrays
-
         T = int(T)
         if T < 0:
             raise InvalidValueError(f"T: expected a non-negative number of frames, got {T}")
@@ -529,9 +525,6 @@ def fit(
     >>> dt.synthesize(10, rng=1).shape
     (10, 8, 8)
     """
-    from realize.errors import NotStableError
-    from realize.riccati import dlyap
-
     frames, shape = _check_frames(frames)
     T = shape[0]
     d = int(np.prod(shape[1:]))
@@ -546,6 +539,26 @@ def fit(
             f"order: a clip of {T} frames with {d} pixel values supports orders up to "
             f"{min(T - 2, d)}, got {n}"
         )
+    randomized = (n_oversamples, n_iter, rng)
+    mean, var, U, s, V = _decomposition(frames, shape, n, svd, block_bytes, randomized)
+    if s[0] <= 0 or s[n - 1] <= 1e-10 * s[0]:
+        rank = int(np.sum(s > 1e-10 * s[0])) if s[0] > 0 else 0
+        raise OrderError(
+            f"order: the clip has numerical rank {rank} after removing the mean frame, got "
+            f"order {n}"
+        )
+    A, Q = _dynamics(U * s[:n], method, stabilize)  # the states are the rows of U S
+    # per-pixel variance outside the first n components (C x[t] is the projection)
+    explained = (V**2) @ (s[:n] ** 2) / T
+    r = np.clip(var - explained, 0.0, None)
+    # the stationary P of (A, Q) must exist: guard against a numerically singular fit
+    dlyap(A, Q)
+    return DynamicTexture(A, V, Q, r, mean, shape[1:], s[: min(len(s), 4 * n + 10)])
+
+
+def _decomposition(frames, shape, n: int, svd: str, block_bytes: int, randomized):
+    """``(mean, var, U, s, V)`` of the clip by the SVD that ``svd`` names (see :func:`fit`)."""
+    T, d = shape[0], int(np.prod(shape[1:]))
     if svd == "auto":
         if (
             T * d * 8 <= _FULL_SVD_BYTES
@@ -556,11 +569,12 @@ def fit(
         else:
             svd = "gram" if T <= 4000 else "randomized"
     if svd == "full":
-        mean, var, U, s, V = _svd_full(frames, shape, n)
-    elif svd == "gram":
-        mean, var, U, s, V = _svd_gram(frames, shape, n, block_bytes)
-    elif svd == "randomized":
-        mean, var, U, s, V = _svd_randomized(
+        return _svd_full(frames, shape, n)
+    if svd == "gram":
+        return _svd_gram(frames, shape, n, block_bytes)
+    if svd == "randomized":
+        n_oversamples, n_iter, rng = randomized
+        return _svd_randomized(
             frames,
             shape,
             n,
@@ -569,67 +583,54 @@ def fit(
             int(n_iter),
             np.random.default_rng(rng),
         )
-    else:
-        raise InvalidValueError(
-            f"svd: expected 'auto', 'full', 'gram' or 'randomized', got {svd!r}"
-        )
-    if s[0] <= 0 or s[n - 1] <= 1e-10 * s[0]:
-        rank = int(np.sum(s > 1e-10 * s[0])) if s[0] > 0 else 0
-        raise OrderError(
-            f"order: the clip has numerical rank {rank} after removing the mean frame, got "
-            f"order {n}"
-        )
-    X = U * s[:n]  # (T, n) states
+    raise InvalidValueError(f"svd: expected 'auto', 'full', 'gram' or 'randomized', got {svd!r}")
+
+
+def _dynamics(X: np.ndarray, method: str, stabilize: bool):
+    """``(A, Q)`` from the states X (T, n) by least squares or Yule-Walker (see :func:`fit`)."""
+    T = X.shape[0]
     X0, X1 = X[:-1], X[1:]
     if method == "least_squares":
         A = np.linalg.solve(X0.T @ X0, X0.T @ X1).T
         rho = float(np.max(np.abs(np.linalg.eigvals(A))))
-        if rho >= 1.0:
-            if not stabilize:
-                raise NotStableError(
-                    f"frames: the least-squares transition matrix has spectral radius "
-                    f"{rho:.6g}; pass stabilize=True, method='yule_walker' or use more frames"
-                )
-            warnings.warn(
-                f"frames: the least-squares A has spectral radius {rho:.6g}; using the "
-                "Yule-Walker estimate instead (stable by construction)",
-                RealizeWarning,
-                stacklevel=2,
-            )
-            method = "yule_walker"
-        else:
+        if rho < 1.0:
             W = X1 - X0 @ A.T
-            Q = symmetrize(W.T @ W / (T - 1))
+            return A, symmetrize(W.T @ W / (T - 1))
+        if not stabilize:
+            raise NotStableError(
+                f"frames: the least-squares transition matrix has spectral radius "
+                f"{rho:.6g}; pass stabilize=True, method='yule_walker' or use more frames"
+            )
+        warnings.warn(
+            f"frames: the least-squares A has spectral radius {rho:.6g}; using the "
+            "Yule-Walker estimate instead (stable by construction)",
+            RealizeWarning,
+            stacklevel=3,
+        )
     elif method != "yule_walker":
         raise InvalidValueError(
             f"method: expected 'least_squares' or 'yule_walker', got {method!r}"
         )
-    if method == "yule_walker":
-        # biased covariances make [[L0, L1'], [L1, L0]] PSD, so Q = L0 - A L0 A' >= 0 and
-        # A = L1 L0^-1 is stable, with stationary covariance exactly L0 (Lutkepohl 2005, 3.3.4)
-        L0 = X.T @ X / T
-        L1 = X1.T @ X0 / T
-        A = np.linalg.solve(L0, L1.T).T
-        Q = symmetrize(L0 - A @ L0 @ A.T)
-        rho = float(np.max(np.abs(np.linalg.eigvals(A))))
-        if rho >= 1.0:  # only for degenerate clips (an exactly periodic state sequence)
-            w, Vl = np.linalg.eig(A)
-            w = np.where(np.abs(w) >= 0.999, 0.999 * w / np.abs(w), w)
-            A = np.real(Vl @ np.diag(w) @ np.linalg.inv(Vl))
-            Q = psd_factor(L0 - A @ L0 @ A.T)
-            Q = Q @ Q.T
-            warnings.warn(
-                f"frames: the Yule-Walker A has spectral radius {rho:.6g} (a periodic clip); "
-                "its poles were moved to radius 0.999",
-                RealizeWarning,
-                stacklevel=2,
-            )
-    # per-pixel variance outside the first n components (C x[t] is the projection)
-    explained = (V**2) @ (s[:n] ** 2) / T
-    r = np.clip(var - explained, 0.0, None)
-    # the stationary P of (A, Q) must exist: guard against a numerically singular fit
-    dlyap(A, Q)
-    return DynamicTexture(A, V, Q, r, mean, shape[1:], s[: min(len(s), 4 * n + 10)])
+    # biased covariances make [[L0, L1'], [L1, L0]] PSD, so Q = L0 - A L0 A' >= 0 and
+    # A = L1 L0^-1 is stable, with stationary covariance exactly L0 (Lutkepohl 2005, 3.3.4)
+    L0 = X.T @ X / T
+    L1 = X1.T @ X0 / T
+    A = np.linalg.solve(L0, L1.T).T
+    Q = symmetrize(L0 - A @ L0 @ A.T)
+    rho = float(np.max(np.abs(np.linalg.eigvals(A))))
+    if rho >= 1.0:  # only for degenerate clips (an exactly periodic state sequence)
+        w, Vl = np.linalg.eig(A)
+        w = np.where(np.abs(w) >= 0.999, 0.999 * w / np.abs(w), w)
+        A = np.real(Vl @ np.diag(w) @ np.linalg.inv(Vl))
+        Q = psd_factor(L0 - A @ L0 @ A.T)
+        Q = Q @ Q.T
+        warnings.warn(
+            f"frames: the Yule-Walker A has spectral radius {rho:.6g} (a periodic clip); "
+            "its poles were moved to radius 0.999",
+            RealizeWarning,
+            stacklevel=3,
+        )
+    return A, Q
 
 
 # ------------------------------------------------------------------ statistics

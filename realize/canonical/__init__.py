@@ -194,9 +194,6 @@ def canonical_form(sys, form: str, **opts):
             Nilpotent shift chains then the invertible part in modal form; see
             :func:`memory_blocks` (options ``tol``, ``fading``).
 
-        The former aliases (:data:`FORM_ALIASES`: ``'controller'``, ``'reachable'``,
-        ``'observer'``, ``'luenberger'``, ``'canonical'``) still work for one release and
-        warn with a DeprecationWarning; names are case-insensitive.
         ``'jordan'``
             The real Jordan form, for any A (defective included): block diagonal with,
             for a real eigenvalue, Jordan blocks ``lambda I + (ones on the
@@ -206,6 +203,10 @@ def canonical_form(sys, form: str, **opts):
             and repeated eigenvalue entry is exact. For a diagonalizable A it is the
             'modal' form. Option ``tol``: the rank tolerance of the nilpotent staircases
             (default ``sqrt(eps) ||A||_2``).
+
+        The former aliases (:data:`FORM_ALIASES`: ``'controller'``, ``'reachable'``,
+        ``'observer'``, ``'luenberger'``, ``'canonical'``) still work for one release and
+        warn with a DeprecationWarning; names are case-insensitive.
     **opts
         ``tol`` (staircase rank tolerance), ``index_tol`` (crate-order selection,
         default 1e-8) and ``indices`` (given index list) for the four index forms;

@@ -14,6 +14,7 @@ import numpy as np
 
 from realize._linalg import asymmetry, smallest_eigenvalue, symmetrize
 from realize.errors import (
+    DataError,
     InvalidValueError,
     NonFiniteError,
     NotPositiveSemidefiniteError,
@@ -361,8 +362,6 @@ def as_timeseries(
             f"got shape {arr.shape}"
         )
     if arr.shape[0] < min_length:
-        from realize.errors import DataError
-
         raise DataError(f"{name}: expected at least {min_length} samples, got {arr.shape[0]}")
     if allow_nan:
         if np.any(np.isinf(arr)):

@@ -20,6 +20,7 @@ import scipy.linalg as sla
 from realize._checks import as_matrix, as_square, check_psd
 from realize._linalg import symmetrize
 from realize.errors import InvalidValueError
+from realize.model import StateSpace
 
 __all__ = ["c2d", "d2c", "ContinuousStateSpace"]
 
@@ -110,8 +111,6 @@ def c2d(
     >>> bool(np.isclose(sys.Q[0, 0], 1 - np.exp(-0.2)))  # 2 * (1 - e^{-2 dt}) / 2
     True
     """
-    from realize.model import StateSpace
-
     A = as_square(A, "A")
     n = A.shape[0]
     B = np.zeros((n, 0)) if B is None else as_matrix(B, "B", rows=n)

@@ -40,7 +40,8 @@ import zlib
 
 import numpy as np
 
-from realize.errors import FormatError
+from realize.errors import FormatError, RealizeError
+from realize.model import StateSpace, build_unchecked
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -132,8 +133,6 @@ def save(model, path) -> None:
     >>> realize.load(path) == sys
     True
     """
-    from realize.model import StateSpace
-
     kind = type(model).__name__
     if isinstance(model, StateSpace):
         arrays, fields = _statespace_arrays(model)
@@ -186,8 +185,6 @@ def load(path):
     >>> sys.n, sys.has_innovation_form
     (1, True)
     """
-    from realize.errors import RealizeError
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"path: no such file: {path}")
@@ -207,8 +204,6 @@ def load(path):
         raise FormatError(f"path: {path}: expected 'fields' to be a JSON object, got {fields!r}")
     try:
         if meta["kind"] == "StateSpace":
-            from realize.model import build_unchecked
-
             A = contents.pop("A")
             # K and Lambda were consistent when saved: load them as stored, bit for bit
             return build_unchecked(A, {"K": None, "Lambda": None, **contents, **fields})

@@ -54,6 +54,8 @@ from realize.errors import (
     NotStableError,
     ShapeError,
 )
+from realize.model import StateSpace, build_unchecked
+from realize.riccati import dlyap, kalman_gain
 
 __all__ = ["backward_model", "backward_arrays", "reverse_time_sde", "ReverseTimeSDE"]
 
@@ -87,8 +89,6 @@ def backward_arrays(A, C, Q, R, S, P=None):
     >>> P.tolist(), Ab.tolist()  # a scalar AR(1) is time reversible: Ab = A
     ([[1.0]], [[0.5]])
     """
-    from realize.riccati import dlyap
-
     if P is None:
         P = dlyap(A, Q)
     P = symmetrize(P)
@@ -172,8 +172,6 @@ def backward_model(sys, *, basis: str = "forward", innovation: bool = True):
     >>> bool(np.allclose(bwd.C @ Gb, lam1_fwd.T))
     True
     """
-    from realize.model import StateSpace
-
     if not isinstance(sys, StateSpace):
         raise InvalidValueError(f"sys: expected a realize.StateSpace, got {describe(sys)}")
     if basis not in ("forward", "dual"):
@@ -219,12 +217,8 @@ def backward_model(sys, *, basis: str = "forward", innovation: bool = True):
         name=None if sys.name is None else f"{sys.name} (backward)",
     )
     if innovation:
-        from realize.riccati import kalman_gain
-
         _, Kb, Lb = kalman_gain(Ab, Cb, Qb, Rb, Sb)
         fields.update(K=Kb, Lambda=Lb)
-    from realize.model import build_unchecked
-
     # Qb, Rb, Sb are PSD by construction (conditional covariances); skip the re-check
     # that rounding could trip when P is ill conditioned.
     fields.update(B=np.zeros((sys.n, 0)), D=np.zeros((sys.p, 0)))

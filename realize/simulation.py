@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from realize._ext._simulate import state_recursion
+
 __all__ = ["simulate_states", "simulate_reference"]
 
 
@@ -41,8 +43,6 @@ def simulate_states(A, B, C, D, u, w, v, x0):
     x : (T + 1, n) array
         States x[0] .. x[T].
     """
-    from realize._ext._simulate import state_recursion
-
     T = u.shape[0]
     forcing = u @ B.T if B.shape[1] else np.zeros((T, A.shape[0]))
     if w is not None:

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from realize._ext._simulate import state_recursion
+
 __all__ = ["output_error_bd"]
 
 
 def _state_responses(F: np.ndarray, forcing: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    from realize._ext._simulate import state_recursion
-
     X = np.empty((forcing.shape[0] + 1, F.shape[0]))
     with np.errstate(all="ignore"):
         state_recursion(

@@ -61,8 +61,61 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     ):
         assert (tmp_path / "html" / f"{page}.html").exists(), page
     # the API reference documents the public functions, not just their names
-    api = (tmp_path / "html" / "api" / "identification.html").read_text()
+    html = tmp_path / "html"
+    api = (html / "api" / "identification.html").read_text()
     assert 'id="realize.n4sid"' in api
+    # ... and links across its pages
+    assert 'class="admonition seealso"' in api and 'href="compare.html"' in api
+
+    # math renders offline: MathJax is served from the build, no page loads from a CDN
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    theory = (html / "theory" / "identification.html").read_text()
+    assert 'src="../_static/mathjax/tex-chtml.js"' in theory and 'class="math' in theory
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"<script[^>]+src=\"https?://", text), page.name
+
+    # the tutorials' figures are drawn at build time from their code
+    images = {p.name for p in (html / "_images").glob("*.png")}
+    for tutorial in ("identify", "kalman_missing_data", "canonical_forms"):
+        assert any(name.startswith(tutorial + "-") for name in images), (tutorial, images)
+        assert "_images/" + tutorial in (html / "tutorials" / f"{tutorial}.html").read_text()
+
+    # example output is the real command's, run at build time
+    start = _text(html / "getting_started.html")
+    assert "$ realize demo\nrealize demo: order" in start
+    assert "refined    by PEM: fit" in start
+    assert (
+        "$ realize fit no-such-file.csv --output y\nrealize: error: no-such-file.csv: no such"
+        in (_text(html / "cli.html"))
+    )
+
+
+def _text(page: pathlib.Path) -> str:
+    """The text of an HTML page, without its tags (highlighted code is split in spans)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
+
+
+def test_build_command_writes_outside_the_source_tree():
+    """The README's build command writes to build/docs, which git ignores."""
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"sphinx-build docs (\S+?)`", readme)
+    assert command and command.group(1) == "build/docs"
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert "build/" in ignored
+    assert "build/docs" in (DOCS / "conf.py").read_text()
+
+
+def test_pages_show_no_stale_command_output():
+    """Output of the realize command appears in the guide only as built from a real run
+    (the realize-output directive), never pasted into a code block."""
+    for page in [DOCS / "getting_started.rst", DOCS / "cli.rst", *DOCS.glob("tutorials/*.rst")]:
+        text = page.read_text()
+        for block in re.findall(r"\.\. code-block:: (?:text|console)\n\n((?:(?:   .*)?\n)+)", text):
+            assert not re.search(r"^   realize (demo|fit) .*: order", block, re.M), page.name
+            assert "% on validation data" not in block, page.name
 
 
 def _python_blocks(rst: pathlib.Path) -> str:

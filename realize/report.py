@@ -356,23 +356,11 @@ def assess_fit(
 
     Parameters
     ----------
-    result : identification result
-        From :func:`realize.n4sid`: ``.model``, ``.order``, ``.singular_values``.
-    y_valid : (T, p) array
-        Validation outputs.
-    u_valid : (T, m) array, optional
-        Validation inputs (required when the model has inputs).
-    window : int, default 50
-        Initialization window: the initial state is estimated by least squares on
-        these samples, which are then excluded from the scores.
-    test : tuple of (T, p) and (T, m) arrays, optional
-        Test outputs and inputs, scored the same way (RMSE after the window).
+    result, y_valid, u_valid, window, test, max_lag, confidence
+        As in :func:`realize.identify.validation.assess_fit` (``result`` also gives
+        ``.singular_values`` or ``.canonical_correlations`` for the order's explanation).
     order_requested : "auto" or int
         What the user asked for, to explain the order.
-    max_lag : int, default 40
-        Lags of the whiteness test.
-    confidence : float, default 0.99
-        Probability of the whiteness band.
 
     Returns
     -------
@@ -390,18 +378,12 @@ def assess_fit(
     Examples
     --------
     >>> import numpy as np, realize
-    >>> from types import SimpleNamespace
-    >>> sys = realize.StateSpace([[0.8]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> true = realize.StateSpace([[0.8]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
     >>> u = np.random.default_rng(0).standard_normal((400, 1))
-    >>> y = sys.simulate(u, rng=1)
-    >>> result = SimpleNamespace(model=sys, order=1, singular_values=np.array([3.0, 0.1]))
-    >>> a = assess_fit(result, y, u)
-    >>> bool(a["fit_percent"][0] > 90)
-    True
-    >>> a["order_reason"]
-    'chosen automatically from the singular values (σ1/σ2 = 30)'
-    >>> a["rmse"].shape, a["innovations"].shape
-    ((1,), (350, 1))
+    >>> result = realize.n4sid(true.simulate(u, rng=1), u, order=1)
+    >>> a = assess_fit(result, true.simulate(u, rng=2), u, order_requested=1)
+    >>> a["order_reason"], a["model"]["n"], bool(a["fit_percent"][0] > 90)
+    ('fixed by the user', 1, True)
     """
     out = validation.assess_fit(
         result,

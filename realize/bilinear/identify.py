@@ -48,7 +48,8 @@ W. Favoreel, B. De Moor and P. Van Overschee, "Subspace identification of biline
 systems subject to white inputs", IEEE Trans. Autom. Control 44(6), 1157-1165, 1999.
 V. Verdult and M. Verhaegen, "Identification of multivariable bilinear state space
 systems based on subspace techniques and separable least squares optimization",
-Int. J. Control 74(18), 1824-1836, 2001.
+Int. J. Control 74(18), 1824-1836, 2001; "Subspace identification of multivariable linear
+parameter-varying systems", Automatica 38(5), 805-814, 2002.
 P. Van Overschee and B. De Moor, *Subspace Identification for Linear Systems*,
 Kluwer, 1996, Sec. 4.3.
 """
@@ -251,19 +252,9 @@ def identify_bilinear(
 
     Notes
     -----
-    The subspace step, its two stages and the refinement are explained in
-    :mod:`realize.bilinear.identify`.
-
-    References
-    ----------
-    W. Favoreel, B. De Moor and P. Van Overschee, "Subspace identification of bilinear
-    systems subject to white inputs", IEEE Trans. Autom. Control 44(6), 1157-1165, 1999.
-    V. Verdult and M. Verhaegen, "Identification of multivariable bilinear state space
-    systems based on subspace techniques and separable least squares optimization",
-    Int. J. Control 74(18), 1824-1836, 2001; "Subspace identification of multivariable
-    linear parameter-varying systems", Automatica 38(5), 805-814, 2002.
-    P. Van Overschee and B. De Moor, *Subspace Identification for Linear Systems*,
-    Kluwer, 1996, Sec. 4.3.
+    The subspace step, its two stages and the refinement are explained, with their
+    references (Favoreel, De Moor & Van Overschee 1999; Verdult & Verhaegen 2001; Van
+    Overschee & De Moor 1996), in :mod:`realize.bilinear.identify`.
 
     Examples
     --------

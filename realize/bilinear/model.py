@@ -1,16 +1,8 @@
 """Bilinear (input-dependent) state-space models: the model and its simulation.
 
-A discrete-time bilinear state-space model is
-
-    x[t+1] = A x[t] + sum_i u_i[t] N_i x[t] + B u[t] + w[t]
-    y[t]   = C x[t] + D u[t] + v[t]
-
-so the input modulates the dynamics: the transition matrix at time t is
-``A + sum_i u_i[t] N_i``. It is the simplest input-dependent ("selective") state-space
-model, and the linear model is the case N = 0.
-
-This module holds :class:`BilinearStateSpace`: simulation with a compiled recursion
-(:func:`bilinear_recursion`) beside a plain NumPy loop
+The model (see :mod:`realize.bilinear`) has the input-dependent transition matrix
+``A + sum_i u_i[t] N_i``. This module holds :class:`BilinearStateSpace`: simulation with
+a compiled recursion (:func:`bilinear_recursion`) beside a plain NumPy loop
 (:func:`bilinear_recursion_reference`), mean-square stability for white inputs, a state
 bound for bounded inputs (:class:`BoundedInputBound`) and discretization.
 """

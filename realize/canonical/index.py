@@ -195,39 +195,6 @@ def _index_form(A, B, C, *, kind: str, tol, index_tol, indices, error, what):
     return T, Ti, An, Bn, Cn, mu
 
 
-def _controllable_like(sys, kind, tol=None, index_tol=1e-8, indices=None):
-    A, B, C = np.asarray(sys.A), np.asarray(sys.B), np.asarray(sys.C)
-    T, Ti, An, Bn, Cn, _ = _index_form(
-        A,
-        B,
-        C,
-        kind=kind,
-        tol=tol,
-        index_tol=index_tol,
-        indices=indices,
-        error=NotControllableError,
-        what="controllable",
-    )
-    return T, An, Bn, Cn
-
-
-def _observable_like(sys, kind, tol=None, index_tol=1e-8, indices=None):
-    # the dual pair (A', C', B'): its form transposed is the observer / observability form
-    A, B, C = np.asarray(sys.A), np.asarray(sys.B), np.asarray(sys.C)
-    Td, Tdi, Ad, Bd, Cd, _ = _index_form(
-        A.T,
-        C.T,
-        B.T,
-        kind=kind,
-        tol=tol,
-        index_tol=index_tol,
-        indices=indices,
-        error=NotObservableError,
-        what="observable",
-    )
-    return Tdi.T, Ad.T, Cd.T, Bd.T
-
-
 def controllability_indices(sys, tol: float | None = None, index_tol: float = 1e-8) -> list[int]:
     """Controllability indices ``mu_1..mu_m`` in crate order (see the module notes).
 
@@ -277,12 +244,9 @@ def observability_indices(sys, tol: float | None = None, index_tol: float = 1e-8
     ----------
     sys : StateSpace
         Model with A (n, n) and C (p, n).
-    tol : float, optional
-        Rank tolerance of the orthogonal staircase of ``(A', C')`` (default: a
-        multiple of the machine precision times the norms).
-    index_tol : float
-        Relative residual above which a row ``c_i A^k`` counts as independent of
-        those kept before it in crate order.
+    tol, index_tol : float
+        As in :func:`controllability_indices`, for the dual pair ``(A', C')`` (rows
+        ``c_i A^k`` in place of columns ``A^k b_i``).
 
     Returns
     -------
@@ -326,9 +290,17 @@ def _rank_message(what: str, rank: int, n: int, tol) -> str:
 def index_form(sys, form: str, tol=None, index_tol: float = 1e-8, indices=None):
     """``(new_sys, T)`` of one of :data:`INDEX_FORMS` (see :func:`realize.canonical_form`)."""
     kind = "controller" if form in ("controllable", "observable") else "cif"
+    A, B, C = np.asarray(sys.A), np.asarray(sys.B), np.asarray(sys.C)
+    options = dict(kind=kind, tol=tol, index_tol=index_tol, indices=indices)
     if form in ("controllable", "controllability-index"):
-        T, A, B, C = _controllable_like(sys, kind, tol, index_tol, indices)
+        T, _, A, B, C, _ = _index_form(
+            A, B, C, error=NotControllableError, what="controllable", **options
+        )
     else:
-        T, A, B, C = _observable_like(sys, kind, tol, index_tol, indices)
+        # the dual pair (A', C', B'): its form transposed is the observer / observability form
+        Td, Tdi, Ad, Bd, Cd, _ = _index_form(
+            A.T, C.T, B.T, error=NotObservableError, what="observable", **options
+        )
+        T, A, B, C = Tdi.T, Ad.T, Cd.T, Bd.T
     check_cond(T, form)
     return finish(sys, T, A, B, C), T

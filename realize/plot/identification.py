@@ -41,6 +41,7 @@ def singular_values(sv, order: int | None = None, *, ax=None, title: str | None 
     Returns
     -------
     matplotlib.figure.Figure
+        The singular values on a log scale, the kept ones marked.
 
     Examples
     --------
@@ -108,6 +109,7 @@ def order_selection(
     Returns
     -------
     matplotlib.figure.Figure
+        The validation fit against the order, the chosen order marked.
 
     Examples
     --------
@@ -211,6 +213,7 @@ def simulation(
     Returns
     -------
     matplotlib.figure.Figure
+        Per output (at most four), the whole record with the error and a zoom.
 
     Examples
     --------
@@ -443,6 +446,7 @@ def innovation_autocorrelation(
     Returns
     -------
     matplotlib.figure.Figure
+        The autocorrelation of each channel with the confidence band.
 
     Examples
     --------

@@ -234,6 +234,7 @@ def pole_zero(sys, *, ax=None, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+        The complex plane with the unit circle, poles (x) and zeros (o).
 
     Examples
     --------
@@ -317,6 +318,7 @@ def hankel_singular_values(sys, *, order: int | None = None, ax=None, title: str
     Returns
     -------
     matplotlib.figure.Figure
+        The values on a log scale, the kept ones marked.
 
     Examples
     --------

@@ -42,6 +42,7 @@ def texture_frames(
     Returns
     -------
     matplotlib.figure.Figure
+        One row of frames per clip.
 
     Examples
     --------

@@ -338,17 +338,7 @@ def _order_reason(result, requested) -> str:
     return "chosen automatically"
 
 
-def assess_fit(
-    result,
-    y_valid,
-    u_valid=None,
-    *,
-    window: int = 50,
-    test=None,
-    order_requested="auto",
-    max_lag: int = 40,
-    confidence: float = 0.99,
-) -> dict:
+def assess_fit(result, y_valid, u_valid=None, *, order_requested="auto", **options) -> dict:
     """Score an identified model on validation (and test) data, for a report.
 
     The scores of :func:`realize.identify.validation.assess_fit`, with the two entries
@@ -356,11 +346,14 @@ def assess_fit(
 
     Parameters
     ----------
-    result, y_valid, u_valid, window, test, max_lag, confidence
+    result, y_valid, u_valid
         As in :func:`realize.identify.validation.assess_fit` (``result`` also gives
         ``.singular_values`` or ``.canonical_correlations`` for the order's explanation).
     order_requested : "auto" or int
         What the user asked for, to explain the order.
+    **options
+        ``window``, ``test``, ``max_lag``, ``confidence`` of
+        :func:`realize.identify.validation.assess_fit`.
 
     Returns
     -------
@@ -373,7 +366,7 @@ def assess_fit(
     Raises
     ------
     DataError
-        Validation data shorter than the window plus one sample.
+        As :func:`realize.identify.validation.assess_fit`: too short validation data.
 
     Examples
     --------
@@ -385,15 +378,7 @@ def assess_fit(
     >>> a["order_reason"], a["model"]["n"], bool(a["fit_percent"][0] > 90)
     ('fixed by the user', 1, True)
     """
-    out = validation.assess_fit(
-        result,
-        y_valid,
-        u_valid,
-        window=window,
-        test=test,
-        max_lag=max_lag,
-        confidence=confidence,
-    )
+    out = validation.assess_fit(result, y_valid, u_valid, **options)
     out["order_reason"] = _order_reason(result, order_requested)
     out["model"] = model_summary(result.model)
     return out

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-from realize._checks import describe
+from realize._checks import as_float, describe
 from realize._linalg import psd_factor, symmetrize
 from realize.errors import (
     DataError,
@@ -335,14 +335,7 @@ class DynamicTexture:
         T = int(T)
         if T < 0:
             raise InvalidValueError(f"T: expected a non-negative number of frames, got {T}")
-        try:
-            speed = float(speed)
-        except (TypeError, ValueError):
-            raise InvalidValueError(
-                f"speed: expected a positive number, got {describe(speed)}"
-            ) from None
-        if not np.isfinite(speed) or speed <= 0:
-            raise InvalidValueError(f"speed: expected a positive finite speed, got {speed}")
+        speed = as_float(speed, "speed", low=0.0, open_low=True)
         rng = np.random.default_rng(rng)
         n = self.order
         As, Qs, P = _speed_matrices(self.A, self.Q, self.P, speed)

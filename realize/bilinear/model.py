@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 
-from realize._checks import as_matrix, as_square, as_timeseries, check_finite, check_psd, describe
+from realize._checks import (
+    as_float,
+    as_matrix,
+    as_square,
+    as_timeseries,
+    check_finite,
+    check_psd,
+    describe,
+)
 from realize._ext._bilinear import bilinear_recursion as _kernel
 from realize._linalg import psd_factor, symmetrize
 from realize.errors import InvalidValueError, NotStableError, ShapeError
@@ -121,18 +129,6 @@ def _input_cov(input_cov, m: int) -> np.ndarray:
         S = np.diag(S)
     S = as_square(S, "input_cov", m)
     return check_psd(S, "input_cov")
-
-
-def _sampling_period(dt, alternative: str = "") -> float:
-    try:
-        dt = float(dt)
-    except (TypeError, ValueError):
-        raise InvalidValueError(
-            f"dt: expected a positive number{alternative}, got {describe(dt)}"
-        ) from None
-    if not np.isfinite(dt) or dt <= 0:
-        raise InvalidValueError(f"dt: expected a positive sampling period{alternative}, got {dt}")
-    return dt
 
 
 # ------------------------------------------------------------------ the model
@@ -246,7 +242,7 @@ class BilinearStateSpace:
         p = C.shape[0]
         D = np.zeros((p, m)) if D is None else as_matrix(D, "D", rows=p, cols=m)
         if dt is not None:
-            dt = _sampling_period(dt, " or None")
+            dt = as_float(dt, "dt", low=0.0, open_low=True)
         if Q is None and R is None and S is None:
             Q = R = S = None
         else:
@@ -266,20 +262,9 @@ class BilinearStateSpace:
                 arr.setflags(write=False)
 
     # ---- sizes and conversions
-    @property
-    def n(self) -> int:
-        """Number of states."""
-        return self.A.shape[0]
-
-    @property
-    def m(self) -> int:
-        """Number of inputs."""
-        return self.B.shape[1]
-
-    @property
-    def p(self) -> int:
-        """Number of outputs."""
-        return self.C.shape[0]
+    n = property(lambda self: self.A.shape[0], doc="Number of states.")
+    m = property(lambda self: self.B.shape[1], doc="Number of inputs.")
+    p = property(lambda self: self.C.shape[0], doc="Number of outputs.")
 
     @property
     def is_continuous(self) -> bool:
@@ -620,7 +605,7 @@ class BilinearStateSpace:
         """
         if self.dt is not None:
             raise InvalidValueError("sys: expected a continuous-time model (dt=None) to discretize")
-        dt = _sampling_period(dt)
+        dt = as_float(dt, "dt", low=0.0, open_low=True)
         n, m = self.n, self.m
         if method == "euler":
             Ad, Nd, Bd = np.eye(n) + dt * self.A, dt * self.N, dt * self.B

@@ -221,6 +221,9 @@ cdef inline double conventional_state(Step* s, ConventionalWork* w, const Model*
     cdef int n = s.n, k = s.k, j, l, r
     cdef const double* ct = panel_at(m.c, i, t)
     cdef const double* At = m.At
+    cdef const double* HT = w.HT
+    cdef const double* MT = w.MT
+    cdef const double* Z = w.Z
     cdef double acc, a, q
     for j in range(n):
         acc = ct[j]
@@ -234,10 +237,10 @@ cdef inline double conventional_state(Step* s, ConventionalWork* w, const Model*
     q = whitened_innovation(k, n, s.p, s.idx, panel_at(m.y, i, t), panel_at(m.d, i, t),
                             m.Ct, x, w.L, w.Z, v)
     for r in range(k):
-        a = w.Z[r]
+        a = Z[r]
         for j in range(n):
-            xn[j] = xn[j] + a * w.HT[r * n + j]
+            xn[j] = xn[j] + a * HT[r * n + j]
         if xf != NULL:
             for j in range(n):
-                xf[j] = xf[j] + a * w.MT[r * n + j]
+                xf[j] = xf[j] + a * MT[r * n + j]
     return -0.5 * (k * LOG2PI + s.logdet + q)

@@ -159,8 +159,8 @@ cdef void start(Method method, Step* s, Work* w, const Model* m) noexcept nogil:
         memcpy(s.P, m.P0, sizeof(double) * s.n * s.n)
 
 
-cdef void store_covariances(Method method, Step* s, Work* w, Outputs* o, int t,
-                            bint frozen) noexcept nogil:
+cdef inline void store_covariances(Method method, Step* s, Work* w, Outputs* o, int t,
+                                   bint frozen) noexcept nogil:
     """The outputs of step t shared by the series (kept values while frozen)."""
     cdef int n = s.n, p = s.p
     if o.Pp != NULL:
@@ -188,10 +188,16 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
     cdef double* x
     cdef double* v
     cdef double* swap
+    # the per-series outputs, in locals for the state loop
+    cdef double* loglik = o.loglik
+    cdef double* xp = o.xp
+    cdef double* xf = o.xf
+    cdef double* vs = o.v
+    cdef double* llobs = o.llobs
     start(method, s, w, m)
     for i in range(N):
         memcpy(X + i * n, panel_at(m.x0, i, 0), sizeof(double) * n)
-        o.loglik[i] = 0.0
+        loglik[i] = 0.0
     for t in range(T):
         model_at(m, t)
         s.k = observed_channels(panel_at(m.y, 0, t), p, s.idx)
@@ -212,19 +218,19 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
         store_covariances(method, s, w, o, t, frozen)
         for i in range(N):
             x = X + i * n
-            if o.xp != NULL:
-                memcpy(o.xp + (<size_t>i * (T + 1) + t) * n, x, sizeof(double) * n)
+            if xp != NULL:
+                memcpy(xp + (<size_t>i * (T + 1) + t) * n, x, sizeof(double) * n)
             v = NULL
-            if o.v != NULL:
-                v = o.v + (<size_t>i * T + t) * p
+            if vs != NULL:
+                v = vs + (<size_t>i * T + t) * p
                 memset(v, 0, sizeof(double) * p)
             ll = state_step(method, s, w, m, i, t, x, Xn + i * n,
-                            Xf if o.xf != NULL else NULL, v)
-            o.loglik[i] += ll
-            if o.llobs != NULL:
-                o.llobs[<size_t>i * T + t] = ll
-            if o.xf != NULL:
-                memcpy(o.xf + (<size_t>i * T + t) * n, Xf, sizeof(double) * n)
+                            Xf if xf != NULL else NULL, v)
+            loglik[i] += ll
+            if llobs != NULL:
+                llobs[<size_t>i * T + t] = ll
+            if xf != NULL:
+                memcpy(xf + (<size_t>i * T + t) * n, Xf, sizeof(double) * n)
         swap = X
         X = Xn
         Xn = swap
@@ -232,9 +238,9 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
             if update:
                 advance(method, s, w, test)
             have_buf = s.k == p
-    if o.xp != NULL:
+    if xp != NULL:
         for i in range(N):
-            memcpy(o.xp + (<size_t>i * (T + 1) + T) * n, X + i * n, sizeof(double) * n)
+            memcpy(xp + (<size_t>i * (T + 1) + T) * n, X + i * n, sizeof(double) * n)
     if o.Pp != NULL:
         memcpy(o.Pp + <size_t>T * n * n, predicted_cov(method, s, w), sizeof(double) * n * n)
     return 0
@@ -433,6 +439,13 @@ cdef int modal_run(ModalWork* w, int n, int p, int N, int T, const double* Cp,
     cdef double* Lc
     cdef double* X = w.X
     cdef double* Xn = w.Xn
+    # the rows of A and the per-series scratch, in locals for the state loop
+    cdef const int* J0 = w.J0
+    cdef const int* J1 = w.J1
+    cdef const double* A0 = w.A0
+    cdef const double* A1 = w.A1
+    cdef const int* idx = w.idx
+    cdef double* Z = w.Z
     converged = 1 if steady_start else 0
     for t in range(T):
         k = observed_channels(panel_at(y, 0, t), p, w.idx)
@@ -473,14 +486,13 @@ cdef int modal_run(ModalWork* w, int n, int p, int N, int T, const double* Cp,
         for i in range(N):
             ct = panel_at(c, i, t)
             for j in range(n):
-                Xn[i * n + j] = (ct[j] + w.A0[j] * X[i * n + w.J0[j]]
-                                 + w.A1[j] * X[i * n + w.J1[j]])
+                Xn[i * n + j] = ct[j] + A0[j] * X[i * n + J0[j]] + A1[j] * X[i * n + J1[j]]
             if k > 0:
-                q = whitened_innovation(k, n, p, w.idx, panel_at(y, i, t), panel_at(d, i, t),
-                                        Cp, X + i * n, Lc, w.Z, NULL)
+                q = whitened_innovation(k, n, p, idx, panel_at(y, i, t), panel_at(d, i, t),
+                                        Cp, X + i * n, Lc, Z, NULL)
                 loglik[i] += -0.5 * (k * LOG2PI + ld + q)
                 for r in range(k):
-                    a = w.Z[r]
+                    a = Z[r]
                     for j in range(n):
                         Xn[i * n + j] = Xn[i * n + j] + a * HTc[r * n + j]
         swap = X

@@ -79,20 +79,27 @@ def dk_smoother(problem, filtered, double tol, double[:, :, ::1] xs, double[:, :
     cdef const double* Pt
     cdef const double* Kt
     cdef const double* Fit
+    # the filter's outputs (their struct was filled outside the loop)
+    cdef const double* Pp = f.Pp
+    cdef const double* K = f.K
+    cdef const double* Finv = f.Finv
+    cdef const double* v = f.v
+    cdef const double* xp = f.xp
+    cdef const signed char* steady = f.steady
+    cdef Stack A = m.A, C = m.C
     with nogil:
         memset(Nm, 0, sizeof(double) * nn)
         memset(r, 0, sizeof(double) * Ns * n)
         for t in range(T - 1, -1, -1):
-            model_at(&m, t)
-            At = m.At
-            Ct = m.Ct
-            Pt = f.Pp + <size_t>t * nn
-            Kt = f.K + <size_t>t * n * p
-            Fit = f.Finv + <size_t>t * p * p
+            At = at(A, t)
+            Ct = at(C, t)
+            Pt = Pp + <size_t>t * nn
+            Kt = K + <size_t>t * n * p
+            Fit = Finv + <size_t>t * p * p
             Pst = &Ps[t, 0, 0]
             # frozen only inside a steady stretch of the filter, once N has converged:
             # then N[t-1] = N[t], and Ps[t], Pc[t] equal the values one step later
-            frozen = nconv and f.steady[t] and t + 1 < T and f.steady[t + 1]
+            frozen = nconv and steady[t] and t + 1 < T and steady[t + 1]
             if frozen:
                 memcpy(Pst, &Ps[t + 1, 0, 0], sizeof(double) * nn)
                 if t + 2 < T:
@@ -118,18 +125,18 @@ def dk_smoother(problem, filtered, double tol, double[:, :, ::1] xs, double[:, :
                 mm(b'N', b'N', n, n, n, 1.0, Pt, n, Nn, n, 0.0, PN, n)
                 memcpy(Pst, Pt, sizeof(double) * nn)
                 mm_sym(b'N', n, n, -1.0, PN, n, Pt, n, 1.0, Pst, n)
-                if tol >= 0.0 and f.steady[t] and t + 1 < T and f.steady[t + 1]:
+                if tol >= 0.0 and steady[t] and t + 1 < T and steady[t + 1]:
                     if has_converged(Nm, Nn, n, tol):
                         nconv = 1
                 swap = Nm
                 Nm = Nn
                 Nn = swap
             # vectors: r[t-1]' = (F^-1 v)' C + r[t]' L ; xs = a + P r[t-1]
-            mm(b'N', b'N', Ns, p, p, 1.0, f.v + <size_t>t * p, ldv, Fit, p, 0.0, FV, p)
+            mm(b'N', b'N', Ns, p, p, 1.0, v + <size_t>t * p, ldv, Fit, p, 0.0, FV, p)
             mm(b'N', b'N', Ns, n, p, 1.0, FV, p, Ct, n, 0.0, rn, n)
             mm(b'N', b'N', Ns, n, n, 1.0, r, n, L, n, 1.0, rn, n)
             for i in range(Ns):
-                memcpy(&xs[i, t, 0], f.xp + (<size_t>i * (T + 1) + t) * n, sizeof(double) * n)
+                memcpy(&xs[i, t, 0], xp + (<size_t>i * (T + 1) + t) * n, sizeof(double) * n)
             mm(b'N', b'N', Ns, n, n, 1.0, rn, n, Pt, n, 1.0, &xs[0, t, 0], lds)
             swap = r
             r = rn

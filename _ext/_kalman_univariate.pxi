@@ -107,6 +107,9 @@ cdef int univariate_covariance(Step* s, UnivariateWork* w, const Model* m,
     cdef const double* Rt = m.Rt
     cdef const double* St = m.St
     cdef double* Pt = s.Pf
+    cdef double* Pcs = w.Pcs
+    cdef double* fs = w.fs
+    cdef double* lfs = w.lfs
     cdef double* Pc
     cdef double f, q
     if s.want_F or s.want_Finv or s.want_K:
@@ -114,7 +117,7 @@ cdef int univariate_covariance(Step* s, UnivariateWork* w, const Model* m,
     memcpy(Pt, s.P, sizeof(double) * n * n)
     for jj in range(k):
         j = idx[jj]
-        Pc = w.Pcs + jj * n
+        Pc = Pcs + jj * n
         for i in range(n):
             q = 0.0
             for l in range(n):
@@ -126,8 +129,8 @@ cdef int univariate_covariance(Step* s, UnivariateWork* w, const Model* m,
         if not f > 1e-300:
             s.bad_channel = j
             return 1
-        w.fs[jj] = f
-        w.lfs[jj] = log(f)
+        fs[jj] = f
+        lfs[jj] = log(f)
         for i in range(n):
             q = Pc[i] / f
             for l in range(n):
@@ -179,6 +182,10 @@ cdef inline double univariate_state(Step* s, UnivariateWork* w, const Model* m, 
     cdef const double* yt = panel_at(m.y, i, t)
     cdef const double* dt = panel_at(m.d, i, t)
     cdef const double* ct = panel_at(m.c, i, t)
+    cdef const double* Pcs = w.Pcs
+    cdef const double* fs = w.fs
+    cdef const double* lfs = w.lfs
+    cdef const double* G = w.G
     cdef double* a = xf if xf != NULL else w.a
     cdef const double* Pc
     cdef double e, f, q, ll = 0.0
@@ -192,14 +199,14 @@ cdef inline double univariate_state(Step* s, UnivariateWork* w, const Model* m, 
     memcpy(a, x, sizeof(double) * n)
     for jj in range(k):
         j = idx[jj]
-        Pc = w.Pcs + jj * n
+        Pc = Pcs + jj * n
         e = yt[j] - dt[j]
         for l in range(n):
             e = e - Ct[j * n + l] * a[l]
-        f = w.fs[jj]
+        f = fs[jj]
         for r in range(n):
             a[r] = a[r] + Pc[r] * (e / f)
-        ll = ll - 0.5 * (LOG2PI + w.lfs[jj] + e * e / f)
+        ll = ll - 0.5 * (LOG2PI + lfs[jj] + e * e / f)
     for r in range(n):
         q = ct[r]
         for l in range(n):
@@ -212,5 +219,5 @@ cdef inline double univariate_state(Step* s, UnivariateWork* w, const Model* m, 
             for l in range(n):
                 e = e - Ct[j * n + l] * a[l]
             for r in range(n):
-                xn[r] = xn[r] + w.G[r * k + jj] * e
+                xn[r] = xn[r] + G[r * k + jj] * e
     return ll

@@ -697,10 +697,8 @@ def lag_covariance(frames, lag: int = 1) -> np.ndarray:
 
     Raises
     ------
-    InvalidValueError
-        If the lag is outside ``[0, T)``.
-    NonFiniteError
-        NaN or Inf pixel values.
+    InvalidValueError, NonFiniteError
+        As :func:`autocorrelation`.
 
     Examples
     --------

@@ -80,12 +80,8 @@ def auto_candidates(
     ----------
     canonical_correlations : (k,) array_like
         CVA singular values, decreasing.
-    p, m : int
-        Outputs and inputs.
-    past, future : int
-        Past and future block rows.
-    n_columns : int
-        Number of Hankel columns N.
+    p, m, past, future, n_columns : int
+        As in :func:`correlation_floor`.
     n_max : int
         Largest order allowed (e.g. :func:`max_order`).
 

@@ -697,7 +697,3 @@ def default_report_dir(stem: str) -> str:
     """
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip("-") or "data"
     return os.path.join(os.getcwd(), f"realize-report-{safe}")
-
-
-# the former private names, for the command-line modules not yet importing the public ones
-_jsonable, _format_pole, _whiteness_text = jsonable, format_pole, whiteness_text

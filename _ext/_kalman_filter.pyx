@@ -93,7 +93,7 @@ cdef struct Work:
     SquareRootWork square_root
 
 
-cdef size_t layout(Method method, Step* s, Work* w, Arena* a, int N) noexcept nogil:
+cdef size_t layout(Method method, Step* s, Work* w, Arena* a) noexcept nogil:
     """Carve the scratch of a run from a.base (count only when a.base is NULL)."""
     cdef int n = s.n, p = s.p
     s.idx = <int*>take(a, p + 1)
@@ -283,12 +283,12 @@ def filter_run(str method, problem, out, double tol,
     s.want_F, s.want_Finv, s.want_K = o.F != NULL, o.Finv != NULL, o.K != NULL
     s.want_Pf, s.want_xf = o.Pf != NULL, o.xf != NULL
     a.base, a.used = NULL, 0
-    cdef size_t size = layout(mth, &s, &w, &a, m.N) + 3 * <size_t>m.N * m.n + m.n
+    cdef size_t size = layout(mth, &s, &w, &a) + 3 * <size_t>m.N * m.n + m.n
     cdef double* block = <double*>malloc(sizeof(double) * (size + 8))
     if block == NULL:
         raise MemoryError()
     a.base, a.used = block, 0
-    layout(mth, &s, &w, &a, m.N)
+    layout(mth, &s, &w, &a)
     cdef double* X = take(&a, <size_t>m.N * m.n)
     cdef double* Xn = take(&a, <size_t>m.N * m.n)
     cdef double* Xf = take(&a, m.n)

@@ -136,9 +136,10 @@ cdef double* optional(object a, tuple shape, str name) except? NULL:
     cdef double[::1] flat
     if a.shape[0] == 0:
         return NULL
-    if a.shape != shape:
-        raise ValueError(f"{name}: expected an output of shape {shape}, got {a.shape}")
-    flat = a.reshape(-1)  # a view (the array is C-contiguous), checked writeable
+    if a.shape != shape or not a.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous output of shape {shape}, got "
+                         f"{a.shape}")
+    flat = a.reshape(-1)  # a view of the C-contiguous array, checked writeable
     return &flat[0]
 
 

@@ -19,8 +19,9 @@ without stub generation, beside ``automodule`` / ``autofunction`` entries.
 import os
 import sys
 
-sys.path.insert(0, os.path.abspath(".."))
-sys.path.insert(0, os.path.abspath("_ext"))
+# the installed package is documented, never the source tree beside it (whose compiled
+# extensions are not built in place); only the docs' own Sphinx extensions come from here
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import realize  # noqa: E402

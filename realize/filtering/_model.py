@@ -55,6 +55,7 @@ __all__ = [
     "DIFFUSE_KAPPA",
     "STEADY_STATE_TOL",
     "INITS",
+    "stack_at",
 ]
 
 #: variance of the approximate diffuse initialization, P0 = kappa I
@@ -134,11 +135,11 @@ class Prepared:
 
     def at(self, t: int) -> tuple[np.ndarray, ...]:
         """(A, C, Q, R, S) of step t (the NumPy references' ``model_at``)."""
-        return tuple(_at(M, t) for M in (self.A, self.C, self.Q, self.R, self.S))
+        return tuple(stack_at(M, t) for M in (self.A, self.C, self.Q, self.R, self.S))
 
     def data(self, i: int) -> tuple[np.ndarray, ...]:
         """(y (T, p), c (Tc, n), d (Td, p), x0 (n,)) of series i."""
-        return (self.y[i], _at(self.c, i), _at(self.d, i), _at(self.x0, i))
+        return (self.y[i], stack_at(self.c, i), stack_at(self.d, i), stack_at(self.x0, i))
 
     def series(self, idx: np.ndarray) -> Prepared:
         """The problem restricted to the series ``idx`` (itself when that is all of them)."""
@@ -153,7 +154,7 @@ class Prepared:
         )
 
 
-def _at(M: np.ndarray, t: int) -> np.ndarray:
+def stack_at(M: np.ndarray, t: int) -> np.ndarray:
     """Entry t of a stack whose first axis is 1 (shared) or full."""
     return M[t] if M.shape[0] > 1 else M[0]
 

@@ -25,7 +25,7 @@ import numpy as np
 from realize._linalg import is_positive_definite, symmetrize
 from realize.errors import InvalidValueError
 from realize.filtering._compiled import SINGULAR_F
-from realize.filtering._model import Prepared, _at
+from realize.filtering._model import Prepared, stack_at
 from realize.filtering._outputs import FilterGroup, FilterOutputs
 
 __all__ = ["reference_filter", "reference_smoother", "reference_run"]
@@ -55,7 +55,7 @@ def reference_run(
         out = FilterOutputs.allocate(1, T, n, p, zeros=True)
         for t in range(T):
             W = np.flatnonzero(~np.isnan(y[t]))
-            x, cov = step(prep, t, W, y[t], _at(c, t), _at(d, t), x, cov, out)
+            x, cov = step(prep, t, W, y[t], stack_at(c, t), stack_at(d, t), x, cov, out)
         out.xp[0, T], out.Pp[T] = x, finish(cov)
         out.loglik = out.llobs.sum(axis=1)
         groups.append(FilterGroup(np.array([i]), out))

@@ -43,9 +43,7 @@ LAYER = {part: rank for rank, (_, parts) in enumerate(LAYERS) for part in parts}
 
 #: Private names still imported across modules by code outside this test's reach, each to
 #: be made public by its owner: (importing module, imported module, name).
-PENDING = {
-    ("realize.nn.ssm", "realize.nn.ops.lti", "_powers_times"),
-}
+PENDING: set[tuple[str, str, str]] = set()
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -38,6 +38,7 @@ from realize.nn.ops import (
     selective_scan,
     selective_scan_step,
 )
+from realize.nn.ops.lti import lti_controllability, lti_observability
 
 __all__ = ["SSMLayer", "SelectiveSSM", "selective_init"]
 
@@ -522,13 +523,11 @@ class SSMLayer(nn.Module):
             )
         y = fft_conv(u, self.kernel(u.shape[1]))
         if state is not None or return_state:
-            from realize.nn.ops.lti import _powers_times, lti_observability
-
             L = u.shape[1]
             if state is not None:
                 y = y + torch.einsum("tpn,bn->btp", lti_observability(A, C, L), state.to(D.dtype))
             if return_state:
-                AB = _powers_times(A, B, L, "left")  # A^k B
+                AB = lti_controllability(A, B, L)  # A^k B
                 x = torch.einsum("knm,bkm->bn", AB, u.flip(1))
                 if state is not None:
                     x = x + state.to(D.dtype) @ torch.linalg.matrix_power(A, L).T

@@ -22,6 +22,7 @@ from realize.nn.ops import (  # noqa: E402
     selective_scan,
     selective_scan_step,
 )
+from realize.nn.ops.lti import lti_controllability, lti_observability  # noqa: E402
 from realize.nn.ops.selective_scan import naive  # noqa: E402
 
 try:
@@ -325,6 +326,17 @@ def test_lti_forms_agree(rng, L, T):
     np.testing.assert_allclose(
         y2.numpy(), lti_recurrent(u, A, B, C, D).numpy(), rtol=1e-10, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("L", [0, 1, 5, 8])
+def test_lti_reachability_and_observability_maps(rng, L):
+    A, B, C, _ = lti_case(rng)
+    powers = [np.linalg.matrix_power(A.numpy(), k) for k in range(L)]
+    AB, CA = lti_controllability(A, B, L), lti_observability(A, C, L)
+    assert AB.shape == (L, 4, 2) and CA.shape == (L, 3, 4)
+    for k, Ak in enumerate(powers):
+        np.testing.assert_allclose(AB[k].numpy(), Ak @ B.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(CA[k].numpy(), C.numpy() @ Ak, rtol=1e-12, atol=1e-14)
 
 
 def test_lti_scan_gradcheck(rng):

@@ -27,7 +27,14 @@ import math
 
 import torch
 
-__all__ = ["lti_recurrent", "lti_kernel", "lti_observability", "fft_conv", "lti_scan"]
+__all__ = [
+    "lti_recurrent",
+    "lti_kernel",
+    "lti_controllability",
+    "lti_observability",
+    "fft_conv",
+    "lti_scan",
+]
 
 
 def _powers_times(A, X, L: int, side: str):
@@ -62,8 +69,16 @@ def lti_kernel(A, B, C, D, L: int):
     """
     if L == 0:
         return D.new_zeros(0, *D.shape)
-    AB = _powers_times(A, B, L - 1, "left")  # (L-1, n, m)
+    AB = lti_controllability(A, B, L - 1)  # (L-1, n, m)
     return torch.cat([D[None], torch.einsum("pn,knm->kpm", C, AB)], dim=0)
+
+
+def lti_controllability(A, B, L: int):
+    """``[A^k B for k < L]``, the input-to-state map: (L, n, m) tensor.
+
+    The state after L steps from zero is ``x[L] = sum_k A^k B u[L-1-k]``.
+    """
+    return _powers_times(A, B, L, "left")
 
 
 def lti_observability(A, C, L: int):
@@ -165,7 +180,7 @@ def lti_scan(u, A, B, C, D, x0=None, return_state=False, chunk_size=None):
     lag = idx[:, None] - idx[None, :]  # t - s
     toeplitz = K[lag.clamp(min=0)] * (lag >= 0)[..., None, None].to(K.real.dtype)  # (T, T, p, m)
     y = torch.einsum("tspm,bcsm->bctp", toeplitz, uc)
-    AB = _powers_times(A, B, T, "left").to(dt)  # A^k B, k < T
+    AB = lti_controllability(A, B, T).to(dt)  # A^k B, k < T
     x_local = torch.einsum("snm,bcsm->bcn", AB.flip(0), uc)  # zero-state chunk ends
     AT = torch.linalg.matrix_power(A, T).to(dt)
     x = u.new_zeros(b, n) if x0 is None else x0.to(dt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from realize._checks import as_bool
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering.filter import assemble, public_method, run_filter
 from realize.filtering.results import SmootherResult
@@ -75,6 +76,7 @@ def kalman_smoother(
     method: str = "conventional",
     steady_state: bool = True,
     tol: float = STEADY_STATE_TOL,
+    disturbances: bool = False,
 ) -> SmootherResult:
     r"""Fixed-interval (Rauch-Tung-Striebel) smoother: states given all the data.
 
@@ -83,6 +85,10 @@ def kalman_smoother(
     sys, y, u, x0, P0, init, method, steady_state, tol
         As in :func:`realize.kalman_filter` (``method`` chooses the forward filter; the
         deprecated ``"reference"`` also uses the textbook RTS backward pass in NumPy).
+    disturbances : bool, default False
+        Also smooth the state and observation disturbances (Durbin & Koopman 2012,
+        section 4.5): the result is then a
+        :class:`~realize.filtering.disturbance.DisturbanceSmootherResult`.
 
     Returns
     -------
@@ -128,6 +134,7 @@ def kalman_smoother(
     """
     method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
+    disturbances = as_bool(disturbances, "disturbances")
     prep = prepare(sys, y, u, x0, P0, init)
     groups = run_filter(prep, method, store=True, tol=tol, filtered_cov=False)
     filt = assemble(prep, groups, method)
@@ -135,6 +142,11 @@ def kalman_smoother(
     xs, Ps, Pc = sm["xs"], sm["Ps"], sm["Pc"]
     if not prep.batched:
         xs, Ps, Pc = xs[0], Ps[0], Pc[0]
-    return SmootherResult(
+    result = SmootherResult(
         smoothed_state=xs, smoothed_cov=Ps, smoothed_lag1_cov=Pc, filter=filt, loglik=filt.loglik
     )
+    if disturbances:
+        from realize.filtering.disturbance import with_disturbances
+
+        result = with_disturbances(result, prep, groups)
+    return result

@@ -1,0 +1,220 @@
+r"""Disturbance smoother: the state and observation disturbances given all the data.
+
+With the innovations ``v_t``, their inverse covariances ``F_t^-1`` and the predictor
+gains ``K_t`` of a filter run (:class:`~realize.filtering._outputs.FilterOutputs`), the
+backward recursion of Durbin & Koopman (2012, sections 4.4.4 and 4.5.3), with
+``L_t = A_t - K_t C_t`` and ``r_{T-1} = 0``, ``N_{T-1} = 0``::
+
+    r_{t-1} = C' F^-1 v_t + L_t' r_t,        N_{t-1} = C' F^-1 C + L_t' N_t L_t
+    u_t = F^-1 v_t - K_t' r_t                 (the smoothing error)
+
+gives ``r_t`` (T, n), the weighted sum of the innovations after t, and its variance
+``N_t``. The disturbances ``[w_t; v_t]`` have covariance ``[[Q, S], [S', R]]``; their
+covariance with ``v_t`` is ``Psi = [S; R]`` and with the state error ``x_{t+1} -
+x_{t+1|t}`` it is ``Phi = [Q; S'] - Psi K_t'``, so that (eqs. 4.69 and 4.70 when S = 0)::
+
+    E[v_t | y] = R u_t + S' r_t,     var = R - R F^-1 R - (S' - R K') N_t (S' - R K')'
+    E[w_t | y] = Q r_t + S u_t,      var = Q - S F^-1 S' - (Q - S K') N_t (Q - S K')'
+
+(``E[eps|y] = H(F^-1 v - K' r)``, ``E[eta|y] = Q r`` in the book's notation, R = I there).
+Missing channels need nothing more: ``F^-1``, ``v`` and the columns of ``K`` are zero
+there, so the sums run over the observed channels, and ``E[v_t | y]`` of a missing
+channel is its regression on the observed ones.
+
+References
+----------
+.. [1] J. Durbin and S. J. Koopman, *Time Series Analysis by State Space Methods*,
+   2nd ed., Oxford University Press, 2012, section 4.5.
+.. [2] P. de Jong, "Smoothing and interpolation with the state-space model", JASA
+   84(408), 1989.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from realize.filtering._model import Prepared
+from realize.filtering._outputs import FilterGroup, FilterOutputs
+from realize.filtering.results import SmootherResult
+from realize.model import short_value
+
+__all__ = [
+    "DisturbanceSmootherResult",
+    "smooth_disturbances",
+    "backward_recursion",
+    "with_disturbances",
+]
+
+_FIELDS = ("r", "N", "w", "Pw", "v", "Pv")
+
+
+def _t(M: np.ndarray) -> np.ndarray:
+    return np.swapaxes(M, -1, -2)
+
+
+def backward_recursion(prep: Prepared, out: FilterOutputs) -> tuple:
+    """``r_t`` and ``N_t`` (t = 0..T-1, ``r_{T-1} = 0``) of one group of series.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem (:func:`~realize.filtering._model.prepare`).
+    out : FilterOutputs
+        The stored outputs of a filter run over Ng series.
+
+    Returns
+    -------
+    r : (Ng, T, n) array
+    N : (T, n, n) array
+        Shared by the series of the group (it depends on the missing pattern only).
+    r_start : (Ng, n) array
+        ``r_{-1}``: the smoothed initial state is ``x0 + P0 r_{-1}``.
+    """
+    T, n = prep.T, prep.n
+    C = prep.C
+    CtFinv = _t(C) @ out.Finv[:T]  # (T, n, p)
+    CtFinvC = CtFinv @ C
+    L = prep.A - out.K[:T] @ C  # (T, n, n)
+    Lt = _t(L)
+    Ng = out.v.shape[0]
+    r = np.zeros((Ng, T, n))
+    N = np.zeros((T, n, n))
+    rt = np.zeros((Ng, n))
+    Nt = np.zeros((n, n))
+    # b_t = C' F^-1 v_t for every series and step at once; the loop only carries r, N
+    b = np.einsum("tij,gtj->gti", CtFinv, out.v)
+    for t in range(T - 1, -1, -1):
+        r[:, t], N[t] = rt, Nt
+        rt = b[:, t] + rt @ L[t]
+        Nt = CtFinvC[t] + Lt[t] @ Nt @ L[t]
+    return r, 0.5 * (N + _t(N)), rt
+
+
+def _group(prep: Prepared, out: FilterOutputs) -> dict:
+    """The disturbance smoother of one group (module docstring)."""
+    T = prep.T
+    Q, R, S = prep.Q, prep.R, prep.S
+    Finv, K = out.Finv[:T], out.K[:T]
+    r, N, _ = backward_recursion(prep, out)
+    # u_t = F^-1 v_t - K_t' r_t (the smoothing error, Durbin & Koopman eq. 4.66)
+    uu = np.einsum("tij,gtj->gti", Finv, out.v) - np.einsum("tji,gtj->gti", K, r)
+    St = _t(S)
+    v_hat = np.einsum("tij,gtj->gti", np.broadcast_to(R, (T, *R.shape[1:])), uu)
+    v_hat += np.einsum("tij,gtj->gti", np.broadcast_to(St, (T, *St.shape[1:])), r)
+    w_hat = np.einsum("tij,gtj->gti", np.broadcast_to(Q, (T, *Q.shape[1:])), r)
+    w_hat += np.einsum("tij,gtj->gti", np.broadcast_to(S, (T, *S.shape[1:])), uu)
+    Phi_v = St - R @ _t(K)  # (T, p, n)
+    Phi_w = Q - S @ _t(K)  # (T, n, n)
+    Pv = R - R @ Finv @ R - Phi_v @ N @ _t(Phi_v)
+    Pw = Q - S @ Finv @ St - Phi_w @ N @ _t(Phi_w)
+    return dict(r=r, N=N, w=w_hat, Pw=0.5 * (Pw + _t(Pw)), v=v_hat, Pv=0.5 * (Pv + _t(Pv)))
+
+
+def smooth_disturbances(prep: Prepared, groups: list[FilterGroup]) -> dict:
+    """The disturbance smoother over every group of a stored filter run.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The validated problem.
+    groups : list of FilterGroup
+        Stored filter outputs (:func:`~realize.filtering.filter.run_filter`).
+
+    Returns
+    -------
+    dict
+        ``r`` (N, T, n), ``N`` (N, T, n, n), ``w`` (N, T, n) and ``Pw`` (N, T, n, n) the
+        smoothed state disturbances and their covariances, ``v`` (N, T, p) and ``Pv``
+        (N, T, p, p) the observation ones. Covariances shared by the series of a single
+        group are read-only broadcast views.
+    """
+    parts = [(idx, _group(prep, out)) for idx, out in groups]
+    NS = prep.N
+    if len(parts) == 1:
+        part = parts[0][1]
+        return {
+            k: (a if k in ("r", "w", "v") else np.broadcast_to(a, (NS, *a.shape)))
+            for k, a in part.items()
+        }
+    merged = {}
+    for k in _FIELDS:
+        first = parts[0][1][k]
+        merged[k] = np.empty((NS, *first.shape[(1 if k in ("r", "w", "v") else 0) :]))
+        for idx, part in parts:
+            merged[k][idx] = part[k]
+    return merged
+
+
+@dataclass(repr=False)
+class DisturbanceSmootherResult(SmootherResult):
+    """Output of :func:`realize.kalman_smoother` with ``disturbances=True``: a
+    :class:`SmootherResult` with the smoothed disturbances.
+
+    Shapes are for one series y (T, p); for N series every array gains a leading axis N.
+
+    Attributes
+    ----------
+    smoothed_state_disturbance : (T, n) array
+        ``E[w_t | y]``, the state disturbance of ``x_{t+1} = A x_t + B u_t + w_t``
+        (statsmodels' ``smoothed_state_disturbance`` transposed; zero at t = T-1).
+    smoothed_state_disturbance_cov : (T, n, n) array
+        ``cov(w_t | y)``.
+    smoothed_observation_disturbance : (T, p) array
+        ``E[v_t | y]`` of ``y_t = C x_t + D u_t + v_t`` (statsmodels'
+        ``smoothed_measurement_disturbance``); on a missing channel, its regression on
+        the observed data.
+    smoothed_observation_disturbance_cov : (T, p, p) array
+        ``cov(v_t | y)``.
+    r : (T, n) array
+        ``r_t``, the weighted sum of the innovations after t (statsmodels'
+        ``scaled_smoothed_estimator``): ``smoothed_state[t] = predicted_state[t] +
+        predicted_cov[t] r_{t-1}``.
+    N : (T, n, n) array
+        ``N_t = var(r_t)`` (``scaled_smoothed_estimator_cov``).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> sm = realize.kalman_smoother(sys, sys.simulate(T=30, rng=0), disturbances=True)
+    >>> sm.smoothed_state_disturbance.shape, sm.smoothed_observation_disturbance_cov.shape
+    ((30, 1), (30, 1, 1))
+    >>> float(sm.smoothed_state_disturbance[-1, 0])  # nothing after T-1 informs w_{T-1}
+    0.0
+    """
+
+    smoothed_state_disturbance: np.ndarray
+    smoothed_state_disturbance_cov: np.ndarray
+    smoothed_observation_disturbance: np.ndarray
+    smoothed_observation_disturbance_cov: np.ndarray
+    r: np.ndarray
+    N: np.ndarray
+
+    def __repr__(self) -> str:
+        names = (
+            "loglik",
+            "smoothed_state",
+            "smoothed_cov",
+            "smoothed_state_disturbance",
+            "smoothed_observation_disturbance",
+        )
+        body = ", ".join(f"{k}={short_value(getattr(self, k))}" for k in names)
+        return f"{type(self).__name__}({body}, filter=FilterResult(method={self.filter.method!r}, ...))"
+
+
+def with_disturbances(result: SmootherResult, prep: Prepared, groups) -> DisturbanceSmootherResult:
+    """``result`` with the smoothed disturbances of the filter run ``groups`` added."""
+    parts = smooth_disturbances(prep, groups)
+    if not prep.batched:
+        parts = {k: a[0] for k, a in parts.items()}
+    return DisturbanceSmootherResult(
+        **{f.name: getattr(result, f.name) for f in fields(SmootherResult)},
+        smoothed_state_disturbance=parts["w"],
+        smoothed_state_disturbance_cov=parts["Pw"],
+        smoothed_observation_disturbance=parts["v"],
+        smoothed_observation_disturbance_cov=parts["Pv"],
+        r=parts["r"],
+        N=parts["N"],
+    )

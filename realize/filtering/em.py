@@ -3,6 +3,8 @@ Shumway & Stoffer 2017, section 6.3; Ghahramani & Hinton 1996 for the input term
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from realize._checks import as_bool, as_float, as_int
@@ -11,10 +13,11 @@ from realize._progress import progress_bar
 from realize.errors import DataError, InvalidValueError
 from realize.filtering._model import noise_matrices, prepare
 from realize.filtering.filter import run_filter
+from realize.filtering.panel import is_dask
 from realize.filtering.results import EMResult
 from realize.filtering.smoother import smooth_groups
 
-__all__ = ["em", "ESTIMABLE"]
+__all__ = ["em", "ESTIMABLE", "starting_point", "expected_statistics", "maximize"]
 
 ESTIMABLE = ("A", "B", "C", "D", "Q", "R", "x0", "P0")
 
@@ -73,9 +76,12 @@ def em(
         (converted to Q = K Lambda K', R = Lambda only if K Lambda = S = 0 is not needed:
         give an explicit noise model).
     y : (T, p) or (N, T, p) array
-        Outputs (N series share the model); NaN marks missing entries.
+        Outputs (N series share the model); NaN marks missing entries. An (N, T, p) dask
+        array is a panel: each iteration runs the E-step chunk by chunk of series on the
+        active dask scheduler and adds their sufficient statistics
+        (:mod:`realize.filtering.panel`).
     u : (T, m) or (N, T, m) array, optional
-        Inputs.
+        Inputs (a dask array for a panel y).
     x0, P0 : (n,), (n, n) arrays, optional
         Initial state mean and covariance; defaults from ``init`` evaluated once at the
         starting model and then held fixed unless estimated.
@@ -150,22 +156,20 @@ def em(
         raise InvalidValueError(f"estimate: expected names among {ESTIMABLE}, got {bad}")
     n_iter = as_int(n_iter, "n_iter", low=0)
     tol = as_float(tol, "tol", low=0.0)
-    prep = prepare(sys, y, u, x0, P0, init)
-    theta = _starting_point(prep)
-    N, T = prep.N, prep.T
-    m = theta["B"].shape[1]
-    Y = prep.y
-    U = np.zeros((N, T, 0)) if prep.u is None else np.broadcast_to(prep.u, (N, T, m))
+    if is_dask(y):
+        from realize.filtering.panel import panel_em_start
+
+        theta, e_step = panel_em_start(sys, y, u, x0, P0, init)
+    else:
+        prep = prepare(sys, y, u, x0, P0, init)
+        theta = starting_point(prep)
+        e_step = partial(expected_statistics, y=prep.y, u=prep.u)
     noise_matrices(sys)  # raises without a noise model
-    missing = bool(np.any(np.isnan(Y)))
     lls = []
     converged = False
     bar = progress_bar(as_bool(progress, "progress"), desc="em", total=int(n_iter), unit="iter")
     for it in range(int(n_iter) + 1):
-        model = {k: theta[k] for k in "ABCDQR"}
-        pr = prepare(model, Y, prep.u, theta["x0"], theta["P0"], "auto")
-        groups = run_filter(pr, "conventional", store=True, tol=None, filtered_cov=False)
-        ll = float(sum(o.loglik.sum() for _, o in groups))
+        ll, statistics = e_step(theta)
         lls.append(ll)
         if bar is not None:
             bar.set_postfix(loglik=f"{ll:.6g}", refresh=False)
@@ -174,7 +178,7 @@ def em(
             break
         if it == int(n_iter):
             break
-        theta = _m_step(Y, U, smooth_groups(pr, groups, None), theta, estimate, missing)
+        theta = maximize(statistics(), theta, estimate)
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -201,7 +205,7 @@ def _result(sys, theta: dict, lls: list, converged: bool) -> EMResult:
     )
 
 
-def _starting_point(prep) -> dict:
+def starting_point(prep) -> dict:
     """The starting A, B, C, D, Q, R, x0, P0 of EM; its requirements checked."""
     if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
         raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")
@@ -222,46 +226,97 @@ def _starting_point(prep) -> dict:
     )
 
 
-def _m_step(Y, U, sm: dict, theta: dict, estimate, missing: bool) -> dict:
-    """One M-step (the updates in :func:`em`'s Notes) from the smoothed moments ``sm``
-    (``xs`` (N, T, n), ``Ps`` (N, T, n, n), ``Pc`` (N, T-1, n, n)); ``theta`` holds the
-    current A, B, C, D, Q, R, x0, P0, the estimates replace those named in ``estimate``."""
-    A, B, C, D, Q, R = (theta[k] for k in "ABCDQR")
-    x0v, P0m = theta["x0"], theta["P0"]
+def expected_statistics(theta: dict, y: np.ndarray, u: np.ndarray | None):
+    """E-step: the log-likelihood of y under ``theta`` and the sufficient statistics.
+
+    Parameters
+    ----------
+    theta : dict
+        The current A, B, C, D, Q, R, x0, P0 (as from :func:`starting_point`).
+    y : (N, T, p) array
+        Outputs, NaN where missing.
+    u : (1 or N, T, m) array or None
+        Inputs.
+
+    Returns
+    -------
+    loglik : float
+        Summed over the N series.
+    statistics : callable
+        Runs the smoother and returns the sums over series and steps that the M-step
+        reads (:func:`maximize`); sums of several groups of series add up
+        (``"xs0"``, the smoothed initial states, concatenate).
+    """
+    model = {k: theta[k] for k in "ABCDQR"}
+    pr = prepare(model, y, u, theta["x0"], theta["P0"], "auto")
+    groups = run_filter(pr, "conventional", store=True, tol=None, filtered_cov=False)
+    ll = float(sum(o.loglik.sum() for _, o in groups))
+    return ll, lambda: _moments(pr, smooth_groups(pr, groups, None), theta)
+
+
+def _moments(pr, sm: dict, theta: dict) -> dict:
+    """The sums of :func:`em`'s Notes from the smoothed moments ``sm`` (``xs`` (N, T, n),
+    ``Ps`` (N, T, n, n), ``Pc`` (N, T-1, n, n)) of the problem ``pr``."""
+    Y = pr.y
+    N, T = Y.shape[:2]
+    m = theta["B"].shape[1]
+    U = np.zeros((N, T, 0)) if pr.u is None else np.broadcast_to(pr.u, (N, T, m))
     xs, Ps, Pc = sm["xs"], sm["Ps"], sm["Pc"]
-    N, T, n = xs.shape
-    Ps_sum = Ps.sum(axis=(0, 1))
-    # observation block: regress y_t on z_t = [x_t; u_t], t = 0..T-1
+    n = xs.shape[2]
+    # observation block: y_t on z_t = [x_t; u_t], t = 0..T-1
     Z = np.concatenate([xs, U], axis=2)
     Szz = np.einsum("nti,ntj->ij", Z, Z)
-    Szz[:n, :n] += Ps_sum
-    if missing:
-        Syz, Syy = _output_moments(Y, U, xs, Ps, C, D, R)
+    Szz[:n, :n] += Ps.sum(axis=(0, 1))
+    if np.any(np.isnan(Y)):
+        Syz, Syy = _output_moments(Y, U, xs, Ps, theta["C"], theta["D"], theta["R"])
     else:
         Syz = np.einsum("nti,ntj->ij", Y, Z)
         Syy = np.einsum("nti,ntj->ij", Y, Y)
-    C, D = _block_update(Syz, Szz, (C, D), n, "C" in estimate, "D" in estimate, "C", "D")
-    if "R" in estimate:
-        G = np.hstack([C, D])
-        R = (Syy - G @ Syz.T - Syz @ G.T + G @ Szz @ G.T) / (N * T)
-        R = symmetrize(R)
-    # transition block: regress x_{t+1} on z_t, t = 0..T-2
+    # transition block: x_{t+1} on z_t, t = 0..T-2
     Z0 = Z[:, :-1]
-    Szz = np.einsum("nti,ntj->ij", Z0, Z0)
-    Szz[:n, :n] += Ps[:, :-1].sum(axis=(0, 1))
+    Szz0 = np.einsum("nti,ntj->ij", Z0, Z0)
+    Szz0[:n, :n] += Ps[:, :-1].sum(axis=(0, 1))
     Sxz = np.einsum("nti,ntj->ij", xs[:, 1:], Z0)
     Sxz[:, :n] += Pc.sum(axis=(0, 1))
     Sxx = np.einsum("nti,ntj->ij", xs[:, 1:], xs[:, 1:]) + Ps[:, 1:].sum(axis=(0, 1))
+    return dict(
+        N=N,
+        T=T,
+        Szz=Szz,
+        Syz=Syz,
+        Syy=Syy,
+        Szz0=Szz0,
+        Sxz=Sxz,
+        Sxx=Sxx,
+        xs0=xs[:, 0],
+        Ps0=Ps[:, 0].sum(axis=0),
+    )
+
+
+def maximize(st: dict, theta: dict, estimate) -> dict:
+    """M-step (the updates in :func:`em`'s Notes) from the sufficient statistics ``st`` of
+    :func:`expected_statistics`; ``theta`` holds the current A, B, C, D, Q, R, x0, P0, the
+    estimates replace those named in ``estimate``."""
+    A, B, C, D, Q, R = (theta[k] for k in "ABCDQR")
+    x0v, P0m = theta["x0"], theta["P0"]
+    N, T, n = st["N"], st["T"], A.shape[0]
+    Syz, Szz = st["Syz"], st["Szz"]
+    C, D = _block_update(Syz, Szz, (C, D), n, "C" in estimate, "D" in estimate, "C", "D")
+    if "R" in estimate:
+        G = np.hstack([C, D])
+        R = (st["Syy"] - G @ Syz.T - Syz @ G.T + G @ Szz @ G.T) / (N * T)
+        R = symmetrize(R)
+    Sxz, Szz = st["Sxz"], st["Szz0"]
     A, B = _block_update(Sxz, Szz, (A, B), n, "A" in estimate, "B" in estimate, "A", "B")
     if "Q" in estimate:
         G = np.hstack([A, B])
-        Q = (Sxx - G @ Sxz.T - Sxz @ G.T + G @ Szz @ G.T) / (N * (T - 1))
+        Q = (st["Sxx"] - G @ Sxz.T - Sxz @ G.T + G @ Szz @ G.T) / (N * (T - 1))
         Q = symmetrize(Q)
     if "x0" in estimate:
-        x0v = xs[:, 0].mean(axis=0)
+        x0v = st["xs0"].mean(axis=0)
     if "P0" in estimate:
-        dev = xs[:, 0] - np.broadcast_to(x0v, (N, n))
-        P0m = Ps[:, 0].mean(axis=0) + dev.T @ dev / N
+        dev = st["xs0"] - np.broadcast_to(x0v, (N, n))
+        P0m = st["Ps0"] / N + dev.T @ dev / N
         P0m = symmetrize(P0m)
     return dict(A=A, B=B, C=C, D=D, Q=Q, R=R, x0=x0v, P0=P0m)
 

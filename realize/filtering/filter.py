@@ -12,6 +12,7 @@ from realize._linalg import symmetrize
 from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, Prepared, prepare, steady_state_tol
 from realize.filtering._outputs import FilterGroup, merge
+from realize.filtering.panel import is_dask
 from realize.filtering.results import FilterResult
 
 __all__ = ["kalman_filter", "METHODS", "run_filter"]
@@ -156,9 +157,12 @@ def kalman_filter(
         x_{t+1}).
     y : (T, p) or (N, T, p) array
         Outputs; NaN marks a missing entry (whole rows or single channels). A 1-D array
-        is one channel; a 3-D array is N series filtered with the same model.
+        is one channel; a 3-D array is N series filtered with the same model. An
+        (N, T, p) dask array is a panel, filtered chunk by chunk of series on the active
+        dask scheduler and gathered (:mod:`realize.filtering.panel`).
     u : (T, m) or (N, T, m) array, optional
-        Inputs (required when the model has inputs); must be finite.
+        Inputs (required when the model has inputs); must be finite. A dask array for a
+        panel y.
     x0 : (n,) array, optional
         Mean of x_0 before y_0 is seen (``predicted_state[0] = x0``); default zero.
     P0 : (n, n) array, optional
@@ -230,6 +234,11 @@ def kalman_filter(
     ((200, 1), (200, 1, 1), True)
     """
     method = public_method(method)
+    if is_dask(y):
+        from realize.filtering.panel import panel_filter
+
+        options = dict(method=method, steady_state=steady_state, tol=tol)
+        return panel_filter(sys, y, u, x0, P0, init=init, **options)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
     groups = run_filter(prep, method, store=True, tol=tol)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering._outputs import merge
 from realize.filtering.filter import public_method, run_filter
+from realize.filtering.panel import is_dask, panel_loglik
 
 __all__ = ["loglik"]
 
@@ -37,7 +38,8 @@ def loglik(
 
     Returns
     -------
-    float, or (N,) array for y of shape (N, T, p)
+    float, or (N,) array for y of shape (N, T, p) (also a dask panel, computed chunk by
+    chunk of series)
         ``-1/2 sum_t (|W_t| log 2 pi + log det F_t + v_t' F_t^-1 v_t)`` over the
         observed entries (prediction-error decomposition, Durbin & Koopman 2012, 7.2.1).
 
@@ -56,6 +58,9 @@ def loglik(
     True
     """
     method = public_method(method)
+    if is_dask(y):
+        options = dict(method=method, steady_state=steady_state, tol=tol)
+        return panel_loglik(sys, y, u, x0, P0, init=init, **options)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
     ll = merge(prep.N, run_filter(prep, method, store=False, tol=tol), "loglik")

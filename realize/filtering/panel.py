@@ -1,0 +1,325 @@
+"""Panels of many series on dask: :func:`realize.loglik`, :func:`realize.kalman_filter`
+and :func:`realize.em` of an (N, T, p) dask array, chunk by chunk of series.
+
+The series of a panel share the model, not their data, so the filter runs on each chunk
+of series on its own, on the active dask scheduler (threads, processes, or a
+``dask.distributed`` cluster when a ``Client`` is active), and the per-series outputs
+concatenate into the result of the in-memory call. The covariances depend on the missing
+pattern alone: chunks that share it compute the same ones, and the gathered result keeps
+them as one read-only broadcast view, as the in-memory call does.
+
+EM's M-step reads sums over series and steps of smoothed moments (Shumway & Stoffer 2017,
+section 6.3; :func:`~realize.filtering.em.expected_statistics`): every iteration each chunk
+runs its filter and smoother where its data lie (the panel is persisted once) and returns
+its sums, a few (n + m) x (n + m) matrices, which dask adds in a tree. Results equal the
+in-memory ones up to the order of the summations.
+
+Only the series axis is split: chunks along time or channels are merged first (a series
+is filtered from its start). The data never pass through the caller's process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from realize.errors import DataError, RealizeError, ShapeError
+from realize.filtering._model import Prepared, prepare
+from realize.filtering.results import FilterResult
+
+__all__ = ["is_dask", "Panel", "panel", "panel_loglik", "panel_filter", "panel_em_start"]
+
+
+def is_dask(x) -> bool:
+    """Whether ``x`` is a dask collection (decided without importing dask)."""
+    return type(x).__module__.split(".")[0] == "dask"
+
+
+@dataclass
+class Panel:
+    """A validated panel: chunks of series and what every chunk's call needs.
+
+    Attributes
+    ----------
+    model : dict
+        The model as the stacks ``A, B, C, D, Q, R, S`` of :class:`Prepared` (a mapping
+        that travels to the workers; a StateSpace does not pickle).
+    prep : Prepared
+        The problem of one zero series of length T (the validated model, P0, inputs'
+        and initial state's sizes).
+    blocks : list
+        One dask ``Delayed`` per chunk of series: its (Nc, T, p) outputs.
+    inputs : list
+        Per chunk: its (Nc, T, m) inputs (Delayed or array), the shared (T, m) ones, or
+        None.
+    x0 : list
+        Per chunk: its rows of an (N, n) x0, the shared x0, or None.
+    bounds : list of (int, int)
+        The series ``start:stop`` of each chunk.
+    N : int
+        The number of series.
+    """
+
+    model: dict
+    prep: Prepared
+    blocks: list
+    inputs: list
+    x0: list
+    bounds: list
+    N: int
+
+
+def _known_shape(a, name: str) -> tuple:
+    shape = tuple(a.shape)
+    if any(np.isnan(s) for s in shape):
+        raise ShapeError(
+            f"{name}: expected a dask array of known chunk sizes, got shape {shape} "
+            "(call compute_chunk_sizes() first)"
+        )
+    return shape
+
+
+def panel(sys, y, u=None, x0=None, P0=None, init: str = "auto", persist: bool = False) -> Panel:
+    """Validate a panel y (an (N, T, p) dask array) and split it into chunks of series.
+
+    Parameters
+    ----------
+    sys, x0, P0, init
+        As in :func:`realize.kalman_filter`; x0 (n,) or (N, n).
+    y : (N, T, p) dask array
+        The panel: N series of T samples, NaN where missing.
+    u : (T, m) array or (N, T, m) array or dask array, optional
+        Inputs, shared by the series or one per series.
+    persist : bool
+        Persist y and u on the scheduler first (for repeated passes, as in EM).
+
+    Returns
+    -------
+    Panel
+
+    Raises
+    ------
+    ShapeError
+        y not (N, T, p) with p the model's outputs; u or x0 with another number of
+        series or samples; unknown chunk sizes.
+    As :func:`realize.kalman_filter` for the model, P0 and init; the data's values are
+    checked chunk by chunk when they are used (the error names the chunk's series).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, realize
+    >>> from realize.filtering.panel import panel
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = da.zeros((10, 50, 1), chunks=(4, 50, 1))
+    >>> pan = panel(sys, y)
+    >>> pan.N, pan.bounds
+    (10, [(0, 4), (4, 8), (8, 10)])
+    """
+    import dask
+
+    shape = _known_shape(y, "y")
+    if len(shape) != 3:
+        raise ShapeError(
+            f"y: expected an (N, T, p) dask array (a panel of N series), got shape {shape}"
+        )
+    N, T, p = shape
+    if N < 1 or T < 1:
+        raise DataError(f"y: expected at least one series and one sample, got shape {shape}")
+    y = y.astype(float).rechunk({1: -1, 2: -1})
+    u, u_probe = _panel_inputs(u, y, N, T)
+    x0, x0_probe = _panel_initial_mean(x0, N)
+    try:
+        prep = prepare(sys, np.zeros((1, T, p)), u_probe, x0_probe, P0, init)
+    except ShapeError as err:
+        if not str(err).startswith("y:"):
+            raise
+        raise ShapeError(
+            f"y: expected an (N, T, p) panel with p the model's number of outputs, "
+            f"got shape {shape} ({err})"
+        ) from None
+    if persist:
+        y, u = dask.persist(y, u)
+    stops = np.cumsum(y.chunks[0]).tolist()
+    bounds = list(zip([0, *stops[:-1]], stops))
+    blocks = list(y.to_delayed().ravel())
+    if is_dask(u):
+        inputs = list(u.to_delayed().ravel())
+    else:
+        inputs = [u[a:b] if u is not None and u.ndim == 3 else u for a, b in bounds]
+    x0s = [x0[a:b] if x0 is not None and x0.shape[0] == N > 1 else x0 for a, b in bounds]
+    model = {k: getattr(prep, k) for k in "ABCDQRS"}
+    return Panel(model, prep, blocks, inputs, x0s, bounds, N)
+
+
+def _panel_inputs(u, y, N: int, T: int):
+    """(u for the chunks, u for the probe problem): an (N, T, m) dask u chunked as y, an
+    (N, T, m) array sliced later, a shared one as an array."""
+    if u is None:
+        return None, None
+    if not is_dask(u):
+        u = np.asarray(u)
+    shape = _known_shape(u, "u") if is_dask(u) else u.shape
+    if len(shape) == 3 and shape[0] not in (1, N):
+        raise ShapeError(
+            f"u: expected a (T, m) array or an (N, T, m) panel with y's N = {N} series, "
+            f"got shape {shape}"
+        )
+    if len(shape) != 3 or shape[0] == 1:
+        u = np.asarray(u.compute()) if is_dask(u) else u
+        return u, u
+    if is_dask(u):
+        u = u.astype(float).rechunk((y.chunks[0], -1, -1))
+    return u, np.zeros((1, *shape[1:]))
+
+
+def _panel_initial_mean(x0, N: int):
+    """(x0 for the chunks, x0 for the probe problem)."""
+    if x0 is None:
+        return None, None
+    x0 = np.asarray(x0.compute() if is_dask(x0) else x0)
+    if x0.ndim == 2 and x0.shape[0] not in (1, N):
+        raise ShapeError(
+            f"x0: expected an (n,) array or an (N, n) one with y's N = {N} series, "
+            f"got shape {x0.shape}"
+        )
+    return x0, (x0[:1] if x0.ndim == 2 else x0)
+
+
+def _chunk(fn, bounds, model, y, u, x0, P0, init, options):
+    """``fn(model, y, u, x0, P0, init=init, **options)`` on one chunk; an error names the
+    chunk's series (its message counts series within the chunk)."""
+    try:
+        return fn(model, y, u, x0, P0, init=init, **options)
+    except RealizeError as err:
+        a, b = bounds
+        raise type(err)(f"{err} (in the panel's series {a}..{b - 1})") from None
+
+
+def _map(pan: Panel, fn, P0, init, model=None, x0=None, **options) -> list:
+    """The delayed ``fn`` of every chunk (see :func:`_chunk`); ``model`` and ``x0`` (one
+    per chunk) replace the panel's."""
+    import dask
+
+    model = pan.model if model is None else model
+    x0 = pan.x0 if x0 is None else x0
+    task = dask.delayed(_chunk, pure=True)
+    return [
+        task(fn, ab, model, y, u, x, P0, init, options)
+        for ab, y, u, x in zip(pan.bounds, pan.blocks, pan.inputs, x0)
+    ]
+
+
+def panel_loglik(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> np.ndarray:
+    """:func:`realize.loglik` of a panel: the (N,) log-likelihoods, chunk by chunk.
+
+    ``options`` are ``method``, ``steady_state`` and ``tol`` of :func:`realize.loglik`.
+    """
+    import dask
+
+    from realize.filtering.likelihood import loglik
+
+    pan = panel(sys, y, u, x0, P0, init)
+    return np.concatenate(dask.compute(*_map(pan, loglik, P0, init, **options)))
+
+
+def _filter_chunk(model, y, u, x0, P0, init, **options) -> dict:
+    """The fields of :func:`realize.kalman_filter` on one chunk; a covariance that its
+    series share travels once (``("shared", a[0])``), not once per series."""
+    from realize.filtering.filter import kalman_filter
+
+    res = kalman_filter(model, y, u, x0, P0, init=init, **options)
+    out = {}
+    for f in fields(FilterResult):
+        value = res.filtered_cov if f.name == "_filtered_cov" else getattr(res, f.name)
+        if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == y.shape[0]:
+            shared = value.shape[0] > 1 and value.strides[0] == 0
+            value = ("shared", value[0].copy()) if shared else ("series", value)
+        out[f.name] = value
+    return out
+
+
+def _gather(parts: list, sizes: list):
+    """One (N, ...) field from the chunks' ``("shared" | "series", array)``: a read-only
+    broadcast view when every chunk shares the same array, else the concatenation."""
+    first = parts[0][1]
+    if all(kind == "shared" for kind, _ in parts) and all(
+        a.shape == first.shape and np.array_equal(a, first) for _, a in parts
+    ):
+        return np.broadcast_to(first, (sum(sizes), *first.shape))
+    return np.concatenate(
+        [
+            a if kind == "series" else np.broadcast_to(a, (s, *a.shape))
+            for (kind, a), s in zip(parts, sizes)
+        ]
+    )
+
+
+def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> FilterResult:
+    """:func:`realize.kalman_filter` of a panel, gathered into one :class:`FilterResult`
+    with a leading axis N; ``options`` as in :func:`realize.kalman_filter`."""
+    import dask
+
+    pan = panel(sys, y, u, x0, P0, init)
+    chunks = dask.compute(*_map(pan, _filter_chunk, P0, init, **options))
+    sizes = [b - a for a, b in pan.bounds]
+    res = {}
+    for f in fields(FilterResult):
+        parts = [c[f.name] for c in chunks]
+        if isinstance(parts[0], tuple):
+            res[f.name] = _gather(parts, sizes)
+        else:
+            res[f.name] = {} if f.name == "raw" else parts[0]
+    return FilterResult(**res)
+
+
+def _statistics_chunk(theta, y, u, x0, P0, init) -> tuple:
+    """(log-likelihood, sufficient statistics) of one chunk (EM's E-step)."""
+    from realize.filtering.em import expected_statistics
+
+    ll, statistics = expected_statistics(dict(theta, x0=x0), y, u)
+    return ll, statistics()
+
+
+def _add_statistics(a: tuple, b: tuple) -> tuple:
+    """The E-step of two groups of series: log-likelihoods and sums added, smoothed
+    initial states concatenated (in series order)."""
+    (la, sa), (lb, sb) = a, b
+    st = {k: sa[k] + sb[k] for k in sa if k not in ("T", "xs0")}
+    st["T"] = sa["T"]
+    st["xs0"] = np.concatenate([sa["xs0"], sb["xs0"]])
+    return la + lb, st
+
+
+def panel_em_start(sys, y, u=None, x0=None, P0=None, init="auto"):
+    """EM's starting point and E-step on a panel (used by :func:`realize.em`).
+
+    Returns
+    -------
+    theta : dict
+        As :func:`~realize.filtering.em.starting_point`, with a per-series x0 kept (N, n).
+    e_step : callable
+        ``e_step(theta) -> (loglik, statistics)`` as
+        :func:`~realize.filtering.em.expected_statistics`, one round trip to the
+        workers per call; the panel is persisted once.
+    """
+    import dask
+
+    from realize.filtering.em import starting_point
+
+    pan = panel(sys, y, u, x0, P0, init, persist=True)
+    theta = starting_point(pan.prep)
+    if pan.x0[0] is not None and pan.x0[0].ndim == 2 and pan.N > 1:
+        theta["x0"] = np.concatenate(pan.x0)
+
+    def e_step(theta):
+        x0 = theta["x0"]
+        chunk_x0 = [x0 if x0.ndim == 1 else x0[a:b] for a, b in pan.bounds]
+        parts = _map(pan, _statistics_chunk, None, "auto", model=theta, x0=chunk_x0)
+        while len(parts) > 1:  # a tree of pairwise sums, in series order
+            pairs = [parts[k : k + 2] for k in range(0, len(parts), 2)]
+            parts = [dask.delayed(_add_statistics)(*q) if len(q) == 2 else q[0] for q in pairs]
+        ll, st = dask.compute(parts[0])[0]
+        return ll, lambda: st
+
+    return theta, e_step

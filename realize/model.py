@@ -19,6 +19,12 @@ The LTI basics live on the model, as in python-control: :meth:`~StateSpace.poles
 time unit of ``dt``), :meth:`~StateSpace.step`, :meth:`~StateSpace.impulse` and
 :meth:`~StateSpace.initial` (each an array with time along axis 0), and the operators
 ``*``, ``+``, ``-`` of :mod:`realize.connections`.
+
+This module holds the model itself (its validation, noise model and innovation form,
+poles, Markov parameters, similarity, repr). The methods with a job of their own are thin
+and call the module that does it, sharing its docstring: :mod:`realize.lti` (zeros,
+gains, responses), :mod:`realize.simulation` and :mod:`realize.interop` (python-control,
+``scipy.signal``).
 """
 
 from __future__ import annotations
@@ -27,19 +33,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from realize import interop, lti, simulation
 from realize._checks import (
-    as_bool,
     as_float,
-    as_float_array,
     as_int,
     as_matrix,
     as_square,
-    check_finite,
     check_psd,
     describe,
 )
-from realize._linalg import psd_factor
-from realize.errors import InvalidValueError, NonFiniteError, NotStableError, ShapeError
+from realize.errors import InvalidValueError, NotStableError, ShapeError
+from realize.lti import gain_at as _gain_at  # noqa: F401  (its former name, still imported)
 
 __all__ = ["StateSpace"]
 
@@ -108,141 +112,14 @@ def compact_repr(result) -> str:
     return f"{type(result).__name__}({body})"
 
 
-_EPS = np.finfo(float).eps
+def _doc_of(function):
+    """Give a method that calls ``function(self, ...)`` the docstring of ``function``."""
 
+    def document(method):
+        method.__doc__ = function.__doc__
+        return method
 
-# ------------------------------------------------------------------ zeros and gains
-def _zeros_reduce(A, B, C, D, tol: float):
-    """Emami-Naeini and Van Dooren's procedure REDUCE: a system with the same finite zeros
-    whose D has full row rank.
-
-    One step: rotate the outputs so that ``U'[C, D] = [[C1, D1], [C2, 0]]`` with D1 of full
-    row rank, rotate the states so that ``C2 W = [0, C22]`` with C22 of full column rank
-    rho. In the pencil ``[[A11 - z, A12, B1], [A21, A22 - z, B2], [C11, C12, D1], [0, C22,
-    0]]`` the constant, full-column-rank C22 eliminates the columns of x2 (row operations
-    that may involve z but are unimodular), leaving the system ``(A11, B1, [A21; C11],
-    [B2; D1])`` with rho fewer states and the same finite zeros. Zero rows of ``[C2, 0]``
-    are dropped (left null vectors of the pencil).
-    """
-    while True:
-        n, p = A.shape[0], C.shape[0]
-        if p == 0:
-            return A, B, C, D
-        if D.size:
-            U, s, _ = np.linalg.svd(D)
-            sigma = int(np.count_nonzero(s > tol))
-        else:
-            U, sigma = np.eye(p), 0
-        if sigma == p:
-            return A, B, C, D
-        CD = U.T @ np.hstack([C, D])
-        C1, D1, C2 = CD[:sigma, :n], CD[:sigma, n:], CD[sigma:, :n]
-        if n == 0:
-            return A, B, C1, D1
-        _, sc, Vt = np.linalg.svd(C2)
-        rho = int(np.count_nonzero(sc > tol))
-        if rho == 0:
-            return A, B, C1, D1
-        W = np.vstack([Vt[rho:], Vt[:rho]]).T  # null space of C2 first, its row space last
-        nu = n - rho
-        At, Bt, C1w = W.T @ A @ W, W.T @ B, C1 @ W
-        A, B = At[:nu, :nu], Bt[:nu]
-        C, D = np.vstack([At[nu:, :nu], C1w[:, :nu]]), np.vstack([Bt[nu:], D1])
-        if nu == 0:
-            return A, B, C, D
-
-
-def _invariant_zeros(A, B, C, D) -> np.ndarray:
-    """Finite invariant zeros of (A, B, C, D), any shape (see :meth:`StateSpace.zeros`)."""
-    import scipy.linalg as sla
-
-    A, B, C, D = (np.asarray(X, dtype=float) for X in (A, B, C, D))
-    n, m, p = A.shape[0], B.shape[1], C.shape[0]
-    none = np.zeros(0, dtype=complex)
-    if n == 0:
-        return none
-    # SLICOT AB08ND's rank tolerance, on the scale of the whole system matrix
-    tol = (n + p) * (n + m) * _EPS * float(np.linalg.norm(np.block([[A, B], [C, D]])))
-    A, B, C, D = _zeros_reduce(A, B, C, D, tol)
-    if A.shape[0] == 0:
-        return none
-    # the dual system removes the right null space; D is then square and nonsingular
-    At, Ct, Bt, Dt = _zeros_reduce(A.T, C.T, B.T, D.T, tol)
-    A, B, C, D = At.T, Bt.T, Ct.T, Dt.T
-    nf, pf = A.shape[0], C.shape[0]
-    if nf == 0:
-        return none
-    # compress the columns of [C, D]: [C, D] V = [0, D_hat]; the first nf columns of V
-    # (its null space) turn [A - z I, B] into the regular pencil A_z - z E_z
-    if pf:
-        _, _, Vt = np.linalg.svd(np.hstack([C, D]))
-        V1 = Vt[pf:].T
-    else:
-        V1 = np.eye(nf + B.shape[1])[:, :nf]
-    if V1.shape[1] != nf:  # inconsistent rank decisions: a borderline model
-        raise InvalidValueError(
-            "sys: the zeros are numerically ill-defined (the rank decisions of the reduced "
-            f"pencil disagree at tolerance {tol:.3g})"
-        )
-    alpha, beta = sla.eigvals(np.hstack([A, B]) @ V1, V1[:nf], homogeneous_eigvals=True)
-    finite = beta != 0
-    return (alpha[finite] / beta[finite]).astype(complex)
-
-
-def _gain_at(A, B, C, D, point: float) -> np.ndarray:
-    """``G(point) = C (point I - A)^-1 B + D``, inf in the entries that see a pole at point.
-
-    Used with point = 1 (discrete-time DC gain) and point = 0 (continuous time).
-    """
-    import scipy.linalg as sla
-
-    A, B, C, D = (np.asarray(X, dtype=float) for X in (A, B, C, D))
-    n = A.shape[0]
-    if n == 0:
-        return D.copy()
-    M = point * np.eye(n) - A
-    norm = float(np.linalg.norm(M, 2))
-    tol = 1e3 * n * _EPS * norm
-    s = np.linalg.svd(M, compute_uv=False)
-    if norm > 0 and s[-1] > tol:
-        return C @ np.linalg.solve(M, B) + D
-    # A pole at `point`: split off its generalized eigenspace by a staircase of rank
-    # decisions on M (null space, then the null space of the remaining block, ...), so
-    # that U' M U = [[N, X], [0, M2]] with N nilpotent and M2 nonsingular.
-    Mh, U, k0 = M.copy(), np.eye(n), 0
-    while k0 < n:
-        _, s, Vt = np.linalg.svd(Mh[k0:, k0:])
-        r = int(np.count_nonzero(s <= tol))
-        if r == 0:
-            break
-        Z = np.vstack([Vt[len(s) - r :], Vt[: len(s) - r]]).T
-        Mh[k0:, :] = Z.T @ Mh[k0:, :]
-        Mh[:, k0:] = Mh[:, k0:] @ Z
-        U[:, k0:] = U[:, k0:] @ Z
-        Mh[k0:, k0 : k0 + r] = 0.0
-        k0 += r
-    N, X, M2 = Mh[:k0, :k0], Mh[:k0, k0:], Mh[k0:, k0:]
-    Bh, Ch = U.T @ B, C @ U
-    # decouple: with Y solving N Y - Y M2 = -X, the pole part is (N, B1 - Y B2, C1) and
-    # the rest (M2, B2, C1 Y + C2)
-    Y = sla.solve_sylvester(N, -M2, -X) if 0 < k0 < n else np.zeros((k0, n - k0))
-    B1, B2 = Bh[:k0] - Y @ Bh[k0:], Bh[k0:]
-    C1, C2 = Ch[:, :k0], Ch[:, :k0] @ Y + Ch[:, k0:]
-    G = D + (C2 @ np.linalg.solve(M2, B2) if k0 < n else 0.0)
-    # the pole part is sum_k (-1)^k C1 N^k B1 / (point - z)^(k+1): infinite in an entry
-    # unless every C1 N^k B1 vanishes there
-    infinite = np.zeros(G.shape, dtype=bool)
-    NkB = B1
-    # rounding of a vanishing C1 N^k B1 is relative to the terms it was computed from
-    size = lambda X: float(np.linalg.norm(X, 2)) if X.size else 0.0  # noqa: E731
-    scale = size(C1) * (size(Bh[:k0]) + size(Y) * size(B2))
-    for _ in range(k0):
-        infinite |= np.abs(C1 @ NkB) > 1e-8 * scale
-        NkB = N @ NkB
-        scale *= max(float(np.linalg.norm(N, 2)), 1.0)
-    G = np.array(G, dtype=float)
-    G[infinite] = np.inf
-    return G
+    return document
 
 
 class StateSpace:
@@ -518,325 +395,30 @@ class StateSpace:
             AjB = self.A @ AjB
         return h
 
+    # ------------------------------- the LTI basics, in realize.lti (docstrings shared)
+    @_doc_of(lti.freqresp)
     def freqresp(self, w, *, normalized: bool = False) -> np.ndarray:
-        """Frequency response ``H(e^{i w dt}) = C (e^{i w dt} I - A)^{-1} B + D``.
+        return lti.freqresp(self, w, normalized=normalized)
 
-        Parameters
-        ----------
-        w : (N,) array_like
-            Angular frequencies in rad per time unit of ``dt`` (rad/s when dt is in
-            seconds), as python-control's ``frequency_response``; the Nyquist frequency is
-            ``pi / dt``. With ``normalized=True``, in rad/sample instead (``w dt``, as
-            ``scipy.signal.dfreqresp``; Nyquist ``pi``). For the default ``dt = 1`` the two
-            agree.
-        normalized : bool, default False
-            Read ``w`` as normalized frequency in rad/sample.
-
-        Returns
-        -------
-        H : (N, p, m) complex array
-            ``H[k]`` is the transfer matrix at frequency ``w[k]``.
-
-        Raises
-        ------
-        ShapeError
-            If ``w`` is not one-dimensional or not real.
-        NonFiniteError
-            NaN or Inf in ``w``.
-        InvalidValueError
-            A frequency at a pole on the unit circle (``e^{i w dt} I - A`` singular).
-
-        See Also
-        --------
-        dcgain : the response at zero frequency, with integrators handled.
-        markov : the impulse response, whose Fourier transform this is.
-
-        Notes
-        -----
-        python-control's ``sys.to_control().frequency_response(w)`` returns the same
-        values with shape ``(p, m, N)`` (squeezed for one input and output).
-
-        Examples
-        --------
-        >>> import numpy as np, realize
-        >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
-        >>> H = sys.freqresp([0.0, np.pi])
-        >>> H.shape, np.round(H[:, 0, 0].real, 6).tolist()
-        ((2, 1, 1), [2.0, -0.666667])
-        >>> fast = sys.replace(dt=0.01)  # the same model sampled at 100 Hz
-        >>> bool(np.allclose(fast.freqresp([100 * np.pi]), sys.freqresp([np.pi])))
-        True
-        >>> bool(np.allclose(fast.freqresp([np.pi], normalized=True), sys.freqresp([np.pi])))
-        True
-        """
-        w = np.atleast_1d(as_float_array(w, "w"))
-        check_finite(w, "w")
-        if w.ndim != 1:
-            raise ShapeError(f"w: expected a 1-D array of frequencies, got shape {w.shape}")
-        theta = w if as_bool(normalized, "normalized") else w * self.dt
-        z = np.exp(1j * theta)
-        M = z[:, None, None] * np.eye(self.n) - self.A
-        if self.n:
-            # at a pole e^{iw} I - A is singular to working precision: the response is
-            # infinite there, and a solve returns rounding noise (or fails)
-            sv = np.linalg.svd(M, compute_uv=False)
-            at_pole = sv[:, -1] <= 8 * self.n * np.finfo(float).eps * sv[:, 0]
-            if np.any(at_pole):
-                k = int(np.argmax(at_pole))
-                arg = "w" if normalized else "w dt"
-                raise InvalidValueError(
-                    f"w: expected frequencies away from the poles, got w[{k}] = {w[k]:.17g} "
-                    f"where e^(i {arg}) is a pole of the model (e^(i {arg}) I - A is singular)"
-                )
-        X = np.linalg.solve(M, np.broadcast_to(self.B.astype(complex), (len(w), self.n, self.m)))
-        return self.C @ X + self.D
-
+    @_doc_of(lti.dcgain)
     def dcgain(self) -> np.ndarray:
-        """Steady-state (zero-frequency) gain ``G(1) = C (I - A)^{-1} B + D``.
+        return lti.dcgain(self)
 
-        Returns
-        -------
-        G : (p, m) array
-            The gain from each input to each output. An entry is ``inf`` where that
-            input-output pair sees a pole at ``z = 1`` (an integrator: the step response
-            grows without bound), and finite where the pole is uncontrollable from that
-            input or unobservable from that output.
-
-        See Also
-        --------
-        freqresp : the response at any frequency.
-        step : ``step(T)[-1]`` tends to ``dcgain()`` for a stable model.
-
-        Notes
-        -----
-        Where ``I - A`` is nonsingular (smallest singular value above
-        ``1000 n eps ||I - A||``) this is one linear solve. Otherwise the generalized
-        eigenspace of ``z = 1`` is split off by an orthogonal staircase of rank decisions
-        on ``I - A`` (the nilpotent part N), a Sylvester equation decouples it, and an
-        entry is infinite when one of ``C_1 N^k B_1`` (k < n_1) is nonzero in it; the rest
-        of the model gives the finite value.
-
-        python-control's ``dcgain`` gives the same finite values; at an integrator it
-        returns ``inf`` in every entry (``nan`` where the pole cancels). A model sampled
-        with zero-order hold (:func:`realize.c2d`) has the DC gain ``G_c(0) = -C A_c^-1 B
-        + D`` of the continuous-time model it came from.
-
-        Examples
-        --------
-        >>> import realize
-        >>> realize.StateSpace([[0.5]], [[1.0]], [[1.0]]).dcgain()
-        array([[2.]])
-        >>> import numpy as np
-        >>> integrator_and_lag = realize.StateSpace(np.diag([1.0, 0.5]), np.eye(2), np.eye(2))
-        >>> integrator_and_lag.dcgain()
-        array([[inf,  0.],
-               [ 0.,  2.]])
-        """
-        return _gain_at(self.A, self.B, self.C, self.D, 1.0)
-
+    @_doc_of(lti.zeros)
     def zeros(self) -> np.ndarray:
-        """Invariant zeros: where the Rosenbrock system matrix loses rank.
+        return lti.zeros(self)
 
-        The finite complex numbers z at which ``P(z) = [[A - z I, B], [C, D]]`` has rank
-        below its normal rank (its rank at almost every z). For a square model with a
-        nonsingular transfer matrix these are the transmission zeros (where ``det G(z)``
-        vanishes) together with the decoupling zeros; for a non-square model (m != p) the
-        normal rank is ``n + rank G``, so a generic non-square model has no zeros, and one
-        with dependent outputs or inputs has the zeros of its square part.
-
-        Returns
-        -------
-        z : (k,) complex array
-            The finite invariant zeros, in no particular order (k <= n).
-
-        See Also
-        --------
-        poles : the eigenvalues of A.
-        dcgain : the gain at z = 1, zero in the directions of a zero at 1.
-
-        Notes
-        -----
-        The Emami-Naeini and Van Dooren reduction ([1]_): orthogonal row compressions of
-        D and column compressions of C deflate the infinite zeros and the left null space
-        until D has full row rank, the same on the dual system removes the right null
-        space, and the finite zeros are the generalized eigenvalues
-        (``scipy.linalg.eigvals``) of the square, regular pencil that remains. Rank
-        decisions use ``(n + p)(n + m) eps ||P||_F``, as SLICOT's AB08ND. The result equals
-        python-control's ``zeros()`` (AB08ND through slycot) for any shape, and
-        ``scipy.linalg.eigvals`` of the full pencil for a square model; for an output-only
-        model (m = 0) the zeros are the unobservable modes.
-
-        References
-        ----------
-        .. [1] A. Emami-Naeini and P. Van Dooren, "Computation of zeros of linear
-           multivariable systems", Automatica 18(4), 1982.
-
-        Examples
-        --------
-        >>> import numpy as np, realize
-        >>> sys = realize.StateSpace([[0.5, 0.0], [0.0, 0.2]], [[1.0], [1.0]], [[1.0, 1.0]])
-        >>> np.round(sys.zeros().real, 6)
-        array([0.35])
-        >>> tall = realize.StateSpace(sys.A, sys.B, [[1.0, 1.0], [2.0, 2.0]])  # m = 1, p = 2
-        >>> np.round(tall.zeros().real, 6)
-        array([0.35])
-        """
-        return _invariant_zeros(self.A, self.B, self.C, self.D)
-
+    @_doc_of(lti.step)
     def step(self, T: int) -> np.ndarray:
-        """Step response from a zero state: each input switched to one at time 0.
+        return lti.step(self, T)
 
-        Parameters
-        ----------
-        T : int
-            Number of samples.
-
-        Returns
-        -------
-        y : (T, p, m) array
-            ``y[k, :, j]`` is the output at time ``t_k = k dt`` (k = 0, ..., T-1) for
-            ``u_j[t] = 1`` at every ``t >= 0``, other inputs zero and ``x[0] = 0``; so
-            ``y[0] = D`` and ``y[k] = D + sum_{i<k} C A^i B``.
-
-        Raises
-        ------
-        InvalidValueError
-            ``T`` not a non-negative integer.
-        NonFiniteError
-            An unstable model whose response overflows.
-
-        See Also
-        --------
-        impulse, initial, simulate, dcgain
-
-        Notes
-        -----
-        The times are ``np.arange(T) * dt``. python-control's
-        ``step_response(sys.to_control(), np.arange(T) * dt).outputs`` holds the same
-        values with shape ``(p, m, T)`` (squeezed to ``(T,)`` for one input and output).
-
-        Examples
-        --------
-        >>> import realize
-        >>> realize.StateSpace([[0.5]], [[1.0]], [[1.0]]).step(4)[:, 0, 0].tolist()
-        [0.0, 1.0, 1.5, 1.75]
-        """
-        T = as_int(T, "T", low=0)
-        y = np.empty((T, self.p, self.m))
-        X = np.zeros((self.n, self.m))
-        with np.errstate(over="ignore", invalid="ignore"):
-            for k in range(T):
-                y[k] = self.C @ X + self.D
-                X = self.A @ X + self.B
-        self._check_response(y, "step")
-        return y
-
+    @_doc_of(lti.impulse)
     def impulse(self, T: int) -> np.ndarray:
-        """Impulse response from a zero state, with python-control's unit-area impulse.
+        return lti.impulse(self, T)
 
-        Parameters
-        ----------
-        T : int
-            Number of samples.
-
-        Returns
-        -------
-        y : (T, p, m) array
-            ``y[k, :, j]`` is the output at time ``t_k = k dt`` for the input
-            ``u_j[0] = 1 / dt`` (a pulse of unit area: height ``1/dt`` for one sampling
-            period), zero afterwards: ``y[0] = D / dt`` and ``y[k] = C A^(k-1) B / dt``.
-
-        Raises
-        ------
-        InvalidValueError
-            ``T`` not a non-negative integer.
-        NonFiniteError
-            An unstable model whose response overflows.
-
-        See Also
-        --------
-        markov : the unit-pulse response, ``markov(T) == dt * impulse(T)``.
-        step, initial
-
-        Notes
-        -----
-        This is python-control's discrete-time convention: its ``impulse_response``
-        applies ``1 / dt`` at the first sample so that the pulse approximates a Dirac
-        impulse of unit area (the sampled continuous impulse response), and
-        ``impulse_response(sys.to_control(), np.arange(T) * dt).outputs`` equals this with
-        shape ``(p, m, T)``. For the default ``dt = 1`` it is the sequence of Markov
-        parameters.
-
-        Examples
-        --------
-        >>> import realize
-        >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]], dt=0.5)
-        >>> sys.impulse(4)[:, 0, 0].tolist(), sys.markov(4)[:, 0, 0].tolist()
-        ([0.0, 2.0, 1.0, 0.5], [0.0, 1.0, 0.5, 0.25])
-        """
-        y = self.markov(as_int(T, "T", low=0)) / self.dt
-        self._check_response(y, "impulse")
-        return y
-
+    @_doc_of(lti.initial)
     def initial(self, x0, T: int) -> np.ndarray:
-        """Free response from the initial state ``x0`` (zero input, no noise).
-
-        Parameters
-        ----------
-        x0 : (n,) array_like
-            Initial state ``x[0]``.
-        T : int
-            Number of samples.
-
-        Returns
-        -------
-        y : (T, p) array
-            ``y[k] = C A^k x0``, the output at time ``t_k = k dt``.
-
-        Raises
-        ------
-        ShapeError
-            ``x0`` not of length n, or not real.
-        NonFiniteError
-            NaN or Inf in ``x0``, or an unstable model whose response overflows.
-        InvalidValueError
-            ``T`` not a non-negative integer.
-
-        See Also
-        --------
-        step, impulse, simulate
-
-        Notes
-        -----
-        Equals ``initial_response(sys.to_control(), np.arange(T) * dt, X0=x0).outputs``
-        of python-control (shape ``(p, T)``, squeezed for one output).
-
-        Examples
-        --------
-        >>> import realize
-        >>> realize.StateSpace([[0.5]], C=[[2.0]]).initial([1.0], 4).ravel().tolist()
-        [2.0, 1.0, 0.5, 0.25]
-        """
-        x = as_matrix(x0, "x0", rows=self.n, cols=1).ravel()
-        T = as_int(T, "T", low=0)
-        y = np.empty((T, self.p))
-        with np.errstate(over="ignore", invalid="ignore"):
-            for k in range(T):
-                y[k] = self.C @ x
-                x = self.A @ x
-        self._check_response(y, "initial")
-        return y
-
-    def _check_response(self, y: np.ndarray, what: str):
-        """NonFiniteError, naming the first sample, if a response overflowed."""
-        bad = ~np.isfinite(y).all(axis=tuple(range(1, y.ndim)))
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise NonFiniteError(
-                f"sys: expected a {what} response that stays finite, got an overflow at "
-                f"sample {k} of {y.shape[0]} (spectral radius {self.spectral_radius():.6g}); "
-                "use fewer samples"
-            )
+        return lti.initial(self, x0, T)
 
     def stationary_covariance(self) -> np.ndarray:
         """Stationary state covariance ``P = A P A' + Q`` (Q = K Lambda K' in innovation form).
@@ -1024,7 +606,8 @@ class StateSpace:
         # because rounding may move K by more than its tolerance on ill-conditioned T
         return build_unchecked(A, fields)
 
-    # ------------------------------------------------------------ simulation
+    # ------------------------------------------ simulation, in realize.simulation
+    @_doc_of(simulation.simulate)
     def simulate(
         self,
         u=None,
@@ -1034,253 +617,30 @@ class StateSpace:
         rng=None,
         return_states: bool = False,
     ):
-        """Simulate the model.
+        return simulation.simulate(self, u, T, x0, noise, rng, return_states)
 
-        Parameters
-        ----------
-        u : (T, m) array, optional
-            Inputs (1-D means one input). Required when m > 0.
-        T : int, optional
-            Number of samples; required when there is no input, else must equal len(u).
-        x0 : (n,) array, optional
-            Initial state. None: zero without noise, a draw from the stationary
-            distribution with noise.
-        noise : bool, default True
-            Add process and measurement noise (only where a noise model or innovation
-            form exists).
-        rng : numpy.random.Generator or int, optional
-            Source of the noise draws.
-        return_states : bool, default False
-            Also return the states x[0] .. x[T-1].
-
-        Returns
-        -------
-        y : (T, p) array
-        x : (T, n) array, only with ``return_states=True``
-
-        Raises
-        ------
-        ShapeError
-            ``u`` or ``x0`` of the wrong shape, or not real.
-        InvalidValueError
-            ``T`` not a non-negative integer (``2.7`` is refused, not truncated).
-        NotStableError
-            ``noise=True`` and ``x0=None`` for an unstable model (no stationary state).
-        NonFiniteError
-            NaN or Inf in ``u`` or ``x0``, or a simulation that overflows (an unstable
-            model over a long horizon): the message names the first sample that did.
-
-        Examples
-        --------
-        >>> import numpy as np, realize
-        >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
-        >>> sys.simulate(np.ones(3)).ravel().tolist()
-        [0.0, 1.0, 1.5]
-        """
-        from realize._checks import as_timeseries
-        from realize.simulation import simulate_states
-
-        if u is None:
-            if self.m:
-                raise ShapeError(f"u: expected a (T, {self.m}) input array, got None")
-            if T is None:
-                raise InvalidValueError(
-                    "T: expected the number of samples when u is None, got None"
-                )
-            T = as_int(T, "T", low=0)
-            u = np.zeros((T, 0))
-        else:
-            if not self.m:
-                raise ShapeError(f"u: the model has no inputs, got an array of shape {np.shape(u)}")
-            u = as_timeseries(u, "u", channels=self.m)
-            if T is not None and as_int(T, "T", low=0) != u.shape[0]:
-                raise ShapeError(f"u: expected {as_int(T, 'T')} samples (T), got {u.shape[0]}")
-            T = u.shape[0]
-
-        add_noise = as_bool(noise, "noise") and (self.Q is not None or self.K is not None)
-        return_states = as_bool(return_states, "return_states")
-        rng = np.random.default_rng(rng)
-        w = v = None
-        if add_noise:
-            if self.Q is not None:
-                cov = np.block([[self.Q, self.S], [self.S.T, self.R]])
-                z = rng.standard_normal((T, self.n + self.p)) @ psd_factor(cov).T
-                w, v = z[:, : self.n], z[:, self.n :]
-            else:
-                e = rng.standard_normal((T, self.p)) @ psd_factor(self.Lambda).T
-                w, v = e @ self.K.T, e
-        if x0 is None:
-            if add_noise:
-                if not self.is_stable():
-                    raise NotStableError(
-                        "x0: the model is unstable and has no stationary distribution to draw "
-                        "the initial state from; pass x0 explicitly"
-                    )
-                x0 = psd_factor(self.stationary_covariance()) @ rng.standard_normal(self.n)
-            else:
-                x0 = np.zeros(self.n)
-        else:
-            x0 = as_matrix(x0, "x0", rows=self.n, cols=1).ravel()
-
-        y, X = simulate_states(self.A, self.B, self.C, self.D, u, w, v, x0)
-        self._check_overflow(y, X[:T])
-        if return_states:
-            return y, X[:T]
-        return y
-
-    def _check_overflow(self, y: np.ndarray, X: np.ndarray):
-        """Raise NonFiniteError, naming the first sample, if a simulation overflowed."""
-        bad = ~(np.isfinite(y).all(axis=1) & np.isfinite(X).all(axis=1))
-        if not bad.any():
-            return
-        k = int(np.argmax(bad))
-        rho = self.spectral_radius()
-        if rho >= 1.0:
-            why = (
-                f"the model is unstable (spectral radius {rho:.6g} >= 1), so its state grows "
-                f"like {rho:.6g}^t past the floating-point range; simulate fewer samples or "
-                "use a stable model"
-            )
-        else:
-            why = "the inputs, the initial state or the noise exceed the floating-point range"
-        raise NonFiniteError(
-            f"sys: expected a simulation that stays finite, got an overflow (Inf or NaN) at "
-            f"sample {k} of {y.shape[0]}: {why}"
-        )
-
-    # --------------------------------------------------------------- interop
+    # ------------------------- python-control and scipy.signal, in realize.interop
+    @_doc_of(interop.to_control)
     def to_control(self):
-        """The model as a python-control ``StateSpace`` (discrete time, same dt).
-
-        The noise model is not carried (python-control has none).
-
-        Returns
-        -------
-        sys : control.StateSpace
-            With the same A, B, C, D, dt and the input/output/state names and model name
-            when set. python-control refuses a ``'.'`` in names, so each dot becomes
-            ``'_'`` (a model named after its file, ``'data.csv'``, becomes ``'data_csv'``).
-
-        See Also
-        --------
-        from_control, to_dlti
-
-        Examples
-        --------
-        >>> import realize
-        >>> csys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]], dt=0.1).to_control()
-        >>> csys.dt, csys.nstates
-        (0.1, 1)
-        >>> realize.StateSpace([[0.5]], [[1.0]], [[1.0]], name="data.csv").to_control().name
-        'data_csv'
-        """
-        import control
-
-        def safe(labels):
-            return [str(s).replace(".", "_") for s in labels]
-
-        kwargs = {}
-        if self.input_names:
-            kwargs["inputs"] = safe(self.input_names)
-        if self.output_names:
-            kwargs["outputs"] = safe(self.output_names)
-        if self.state_names:
-            kwargs["states"] = safe(self.state_names)
-        if self.name:
-            kwargs["name"] = self.name.replace(".", "_")
-        return control.ss(self.A, self.B, self.C, self.D, self.dt, **kwargs)
+        return interop.to_control(self)
 
     @classmethod
+    @_doc_of(interop.from_control)
     def from_control(
         cls, sys, *, discretize: str | None = None, dt: float | None = None, **noise
     ) -> StateSpace:
-        """A model from a python-control ``StateSpace`` or ``TransferFunction``.
+        return interop.from_control(cls, sys, discretize=discretize, dt=dt, **noise)
 
-        Parameters
-        ----------
-        sys : control.StateSpace or control.TransferFunction
-        discretize : {'zoh', 'foh', 'tustin', 'euler', 'backward_diff'}, optional
-            Required for a continuous-time ``sys``: how to sample it (with ``dt``).
-        dt : float, optional
-            Sampling period when discretizing.
-        **noise
-            Optional Q, R, S, K, Lambda for the new model.
-        """
-        import control
-
-        if not isinstance(sys, control.StateSpace):
-            sys = control.ss(sys)
-        if sys.isctime(strict=True):
-            if discretize is None or dt is None:
-                raise InvalidValueError(
-                    "sys: expected a discrete-time system, got a continuous-time one; pass "
-                    "discretize='zoh' (or 'foh', 'tustin', ...) and dt to sample it"
-                )
-            sys = sys.sample(float(dt), method=discretize)
-        sdt = 1.0 if sys.dt is True or sys.dt is None else float(sys.dt)
-
-        def names(labels, prefix):
-            labels = list(labels)
-            default = all(s == f"{prefix}[{i}]" for i, s in enumerate(labels))
-            return None if default else labels
-
-        return cls(
-            np.asarray(sys.A),
-            np.asarray(sys.B),
-            np.asarray(sys.C),
-            np.asarray(sys.D),
-            dt=sdt,
-            input_names=names(sys.input_labels, "u"),
-            output_names=names(sys.output_labels, "y"),
-            state_names=names(sys.state_labels, "x"),
-            **noise,
-        )
-
+    @_doc_of(interop.to_dlti)
     def to_dlti(self):
-        """The model as a ``scipy.signal.StateSpace`` in discrete time (dt kept).
-
-        The noise model is not carried.
-
-        Returns
-        -------
-        sys : scipy.signal.StateSpace
-            A discrete-time LTI system with the same A, B, C, D and dt.
-
-        Examples
-        --------
-        >>> import realize
-        >>> d = realize.StateSpace([[0.5]], [[1.0]], [[1.0]], dt=0.1).to_dlti()
-        >>> d.dt, d.A.tolist()
-        (0.1, [[0.5]])
-        """
-        import scipy.signal
-
-        return scipy.signal.StateSpace(self.A, self.B, self.C, self.D, dt=self.dt)
+        return interop.to_dlti(self)
 
     @classmethod
+    @_doc_of(interop.from_dlti)
     def from_dlti(
         cls, sys, *, discretize: str | None = None, dt: float | None = None, **noise
     ) -> StateSpace:
-        """A model from a ``scipy.signal`` LTI system (StateSpace, TransferFunction, ZerosPolesGain).
-
-        A continuous-time system needs ``discretize`` (a ``scipy.signal.cont2discrete``
-        method such as 'zoh', 'foh', 'bilinear') and ``dt``.
-        """
-        import scipy.signal
-
-        ss = sys.to_ss()
-        if ss.dt is None:
-            if discretize is None or dt is None:
-                raise InvalidValueError(
-                    "sys: expected a discrete-time system, got a continuous-time one; pass "
-                    "discretize='zoh' (or 'foh', 'bilinear', ...) and dt to sample it"
-                )
-            A, B, C, D, sdt = scipy.signal.cont2discrete(
-                (ss.A, ss.B, ss.C, ss.D), float(dt), method=discretize
-            )
-        else:
-            A, B, C, D, sdt = ss.A, ss.B, ss.C, ss.D, ss.dt
-        return cls(A, B, C, D, dt=float(sdt), **noise)
+        return interop.from_dlti(cls, sys, discretize=discretize, dt=dt, **noise)
 
     # ------------------------------------------------------------------ repr
     def __repr__(self) -> str:

@@ -22,6 +22,8 @@ LAYERS = [
         "models",
         {
             "model",
+            "lti",
+            "interop",
             "connections",
             "riccati",
             "simulation",

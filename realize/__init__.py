@@ -52,6 +52,8 @@ _LAZY = {
     # filtering
     "kalman_filter": "realize.filtering",
     "kalman_smoother": "realize.filtering",
+    "forecast": "realize.filtering",
+    "simulation_smoother": "realize.filtering",
     "loglik": "realize.filtering",
     "em": "realize.filtering",
     # identification

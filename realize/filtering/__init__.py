@@ -10,6 +10,9 @@ driver loop (``_ext/_kalman_filter.pyx``) with a step function per method.
 ``square_root``   array (QR) square-root filter for ill-conditioned problems
                   (step ``_ext/_kalman_square_root.pxi``, NumPy step beside it)
 ``smoother``      fixed-interval RTS smoother, compiled (``_ext/_kalman_smoother.pyx``)
+``disturbance``   disturbance smoother (r, N and the smoothed disturbances, NumPy)
+``simulation_smoother``  draws of the states given the data (Durbin & Koopman 2002)
+``forecast``      h-step forecasts of states and outputs with intervals
 ``likelihood``    the log-likelihood alone
 ``em``            Shumway-Stoffer expectation-maximization
 ``reference``     plain NumPy driver, conventional step and textbook RTS smoother (the
@@ -27,18 +30,24 @@ Conventions: ``x[t+1] = A[t] x[t] + B[t] u[t] + w[t]``, ``y[t] = C[t] x[t] + D[t
 from realize.filtering._model import DIFFUSE_KAPPA, STEADY_STATE_TOL
 from realize.filtering.em import em
 from realize.filtering.filter import kalman_filter
+from realize.filtering.forecast import ForecastResult, forecast
 from realize.filtering.likelihood import loglik
 from realize.filtering.results import EMResult, FilterResult, SmootherResult
+from realize.filtering.simulation_smoother import SimulationSmootherResult, simulation_smoother
 from realize.filtering.smoother import kalman_smoother
 
 __all__ = [
     "kalman_filter",
     "kalman_smoother",
+    "forecast",
+    "simulation_smoother",
     "loglik",
     "em",
     "FilterResult",
     "SmootherResult",
     "EMResult",
+    "ForecastResult",
+    "SimulationSmootherResult",
     "DIFFUSE_KAPPA",
     "STEADY_STATE_TOL",
 ]

@@ -11,11 +11,17 @@ truncated simulation error:
    outputs (Beintema, Toth and Schoukens 2023, the SUBNET criterion);
 4. every ``eval_every`` steps, simulate the whole validation record from its first
    ``window`` samples and keep the weights with the smallest validation simulation error
-   (early stopping); those weights are restored at the end.
+   (early stopping); those weights are restored at the end;
+5. Adam's learning rate decays to a tenth by a half cosine over the budget
+   (``time_budget`` or ``max_steps``), and halves whenever the validation error jumps to
+   more than twice its best (a step too large for a recurrent model): the best weights
+   are then restored and training goes on.
 
 Because training starts at the linear model's simulation error and every step is
 validated on free-run simulation, the result is never worse on the validation data than
-the linear model it started from.
+the linear model it started from. On the Wiener-Hammerstein and Duffing data, one
+hidden layer of ReLU units reached a given validation error in fewer steps than tanh,
+SiLU or GELU, and each step is cheaper: hence the defaults.
 """
 
 from __future__ import annotations
@@ -232,39 +238,33 @@ def fit_neural_ssm(
         Order of the linear model when ``init="auto"``.
     hidden, depth, activation : int, int, str, default 64, 1, "relu"
         The residual networks f, h and the encoder's: ``depth`` hidden layers of
-        ``hidden`` units (see :class:`~realize.nn.NeuralStateSpace`). On the
-        Wiener-Hammerstein and Duffing data, one layer of ReLU units reached a given
-        validation error in fewer steps than tanh, SiLU or GELU, and each step is cheaper.
+        ``hidden`` units (see :class:`~realize.nn.NeuralStateSpace`).
     window : int, default 50
         Samples the encoder reads to estimate the state of a sub-record (and of the
         validation record).
     horizon : int, default 40
-        Simulated samples of each training sub-record (the truncation of the simulation
-        error; longer captures slower dynamics, costs proportionally more per step).
+        Simulated samples of each training sub-record (longer captures slower dynamics
+        and costs proportionally more per step).
     batch_size : int, default 64
         Sub-records per step.
     lr : float, default 3e-3
-        Adam's learning rate, decayed to 1/10 by a cosine over ``time_budget`` or
-        ``max_steps`` when given, and halved whenever the validation error jumps to more
-        than twice its best (the best weights are then restored and training goes on).
+        Adam's initial learning rate (decayed over the budget, halved on a jump of the
+        validation error: see :mod:`realize.nn.fit`).
     validation : float or (y_val, u_val), default 0.1
         The fraction of the record held out at its end, or a separate validation record.
     time_budget : float, optional
         Seconds of wall clock for the whole fit (linear start included).
     max_steps : int, optional
-        Training steps. With neither budget, training stops after ``patience`` evaluations
-        without improvement.
+        Training steps.
     patience : int, default 40
-        Evaluations without a better validation error before stopping (used only when
-        neither ``time_budget`` nor ``max_steps`` is given).
+        With neither budget: evaluations without a better validation error before stopping.
     eval_every : int, default 50
         Steps between validation simulations.
     seed : int, default 0
         Seeds the networks' initialization and the sub-record draws: on the CPU, a fit
         with ``max_steps`` is reproducible bit for bit.
     device : "auto", "cpu", "cuda" or torch.device, default "auto"
-        Where training runs ("auto": CUDA when available). Validation simulation runs on
-        the CPU (compiled kernel).
+        Where training runs ("auto": CUDA when available); validation runs on the CPU.
     dtype : torch dtype, default torch.float32
         Training precision (float32 trains about twice as fast on a CPU). The returned
         model is float64, like the linear start it was lifted from.
@@ -306,33 +306,16 @@ def fit_neural_ssm(
     True
     """
     t_start = time.perf_counter()
-    y = as_timeseries(y, "y", min_length=2)
-    if u is None:
-        raise DataError("u: expected the inputs (T, m) of the data, got None")
-    u = as_timeseries(u, "u", min_length=2)
-    if u.shape[0] != y.shape[0]:
-        raise DataError(f"u: expected as many samples as y ({y.shape[0]}), got {u.shape[0]}")
+    y, u = _check_data(y, u)
     window = as_int(window, "window", low=1)
     horizon = as_int(horizon, "horizon", low=1)
     batch_size = as_int(batch_size, "batch_size", low=1)
     eval_every = as_int(eval_every, "eval_every", low=1)
-    patience = as_int(patience, "patience", low=1)
-    if max_steps is not None:
-        max_steps = as_int(max_steps, "max_steps", low=1)
-    if time_budget is not None:
-        time_budget = as_float(time_budget, "time_budget", low=0.0, open_low=True)
+    budget = _Budget(t_start, time_budget, max_steps, patience)
     lr = as_float(lr, "lr", low=0.0, open_low=True)
     dev = _resolve_device(device)
 
-    y_tr, u_tr, y_val, u_val = _validation_split(y, u, validation, window, horizon)
-    if y_tr.shape[0] < window + horizon:
-        raise DataError(
-            f"y: expected at least window + horizon = {window + horizon} training samples, got {y_tr.shape[0]}"
-        )
-    if y_val.shape[0] <= window:
-        raise DataError(
-            f"validation: expected more than window = {window} validation samples, got {y_val.shape[0]}"
-        )
+    y_tr, u_tr, y_val, u_val = _split_records(y, u, validation, window, horizon)
     linear, u0, y0 = _linear_start(y_tr, u_tr, init, order)
     model = NeuralStateSpace.from_realization(
         linear,
@@ -349,111 +332,225 @@ def fit_neural_ssm(
     )
     linear_val = _validation_rmse(model, y_val, u_val)
     model = model.to(device=dev, dtype=dtype)
+    records = _SubRecords(model, y_tr, u_tr, window, horizon, batch_size, seed)
+    best = _BestWeights(model, y_val, u_val, linear_val, t_start)
+    steps, stop_reason = _train(model, records, best, budget, lr, eval_every, progress)
+    return _result(best, linear, u0, y0, linear_val, steps, stop_reason)
 
-    # normalized training record on the device; sub-records are gathered by index
-    with torch.no_grad():
-        yn = model.normalize_outputs(torch.as_tensor(y_tr, dtype=dtype, device=dev))
-        un = model.normalize_inputs(torch.as_tensor(u_tr, dtype=dtype, device=dev))
-    n_starts = y_tr.shape[0] - window - horizon + 1
-    offsets = torch.arange(window + horizon, device=dev)
-    rng = np.random.default_rng(seed)
 
-    try:  # the fused kernel updates every parameter in one call (3x faster on a CPU)
-        opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):  # torch < 2.4 has no fused CPU kernel
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-    lr_scale = 1.0  # halved at each backtrack
-    history = {
-        "step": [0],
-        "seconds": [time.perf_counter() - t_start],
-        "train_loss": [float("nan")],
-        "val_rmse": [linear_val.copy()],
-    }
-    best = (
-        float(np.mean(linear_val / model.y_scale.cpu().numpy())),
-        0,
-        copy.deepcopy(model.state_dict()),
-    )
-    bar = _progress(progress, time_budget, max_steps)
-    step, since_best, losses, stop_reason = 0, 0, [], None
-    while True:
-        elapsed = time.perf_counter() - t_start
-        if time_budget is not None and elapsed >= time_budget:
-            stop_reason = "time_budget"
-            break
-        if max_steps is not None and step >= max_steps:
-            stop_reason = "max_steps"
-            break
-        frac = (
-            elapsed / time_budget
-            if time_budget is not None
-            else step / max_steps
-            if max_steps is not None
-            else 0.0
+def _check_data(y, u) -> tuple[np.ndarray, np.ndarray]:
+    """The records as (T, p) and (T, m) arrays of one length."""
+    y = as_timeseries(y, "y", min_length=2)
+    if u is None:
+        raise DataError("u: expected the inputs (T, m) of the data, got None")
+    u = as_timeseries(u, "u", min_length=2)
+    if u.shape[0] != y.shape[0]:
+        raise DataError(f"u: expected as many samples as y ({y.shape[0]}), got {u.shape[0]}")
+    return y, u
+
+
+def _split_records(y, u, validation, window, horizon):
+    """(y_train, u_train, y_val, u_val), each long enough for the encoder and a rollout."""
+    y_tr, u_tr, y_val, u_val = _validation_split(y, u, validation, window, horizon)
+    if y_tr.shape[0] < window + horizon:
+        raise DataError(
+            f"y: expected at least window + horizon = {window + horizon} training samples, got {y_tr.shape[0]}"
         )
+    if y_val.shape[0] <= window:
+        raise DataError(
+            f"validation: expected more than window = {window} validation samples, got {y_val.shape[0]}"
+        )
+    return y_tr, u_tr, y_val, u_val
+
+
+@dataclass
+class _Budget:
+    """When training stops, and how far along its learning-rate schedule it is."""
+
+    t_start: float
+    time_budget: float | None
+    max_steps: int | None
+    patience: int
+
+    def __post_init__(self):
+        self.patience = as_int(self.patience, "patience", low=1)
+        if self.max_steps is not None:
+            self.max_steps = as_int(self.max_steps, "max_steps", low=1)
+        if self.time_budget is not None:
+            self.time_budget = as_float(self.time_budget, "time_budget", low=0.0, open_low=True)
+
+    def spent(self, elapsed: float, step: int) -> str | None:
+        """The stop reason once the time or the steps are used up, else None."""
+        if self.time_budget is not None and elapsed >= self.time_budget:
+            return "time_budget"
+        if self.max_steps is not None and step >= self.max_steps:
+            return "max_steps"
+        return None
+
+    def fraction(self, elapsed: float, step: int) -> float:
+        """The part of the budget used (0 without one: the schedule then stays at lr)."""
+        if self.time_budget is not None:
+            return elapsed / self.time_budget
+        return step / self.max_steps if self.max_steps is not None else 0.0
+
+    def out_of_patience(self, since_best: int) -> bool:
+        """Without a budget, whether ``patience`` evaluations brought nothing better."""
+        unbounded = self.time_budget is None and self.max_steps is None
+        return unbounded and since_best >= self.patience
+
+
+class _SubRecords:
+    """Random sub-records of ``window + horizon`` samples of the normalized training record."""
+
+    def __init__(self, model, y, u, window: int, horizon: int, batch_size: int, seed: int):
+        dev, dtype = model.A.device, model.A.dtype
+        # normalized training record on the device; sub-records are gathered by index
+        with torch.no_grad():
+            self.y = model.normalize_outputs(torch.as_tensor(y, dtype=dtype, device=dev))
+            self.u = model.normalize_inputs(torch.as_tensor(u, dtype=dtype, device=dev))
+        self.n_starts = y.shape[0] - window - horizon + 1
+        self.offsets = torch.arange(window + horizon, device=dev)
+        self.window, self.batch_size = window, batch_size
+        self.rng = np.random.default_rng(seed)
+
+    def loss(self, model) -> torch.Tensor:
+        """The normalized simulation error of a random batch (the SUBNET criterion)."""
+        w = self.window
+        idx = torch.as_tensor(
+            self.rng.integers(0, self.n_starts, self.batch_size), device=self.offsets.device
+        )
+        rows = idx[:, None] + self.offsets
+        yb, ub = self.y[rows], self.u[rows]
+        x0 = model.encode_normalized(yb[:, :w], ub[:, :w])
+        yhat = model.rollout(x0, ub[:, w:])
+        return torch.mean((yhat - yb[:, w:]) ** 2)
+
+
+class _BestWeights:
+    """Validation scores, their history, and the weights of the best validation step.
+
+    The score is the validation RMSE in units of the outputs' scales, averaged over the
+    outputs; the linear start is step 0.
+    """
+
+    def __init__(self, model, y_val, u_val, linear_val, t_start: float):
+        self.model, self.y_val, self.u_val, self.t_start = model, y_val, u_val, t_start
+        self.history = {
+            "step": [0],
+            "seconds": [time.perf_counter() - t_start],
+            "train_loss": [float("nan")],
+            "val_rmse": [linear_val.copy()],
+        }
+        self.score, self.step = self._score(linear_val), 0
+        self.state = copy.deepcopy(model.state_dict())
+        self.since_best = 0
+
+    def _score(self, val: np.ndarray) -> float:
+        return float(np.mean(val / self.model.y_scale.cpu().numpy()))
+
+    def evaluate(self, step: int, losses: list) -> tuple[np.ndarray, float]:
+        """Score the model now, record it, keep its weights if best; (val_rmse, score)."""
+        val = _validation_rmse(self.model, self.y_val, self.u_val)
+        score = self._score(val)
+        self.history["step"].append(step)
+        self.history["seconds"].append(time.perf_counter() - self.t_start)
+        self.history["train_loss"].append(float(np.mean(losses)))
+        self.history["val_rmse"].append(val)
+        if score < self.score:
+            self.score, self.step = score, step
+            self.state = copy.deepcopy(self.model.state_dict())
+            self.since_best = 0
+        else:
+            self.since_best += 1
+        return val, score
+
+    def restore(self) -> None:
+        self.model.load_state_dict(self.state)
+
+    def history_arrays(self) -> dict:
+        h = self.history
+        return {k: (np.array(v) if k != "val_rmse" else np.vstack(v)) for k, v in h.items()}
+
+
+def _adam(model, lr: float):
+    try:  # the fused kernel updates every parameter in one call (3x faster on a CPU)
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError):  # torch < 2.4 has no fused CPU kernel
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def _cosine(lr: float, frac: float) -> float:
+    """``lr`` decayed to ``lr / 10`` by a half cosine as ``frac`` goes from 0 to 1."""
+    return lr * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(frac, 1.0))))
+
+
+def _train(model, records, best, budget, lr, eval_every, progress) -> tuple[int, str]:
+    """Adam on the sub-records' simulation error until the budget is spent; (steps, reason)."""
+    bar = _progress(progress, budget.time_budget, budget.max_steps)
+    try:
+        return _steps(model, records, best, budget, _adam(model, lr), lr, eval_every, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _steps(model, records, best, budget, opt, lr, eval_every, bar) -> tuple[int, str]:
+    lr_scale = 1.0  # halved at each backtrack
+    step, losses = 0, []
+    while True:
+        elapsed = time.perf_counter() - budget.t_start
+        stop_reason = budget.spent(elapsed, step)
+        if stop_reason is not None:
+            return step, stop_reason
         for g in opt.param_groups:
-            g["lr"] = lr_scale * lr * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(frac, 1.0))))
-        idx = torch.as_tensor(rng.integers(0, n_starts, batch_size), device=dev)
-        rows = idx[:, None] + offsets
-        yb, ub = yn[rows], un[rows]
-        x0 = model.encode_normalized(yb[:, :window], ub[:, :window])
-        yhat = model.rollout(x0, ub[:, window:])
-        loss = torch.mean((yhat - yb[:, window:]) ** 2)
+            g["lr"] = _cosine(lr_scale * lr, budget.fraction(elapsed, step))
+        loss = records.loss(model)
         if not torch.isfinite(loss):
-            stop_reason = "diverged"
             warnings.warn(
                 f"fit_neural_ssm: training diverged at step {step} (non-finite loss); "
-                f"keeping the best weights so far (step {best[1]}). Try a smaller lr.",
+                f"keeping the best weights so far (step {best.step}). Try a smaller lr.",
                 RealizeWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
-            break
+            return step, "diverged"
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
         losses.append(float(loss.detach()))
         if step % eval_every == 0:
-            val = _validation_rmse(model, y_val, u_val)
-            score = float(np.mean(val / model.y_scale.cpu().numpy()))
-            history["step"].append(step)
-            history["seconds"].append(time.perf_counter() - t_start)
-            history["train_loss"].append(float(np.mean(losses)))
-            history["val_rmse"].append(val)
+            val, score = best.evaluate(step, losses)
             losses = []
-            if score < best[0]:
-                best = (score, step, copy.deepcopy(model.state_dict()))
-                since_best = 0
-            else:
-                since_best += 1
-            if score > 2.0 * best[0]:
+            if score > 2.0 * best.score:
                 # the simulation left the region it was trained in (a step too large for
                 # a recurrent model): back to the best weights with half the step size
-                model.load_state_dict(best[2])
+                best.restore()
                 opt.state.clear()
                 lr_scale *= 0.5
             if bar is not None:
-                bar.set_postfix(val_rmse=f"{np.mean(val):.4g}", best_step=best[1])
-            if time_budget is None and max_steps is None and since_best >= patience:
-                stop_reason = "patience"
-                break
+                bar.set_postfix(val_rmse=f"{np.mean(val):.4g}", best_step=best.step)
+            if budget.out_of_patience(best.since_best):
+                return step, "patience"
         if bar is not None:
-            bar.n = round(time.perf_counter() - t_start) if time_budget is not None else step
+            elapsed = time.perf_counter() - budget.t_start
+            bar.n = round(elapsed) if budget.time_budget is not None else step
             bar.refresh()
-    if bar is not None:
-        bar.close()
-    model.load_state_dict(best[2])
-    model = model.to(device="cpu", dtype=torch.float64)
+
+
+def _result(best, linear, u0, y0, linear_val, steps, stop_reason) -> NeuralFitResult:
+    """The best weights restored, in float64 on the CPU, scored again on the validation data."""
+    best.restore()
+    model = best.model.to(device="cpu", dtype=torch.float64)
     return NeuralFitResult(
         model=model,
         linear=linear,
         u_mean=np.asarray(u0, float),
         y_mean=np.asarray(y0, float),
-        history={k: (np.array(v) if k != "val_rmse" else np.vstack(v)) for k, v in history.items()},
-        best_step=best[1],
-        val_rmse=_validation_rmse(model, y_val, u_val),
+        history=best.history_arrays(),
+        best_step=best.step,
+        val_rmse=_validation_rmse(model, best.y_val, best.u_val),
         linear_val_rmse=linear_val,
-        steps=step,
-        seconds=time.perf_counter() - t_start,
+        steps=steps,
+        seconds=time.perf_counter() - best.t_start,
         stop_reason=stop_reason,
     )

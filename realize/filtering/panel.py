@@ -59,6 +59,9 @@ class Panel:
         The series ``start:stop`` of each chunk.
     N : int
         The number of series.
+    data : tuple
+        The (rechunked, possibly persisted) y and u: the blocks' data live on a
+        distributed cluster as long as the panel holds them.
     """
 
     model: dict
@@ -68,6 +71,7 @@ class Panel:
     x0: list
     bounds: list
     N: int
+    data: tuple
 
 
 def _known_shape(a, name: str) -> tuple:
@@ -149,7 +153,7 @@ def panel(sys, y, u=None, x0=None, P0=None, init: str = "auto", persist: bool = 
         inputs = [u[a:b] if u is not None and u.ndim == 3 else u for a, b in bounds]
     x0s = [x0[a:b] if x0 is not None and x0.shape[0] == N > 1 else x0 for a, b in bounds]
     model = {k: getattr(prep, k) for k in "ABCDQRS"}
-    return Panel(model, prep, blocks, inputs, x0s, bounds, N)
+    return Panel(model, prep, blocks, inputs, x0s, bounds, N, (y, u))
 
 
 def _panel_inputs(u, y, N: int, T: int):
@@ -210,6 +214,14 @@ def _map(pan: Panel, fn, P0, init, model=None, x0=None, **options) -> list:
     ]
 
 
+def _probe(pan: Panel, fn, P0, init, options) -> None:
+    """Run ``fn`` on the panel's probe problem (one zero series) where the caller is, so
+    that what the options or the model get wrong (a method that needs a diagonal R, a
+    bad tolerance) is raised once, before any chunk runs."""
+    prep = pan.prep
+    fn(pan.model, prep.y, prep.u, prep.x0, P0, init=init, **options)
+
+
 def panel_loglik(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> np.ndarray:
     """:func:`realize.loglik` of a panel: the (N,) log-likelihoods, chunk by chunk.
 
@@ -220,6 +232,7 @@ def panel_loglik(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) ->
     from realize.filtering.likelihood import loglik
 
     pan = panel(sys, y, u, x0, P0, init)
+    _probe(pan, loglik, P0, init, options)
     return np.concatenate(dask.compute(*_map(pan, loglik, P0, init, **options)))
 
 
@@ -260,7 +273,10 @@ def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) ->
     with a leading axis N; ``options`` as in :func:`realize.kalman_filter`."""
     import dask
 
+    from realize.filtering.filter import kalman_filter
+
     pan = panel(sys, y, u, x0, P0, init)
+    _probe(pan, kalman_filter, P0, init, options)
     chunks = dask.compute(*_map(pan, _filter_chunk, P0, init, **options))
     sizes = [b - a for a, b in pan.bounds]
     res = {}

@@ -298,21 +298,11 @@ def train(cfg: dict, *, log=None) -> dict:
     Works in one process or under ``torchrun`` (``torch.distributed`` with the gloo backend
     on CPU, NCCL on GPU), wrapping the model in DistributedDataParallel.
     """
-    from realize.nn.bmojo import BMOJOLM, BMOJOConfig
+    from realize.nn.bmojo import BMOJOLM
 
     cfg = normalize_config(cfg)
     t, d = cfg["train"], cfg["data"]
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    distributed = world > 1
-    if distributed:
-        import torch.distributed as dist
-
-        if not dist.is_initialized():
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend)
-        rank = dist.get_rank()
-    else:
-        rank = 0
+    world, rank = _process_group()
     if t["threads"]:
         torch.set_num_threads(int(t["threads"]))
     if d["batch_size"] % world:
@@ -322,52 +312,18 @@ def train(cfg: dict, *, log=None) -> dict:
     dtype = {"float32": torch.float32, "float64": torch.float64}[t["dtype"]]
     torch.manual_seed(t["seed"])
     data = _Data(d, t["seed"])
-    mcfg = dict(cfg["model"])
-    mcfg["vocab_size"] = data.vocab_size
-    config = BMOJOConfig(**mcfg)
-    if config.attention and d["seq_len"] < config.window:
-        raise InvalidValueError(
-            f"window: expected at most data.seq_len={d['seq_len']}, got {config.window}"
-        )
-    if config.n_eidetic > max(d["seq_len"] - config.window, 0):
-        # only tokens that have left the window are stored: a larger store never fills
-        raise InvalidValueError(
-            f"n_eidetic: expected at most data.seq_len - window = "
-            f"{max(d['seq_len'] - config.window, 0)}, got {config.n_eidetic}"
-        )
-    device = torch.device(t["device"])
-    if distributed and device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    config = _model_config(cfg["model"], data.vocab_size, d["seq_len"])
+    device = _device(t["device"], world)
     model = BMOJOLM(config=config).to(device=device, dtype=dtype)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": t["weight_decay"]},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=t["lr"],
-        betas=(0.9, 0.95),
-    )
-    out = t["out_dir"]
-    ckpt, optf = (
-        os.path.join(out, "checkpoint.safetensors"),
-        os.path.join(out, "optimizer.safetensors"),
-    )
-    start = 0
-    if t["resume"] and os.path.exists(ckpt) and os.path.exists(optf):
-        model.load_weights(ckpt, device=device)
-        start = _load_optimizer(opt, optf)
-    if rank == 0:
-        os.makedirs(out, exist_ok=True)
-        with open(os.path.join(out, "config.json"), "w") as f:
-            json.dump({**cfg, "model": config.to_dict()}, f, indent=1)
+    opt = _adamw(model, t)
+    run = _RunFolder(t["out_dir"], rank, world)
+    start = run.resume(model, opt, device) if t["resume"] else 0
+    run.write_json("config.json", {**cfg, "model": config.to_dict()})
     net = model
-    if distributed:
+    if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(model)
-    per = d["batch_size"] // world
     bar = progress_bar(
         bool(t["progress"]) and rank == 0,
         desc="train",
@@ -378,69 +334,166 @@ def train(cfg: dict, *, log=None) -> dict:
     log = log or (lambda rec: None)
     metrics = {}
     t_start = time.perf_counter()
-
-    def save(step):
-        if rank == 0:
-            model.save(ckpt + ".tmp")
-            _save_optimizer(opt, step, optf + ".tmp")
-            os.replace(ckpt + ".tmp", ckpt)
-            os.replace(optf + ".tmp", optf)
-        if distributed:
-            dist.barrier()
-
     for step in range(start, t["steps"]):
-        x, y = data.batch(step)
-        n_scored = int((y != -100).sum())
-        x, y = x[rank * per : (rank + 1) * per], y[rank * per : (rank + 1) * per]
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         for g in opt.param_groups:
             g["lr"] = _lr(step, t)
-        logits = net(x)
-        ce_sum = F.cross_entropy(
-            logits.flatten(0, 1).to(torch.promote_types(logits.dtype, torch.float32)),
-            y.flatten(),
-            ignore_index=-100,
-            reduction="sum",
-        )
-        # global normalisation: DDP averages gradients over processes, hence the factor world
-        ce_part = ce_sum / max(n_scored, 1)
-        loss = world * ce_part + config.innovation_weight * model.innovation_nll()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if t["grad_clip"]:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
-        opt.step()
-        ce = ce_part.detach().clone()
-        if distributed:
-            dist.all_reduce(ce)
-        metrics = {"step": step + 1, "loss": float(ce), "lr": opt.param_groups[0]["lr"]}
+        ce = _train_step(net, model, opt, data.batch(step), rank, world, t["grad_clip"], device)
+        metrics = {"step": step + 1, "loss": ce, "lr": opt.param_groups[0]["lr"]}
         if (step + 1) % t["log_every"] == 0 or step + 1 == t["steps"]:
             if bar is not None:
-                bar.set_postfix(loss=f"{float(ce):.4f}", refresh=False)
+                bar.set_postfix(loss=f"{ce:.4f}", refresh=False)
                 bar.update(step + 1 - bar.n)
             if rank == 0:
                 log(metrics)
-                with open(os.path.join(out, "metrics.jsonl"), "a") as f:
-                    f.write(json.dumps(metrics) + "\n")
+                run.append_metrics(metrics)
         if t["eval_every"] and (step + 1) % t["eval_every"] == 0 and rank == 0:
             metrics.update(evaluate(model, data, t["eval_batches"], dtype=dtype))
         if t["checkpoint_every"] and (step + 1) % t["checkpoint_every"] == 0:
-            save(step + 1)
+            run.save(model, opt, step + 1)
         if t["max_seconds"] and time.perf_counter() - t_start > t["max_seconds"]:
             break
     if bar is not None:
         bar.close()
+    return _finish(model, opt, run, data, metrics, start, t_start, t, dtype)
+
+
+def _process_group() -> tuple[int, int]:
+    """(world size, rank), initializing ``torch.distributed`` under ``torchrun``."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 1, 0
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return world, dist.get_rank()
+
+
+def _model_config(model: dict, vocab_size: int, seq_len: int):
+    """The BMOJOConfig of the [model] table, checked against the sequence length."""
+    from realize.nn.bmojo import BMOJOConfig
+
+    config = BMOJOConfig(**{**model, "vocab_size": vocab_size})
+    if config.attention and seq_len < config.window:
+        raise InvalidValueError(
+            f"window: expected at most data.seq_len={seq_len}, got {config.window}"
+        )
+    if config.n_eidetic > max(seq_len - config.window, 0):
+        # only tokens that have left the window are stored: a larger store never fills
+        raise InvalidValueError(
+            f"n_eidetic: expected at most data.seq_len - window = "
+            f"{max(seq_len - config.window, 0)}, got {config.n_eidetic}"
+        )
+    return config
+
+
+def _device(name: str, world: int) -> torch.device:
+    """The configured device; under torchrun a bare "cuda" is the process's local GPU."""
+    device = torch.device(name)
+    if world > 1 and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def _adamw(model, t: dict):
+    """AdamW with weight decay on the matrices only (not on biases, norms, scales)."""
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": t["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=t["lr"],
+        betas=(0.9, 0.95),
+    )
+
+
+def _train_step(net, model, opt, batch, rank: int, world: int, grad_clip, device) -> float:
+    """One optimizer step on this process's share of the global batch; the global loss."""
+    x, y = batch
+    n_scored = int((y != -100).sum())
+    per = x.shape[0] // world
+    x, y = x[rank * per : (rank + 1) * per], y[rank * per : (rank + 1) * per]
+    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    logits = net(x)
+    ce_sum = F.cross_entropy(
+        logits.flatten(0, 1).to(torch.promote_types(logits.dtype, torch.float32)),
+        y.flatten(),
+        ignore_index=-100,
+        reduction="sum",
+    )
+    # global normalisation: DDP averages gradients over processes, hence the factor world
+    ce_part = ce_sum / max(n_scored, 1)
+    loss = world * ce_part + model.config.innovation_weight * model.innovation_nll()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    ce = ce_part.detach().clone()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.all_reduce(ce)
+    return float(ce)
+
+
+class _RunFolder:
+    """The files of a run in ``out_dir``; only rank 0 writes, every rank waits for it."""
+
+    def __init__(self, out_dir: str, rank: int, world: int):
+        self.out, self.rank, self.world = out_dir, rank, world
+        self.ckpt = os.path.join(out_dir, "checkpoint.safetensors")
+        self.optf = os.path.join(out_dir, "optimizer.safetensors")
+
+    def resume(self, model, opt, device) -> int:
+        """The step to continue from (0 without a checkpoint pair), weights and state loaded."""
+        if not (os.path.exists(self.ckpt) and os.path.exists(self.optf)):
+            return 0
+        model.load_weights(self.ckpt, device=device)
+        return _load_optimizer(opt, self.optf)
+
+    def write_json(self, name: str, payload: dict) -> None:
+        if self.rank == 0:
+            os.makedirs(self.out, exist_ok=True)
+            with open(os.path.join(self.out, name), "w") as f:
+                json.dump(payload, f, indent=1)
+
+    def append_metrics(self, metrics: dict) -> None:
+        with open(os.path.join(self.out, "metrics.jsonl"), "a") as f:
+            f.write(json.dumps(metrics) + "\n")
+
+    def save(self, model, opt, step: int) -> None:
+        """The checkpoint pair, each written aside and then renamed (never half written)."""
+        if self.rank == 0:
+            model.save(self.ckpt + ".tmp")
+            _save_optimizer(opt, step, self.optf + ".tmp")
+            os.replace(self.ckpt + ".tmp", self.ckpt)
+            os.replace(self.optf + ".tmp", self.optf)
+        self.barrier()
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+
+def _finish(model, opt, run, data, metrics, start, t_start, t, dtype) -> dict:
+    """The last checkpoint, the final evaluation in final.json, the process group closed."""
     done = metrics.get("step", start)
     if start < done:
-        save(done)
+        run.save(model, opt, done)
     metrics["train_seconds"] = time.perf_counter() - t_start
     metrics["steps_done"] = done
-    if rank == 0 and t["eval_batches"]:
+    if run.rank == 0 and t["eval_batches"]:
         metrics.update(evaluate(model, data, t["eval_batches"], dtype=dtype))
-        with open(os.path.join(out, "final.json"), "w") as f:
-            json.dump(metrics, f, indent=1)
-    if distributed:
-        dist.barrier()
+        run.write_json("final.json", metrics)
+    if run.world > 1:
+        import torch.distributed as dist
+
+        run.barrier()
         dist.destroy_process_group()
     metrics["model"] = model
     return metrics

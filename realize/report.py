@@ -411,7 +411,22 @@ def add_nonlinear_section(
 
     Examples
     --------
-    See ``realize fit DATA --input U --output Y --nonlinear``.
+    What ``realize fit DATA --input U --output Y --nonlinear`` adds to its report:
+
+    >>> import numpy as np, realize
+    >>> from realize.nn import fit_neural_ssm
+    >>> true = realize.StateSpace([[0.8]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> u = np.random.default_rng(0).standard_normal((400, 1))
+    >>> y, y_valid = true.simulate(u, rng=1), true.simulate(u, rng=2)
+    >>> result = realize.n4sid(y, u, order=1)
+    >>> fitted = fit_neural_ssm(y, u, init=result, validation=(y_valid, u), window=20,
+    ...                         horizon=20, hidden=8, max_steps=2, progress=False)
+    >>> linear = assess_fit(result, y_valid, u, window=20)
+    >>> neural = assess_neural_fit(fitted.model, y_valid, u, window=20)
+    >>> report = Report("A first-order plant")
+    >>> add_nonlinear_section(report, linear, neural, fitted, y_valid=y_valid)
+    >>> [item[1] for item in report.items if item[0] != "text"]
+    ['Linear and neural state-space models', 'simulation_nonlinear', 'error_spectra']
     """
     model = fitted.model
     window = neural["window"]
@@ -520,8 +535,21 @@ def fit_report(
 
     Examples
     --------
-    See :func:`realize.cli.main`: ``realize demo`` builds its report with this
-    function.
+    ``realize demo`` and ``realize fit`` (:func:`realize.cli.main`) build their reports
+    with this function:
+
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.8]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> u = np.random.default_rng(0).standard_normal((400, 1))
+    >>> result = realize.n4sid(true.simulate(u, rng=1), u, order=1)
+    >>> y_valid = true.simulate(u, rng=2)
+    >>> a = assess_fit(result, y_valid, u, order_requested=1)
+    >>> report = fit_report(result, a, title="A first-order plant", y_valid=y_valid, u_valid=u)
+    >>> [item[1] for item in report.items if item[0] == "table"]
+    ['Data', 'Model', 'Poles']
+    >>> [item[1] for item in report.items if item[0] == "figure"]
+    ['singular_values', 'simulation', 'bode', 'poles_zeros', 'innovation_autocorrelation',
+     'hankel_singular_values']
     """
     model = result.model
     if time_unit is None:

@@ -172,6 +172,19 @@ def backward_model(sys, *, basis: str = "forward", innovation: bool = True):
     >>> bool(np.allclose(bwd.C @ Gb, lam1_fwd.T))
     True
     """
+    Q, R, S, P = _stationary_noise(sys, basis)
+    Ab, Cb, Qb, Rb, Sb, P = backward_arrays(sys.A, sys.C, Q, R, S, P)
+    if basis == "dual":
+        # xb = P^-1 z: A -> P^-1 Ab P = A', C -> Cb P = G', Q -> P^-1 Qb P^-1, S -> P^-1 Sb
+        Pi = np.linalg.inv(P)
+        Ab, Cb = sys.A.T.copy(), (sys.A @ P @ sys.C.T + S).T
+        Qb, Sb = symmetrize(Pi - sys.A.T @ Pi @ sys.A), sys.C.T - sys.A.T @ Pi @ (Cb.T)
+    return _backward_statespace(sys, Ab, Cb, Qb, Rb, Sb, innovation)
+
+
+def _stationary_noise(sys, basis: str):
+    """``(Q, R, S, P)`` of a model that :func:`backward_model` accepts (its checks, in
+    order): the noise model (implied by the innovation form if need be) and P > 0."""
     if not isinstance(sys, StateSpace):
         raise InvalidValueError(f"sys: expected a realize.StateSpace, got {describe(sys)}")
     if basis not in ("forward", "dual"):
@@ -200,12 +213,12 @@ def backward_model(sys, *, basis: str = "forward", innovation: bool = True):
             f"eigenvalues in [{lam[0]:.3g}, {lam[-1]:.3g}] (the noise does not excite "
             "every state; reduce the model first)"
         )
-    Ab, Cb, Qb, Rb, Sb, P = backward_arrays(sys.A, sys.C, Q, R, S, P)
-    if basis == "dual":
-        # xb = P^-1 z: A -> P^-1 Ab P = A', C -> Cb P = G', Q -> P^-1 Qb P^-1, S -> P^-1 Sb
-        Pi = np.linalg.inv(P)
-        Ab, Cb = sys.A.T.copy(), (sys.A @ P @ sys.C.T + S).T
-        Qb, Sb = symmetrize(Pi - sys.A.T @ Pi @ sys.A), sys.C.T - sys.A.T @ Pi @ (Cb.T)
+    return Q, R, S, P
+
+
+def _backward_statespace(sys, Ab, Cb, Qb, Rb, Sb, innovation: bool) -> StateSpace:
+    """The backward model of ``sys`` from its matrices: the outputs' labels kept, no
+    inputs, the backward innovation form attached when asked."""
     fields = dict(
         C=Cb,
         dt=sys.dt,

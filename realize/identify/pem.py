@@ -430,16 +430,50 @@ def pem(
     else:
         x0s = [np.zeros(n) for _ in range(n_rec)]
 
-    def cost_only(Mz, xs):
-        A, B, C, D, K = Mz
-        if n and np.max(np.abs(np.linalg.eigvals(A - K @ C))) >= 1.0:
-            return np.inf
-        with np.errstate(all="ignore"):
-            return predictor_cost(A, B, C, D, K, records, xs)
+    start = (A0, B0, C0, D_fixed, K0)
+    best, best_x0, best_V, V0, total_iter, success = _recentred_search(
+        start, x0s, records, feedthrough, estimate_x0, maxiter, tol, recentre, progress
+    )
+    A, B, C, D, K = best
+    Lam, Qp, cov = _fisher_covariance(best, records, best_x0, feedthrough, estimate_x0)
+    refined = model.replace(A=A, B=B, C=C, D=D, K=K, Lambda=Lam, Q=None, R=None, S=None)
+    x0_out = best_x0[0] if n_rec == 1 else np.array(best_x0)
+    return PEMResult(
+        model=refined,
+        x0=x0_out,
+        cost=float(best_V),
+        cost_initial=float(V0),
+        parameter_covariance=cov,
+        parameter_basis=Qp,
+        n_parameters=Qp.shape[1],
+        n_iter=total_iter,
+        success=success,
+    )
 
-    current = (A0, B0, C0, D_fixed, K0)
-    V0 = cost_only(current, x0s)
-    best_V, best, best_x0 = V0, current, list(x0s)
+
+def _cost(Mz, xs, records) -> float:
+    """The prediction-error cost ``log det Lambda`` of the predictor ``Mz = (A, B, C, D,
+    K)``, inf where ``A - K C`` is unstable."""
+    A, B, C, D, K = Mz
+    if A.shape[0] and np.max(np.abs(np.linalg.eigvals(A - K @ C))) >= 1.0:
+        return np.inf
+    with np.errstate(all="ignore"):
+        return predictor_cost(A, B, C, D, K, records, xs)
+
+
+def _recentred_search(
+    start, x0s, records, feedthrough, estimate_x0, maxiter, tol, recentre, progress
+):
+    """BFGS runs in local DDLC coordinates, each re-centred at the best model so far, until
+    one fails to lower the cost by ``tol`` (at most ``recentre`` runs).
+
+    Returns ``(best, best_x0, best_V, V0, n_iter, success)``: the best predictor and
+    initial states, their cost, the starting cost, the BFGS iterations and whether the
+    last run converged.
+    """
+    D_fixed = start[3]
+    V0 = _cost(start, x0s, records)
+    best_V, best, best_x0 = V0, start, list(x0s)
     total_iter, success = 0, False
     bar = progress_bar(progress, desc="pem", unit="iter")
 
@@ -460,7 +494,7 @@ def pem(
         total_iter += int(res.nit)
         success = bool(res.success)
         Mz, xs = local.unpack(res.x)
-        V = cost_only(Mz, xs)
+        V = _cost(Mz, xs, records)
         if not (np.isfinite(V) and V < best_V):
             break
         improvement = best_V - V
@@ -469,22 +503,7 @@ def pem(
             break
     if bar is not None:
         bar.close()
-
-    A, B, C, D, K = best
-    Lam, Qp, cov = _fisher_covariance(best, records, best_x0, feedthrough, estimate_x0)
-    refined = model.replace(A=A, B=B, C=C, D=D, K=K, Lambda=Lam, Q=None, R=None, S=None)
-    x0_out = best_x0[0] if n_rec == 1 else np.array(best_x0)
-    return PEMResult(
-        model=refined,
-        x0=x0_out,
-        cost=float(best_V),
-        cost_initial=float(V0),
-        parameter_covariance=cov,
-        parameter_basis=Qp,
-        n_parameters=Qp.shape[1],
-        n_iter=total_iter,
-        success=success,
-    )
+    return best, best_x0, best_V, V0, total_iter, success
 
 
 def _records(y, u, m: int, p: int) -> list:

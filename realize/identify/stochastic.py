@@ -666,7 +666,15 @@ def stochastic_realization(
     if method not in _METHODS:
         raise InvalidValueError(f"method: expected one of {_METHODS}, got {method!r}")
     records, y_mean, c, n, past, future = _prepared(y, order, horizon, detrend)
-    p = y_mean.shape[0]
+    A, C, G, Sigma0, s = _covariance_realization(records, n, past, future, method)
+    models = _innovation_models(records, past, future, n, A, C, G, Sigma0, c, repair)
+    return _result(models, s, c, method, (past, future), y_mean, dt)
+
+
+def _covariance_realization(records, n: int, past: int, future: int, method: str):
+    """``(A, C, G, Sigma0, s)`` at unit scale from the SVD of the CCA or covariance Hankel
+    matrix (``s`` its singular values); OrderError above its numerical rank."""
+    p = records[0].shape[1]
     if method == "covariance":
         U, s, Vt, Rf, Rp, Sigma0 = _ho_kalman_covariance(records, n, past, future)
     else:
@@ -687,8 +695,15 @@ def stochastic_realization(
     C = Gamma[:p].copy()
     G = Delta[:, :p].copy()
     A = np.linalg.lstsq(Gamma[:-p], Gamma[p:], rcond=None)[0]
-    Sigma0 = symmetrize(Sigma0)
+    return A, C, G, symmetrize(Sigma0), s
 
+
+def _innovation_models(records, past, future, n, A, C, G, Sigma0, c, repair: bool):
+    """The forward and backward innovation models at unit scale, from the covariance
+    realization or (``repair``) from the state regression when it is not positive real.
+
+    Returns ``(A, C, G, Sigma0, P, K, Lambda, phi_min, P_max, Kb, Lambda_b, repaired)``.
+    """
     problem, P, K, Lam, phi_min = _forward_model(A, C, G, Sigma0, c)
     repaired = problem is not None
     if repaired:
@@ -706,6 +721,13 @@ def stochastic_realization(
             "backward state covariance); choose a smaller order"
         ) from None
     P_max = symmetrize(P_max)
+    return A, C, G, Sigma0, P, K, Lam, phi_min, P_max, Kb, Lamb, repaired
+
+
+def _result(models, s, c, method, horizon, y_mean, dt) -> StochasticRealization:
+    """The :class:`StochasticRealization` of the unit-scale ``models`` (as returned by
+    :func:`_innovation_models`) at the data's scale ``c``."""
+    A, C, G, Sigma0, P, K, Lam, phi_min, P_max, Kb, Lamb, repaired = models
     # back to the data's scale: y = c y~ gives C, G, K_bar^-1 times c and covariances c^2
     C, G, K, Kb = C * c, G * c, K / c, Kb / c
     Sigma0, Lam, Lamb = Sigma0 * c * c, Lam * c * c, Lamb * c * c
@@ -723,9 +745,9 @@ def stochastic_realization(
         P_min=P,
         P_max=P_max,
         singular_values=s,
-        order=n,
+        order=A.shape[0],
         method=method,
-        horizon=(past, future),
+        horizon=horizon,
         repaired=repaired,
         spectral_minimum=phi_min * c * c,
         y_mean=y_mean,

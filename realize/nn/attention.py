@@ -36,6 +36,8 @@ from realize.errors import InvalidValueError, ShapeError
 
 __all__ = ["SlidingWindowAttention", "alibi_slopes", "causal_depthwise_conv"]
 
+_NEG = torch.tensor(float("-inf"))  # the mask of a key a query may not read
+
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
     """ALiBi slopes ``2^(-8 h / n_heads)``, h = 1..n_heads (Press et al., 2022, Section 3)."""
@@ -217,83 +219,104 @@ class SlidingWindowAttention(nn.Module):
             raise ShapeError(
                 f"x: expected a sequence at least as long as the window ({self.window}), got length {L}"
             )
-        cs, W, nf, H = self.chunk, self.window, self.n_fading, self.n_heads
+        cs = self.chunk
         nc = -(-L // cs)
-        Lp = nc * cs
         q, k, v = self.qkv(self._conv(x)).split(d, dim=-1)
-        q, k, v = (self._heads(F.pad(z, (0, 0, 0, Lp - L))) for z in (q, k, v))  # (b, Lp, H, hd)
-        dev, dt = x.device, x.dtype
-        neg = torch.tensor(float("-inf"), device=dev, dtype=dt)
-        t = (torch.arange(nc, device=dev)[:, None] * cs + torch.arange(cs, device=dev))[..., None]
-
-        # window keys of chunk c: positions c*cs - W + 1 + i, i < W + cs - 1
-        nw = W + cs - 1
-        kw = F.pad(k, (0, 0, 0, 0, W - 1, 0)).unfold(1, nw, cs).permute(0, 1, 2, 4, 3)
-        vw = F.pad(v, (0, 0, 0, 0, W - 1, 0)).unfold(1, nw, cs).permute(0, 1, 2, 4, 3)
-        j = torch.arange(nc, device=dev)[:, None, None] * cs - W + 1 + torch.arange(nw, device=dev)
-        ok = (t - j < W) & (j <= t) & (j >= 0)  # (nc, cs, nw)
-        dist = (t - j).to(dt)
-        bias_w = torch.where(ok[:, None], -self.slopes.to(dt)[:, None, None] * dist[:, None], neg)
-        keys, vals, biases = [kw], [vw], [bias_w.expand(bsz, nc, H, cs, nw)]
-
+        q, k, v = (self._heads(F.pad(z, (0, 0, 0, nc * cs - L))) for z in (q, k, v))
+        # the query positions of chunk c, (nc, cs, 1)
+        t = torch.arange(nc, device=x.device)[:, None] * cs + torch.arange(cs, device=x.device)
+        t = t[..., None]
+        parts = [self._window_part(k, v, t)]
         if (
             eidetic_index is not None
             and eidetic_index.shape[-1] > 0
             and self.eidetic_bias is not None
         ):
-            if (
-                eidetic_index.shape[:2] != (bsz, nc)
-                or eidetic_valid is None
-                or eidetic_valid.shape != eidetic_index.shape
-            ):
-                raise ShapeError(
-                    f"eidetic_index: expected shape ({bsz}, {nc}, M) with a matching "
-                    f"eidetic_valid, got {tuple(eidetic_index.shape)}"
-                )
-            M = eidetic_index.shape[-1]
-            idx = eidetic_index.reshape(bsz, nc * M)[:, :, None, None].expand(
-                -1, -1, H, self.head_dim
-            )
-            ke = torch.gather(k, 1, idx).unflatten(1, (nc, M)).permute(0, 1, 3, 2, 4)
-            ve = torch.gather(v, 1, idx).unflatten(1, (nc, M)).permute(0, 1, 3, 2, 4)
-            # an eidetic token is read once it has left the query's window
-            vis = eidetic_valid[:, :, None, :] & (eidetic_index[:, :, None, :] <= t[None] - W)
-            be = torch.where(vis[:, :, None], self.eidetic_bias.to(dt)[:, None, None], neg)
-            keys.append(ke)
-            vals.append(ve)
-            biases.append(be)
-
-        if fading is not None and nf > 0:
+            parts.append(self._eidetic_part(k, v, t, eidetic_index, eidetic_valid))
+        if fading is not None and self.n_fading > 0:
             if fading.shape != x.shape:
                 raise ShapeError(
                     f"fading: expected shape {tuple(x.shape)}, got {tuple(fading.shape)}"
                 )
-            kf, vf = self.memory_kv(F.pad(fading, (0, 0, W + nf - 1, Lp - L)))
-            nk = nf + cs - 1
-            kf = kf.unfold(1, nk, cs)[:, :nc].permute(0, 1, 2, 4, 3)
-            vf = vf.unfold(1, nk, cs)[:, :nc].permute(0, 1, 2, 4, 3)
-            jf = (
-                torch.arange(nc, device=dev)[:, None, None] * cs
-                - W
-                - nf
-                + 1
-                + torch.arange(nk, device=dev)
-            )
-            okf = (jf <= t - W) & (jf > t - W - nf) & (jf >= 0)
-            bf = torch.where(okf[:, None], self.fading_bias.to(dt)[:, None, None], neg)
-            keys.append(kf)
-            vals.append(vf)
-            biases.append(bf.expand(bsz, nc, H, cs, nk))
+            parts.append(self._fading_part(fading, t))
+        return self._attend(q, parts, L)
 
-        K = torch.cat([z.expand(bsz, nc, H, -1, self.head_dim) for z in keys], dim=3)
-        V = torch.cat([z.expand(bsz, nc, H, -1, self.head_dim) for z in vals], dim=3)
-        mask = torch.cat([b.expand(bsz, nc, H, cs, -1) for b in biases], dim=-1)
+    # Each part of the keys is (keys, values, bias) for every chunk: keys and values
+    # (batch, n_chunks, n_heads, n_keys, head_dim) and an additive mask broadcastable to
+    # (batch, n_chunks, n_heads, chunk, n_keys), -inf where a query may not read a key.
+    def _chunk_keys(self, z, n_keys: int, n_chunks: int):
+        """Rows ``c*chunk + i`` (i < n_keys) of z (b, Lp', H, hd) for every chunk c."""
+        return z.unfold(1, n_keys, self.chunk)[:, :n_chunks].permute(0, 1, 2, 4, 3)
+
+    def _key_positions(self, n_chunks: int, before: int, n_keys: int, device):
+        """The positions ``c*chunk - before + i`` (i < n_keys) of those keys, (nc, 1, n_keys)."""
+        first = torch.arange(n_chunks, device=device)[:, None, None] * self.chunk - before
+        return first + torch.arange(n_keys, device=device)
+
+    def _window_part(self, k, v, t):
+        """Window keys of chunk c: positions ``c*chunk - window + 1 + i``, i < window + chunk - 1,
+        with the ALiBi bias ``-slope_h (t - j)``."""
+        W, nc, dt = self.window, t.shape[0], k.dtype
+        nw = W + self.chunk - 1
+        j = self._key_positions(nc, W - 1, nw, k.device)
+        ok = (t - j < W) & (j <= t) & (j >= 0)  # (nc, cs, nw)
+        dist = (t - j).to(dt)
+        slopes = -self.slopes.to(dt)[:, None, None]
+        bias = torch.where(ok[:, None], slopes * dist[:, None], _NEG.to(k.device, dt))
+        kw, vw = (self._chunk_keys(F.pad(z, (0, 0, 0, 0, W - 1, 0)), nw, nc) for z in (k, v))
+        return kw, vw, bias
+
+    def _eidetic_part(self, k, v, t, eidetic_index, eidetic_valid):
+        """The eidetic tokens of each chunk, read once they have left the query's window."""
+        bsz, nc, dt = k.shape[0], t.shape[0], k.dtype
+        if (
+            eidetic_index.shape[:2] != (bsz, nc)
+            or eidetic_valid is None
+            or eidetic_valid.shape != eidetic_index.shape
+        ):
+            raise ShapeError(
+                f"eidetic_index: expected shape ({bsz}, {nc}, M) with a matching "
+                f"eidetic_valid, got {tuple(eidetic_index.shape)}"
+            )
+        M = eidetic_index.shape[-1]
+        idx = eidetic_index.reshape(bsz, nc * M)[:, :, None, None].expand(
+            -1, -1, self.n_heads, self.head_dim
+        )
+        ke = torch.gather(k, 1, idx).unflatten(1, (nc, M)).permute(0, 1, 3, 2, 4)
+        ve = torch.gather(v, 1, idx).unflatten(1, (nc, M)).permute(0, 1, 3, 2, 4)
+        vis = eidetic_valid[:, :, None, :] & (eidetic_index[:, :, None, :] <= t[None] - self.window)
+        bias = torch.where(
+            vis[:, :, None], self.eidetic_bias.to(dt)[:, None, None], _NEG.to(k.device, dt)
+        )
+        return ke, ve, bias
+
+    def _fading_part(self, fading, t):
+        """Fading tokens ``t - window - n_fading < j <= t - window`` of each query."""
+        W, nf, cs, nc = self.window, self.n_fading, self.chunk, t.shape[0]
+        before, nk = W + nf - 1, nf + cs - 1
+        kf, vf = self.memory_kv(F.pad(fading, (0, 0, before, nc * cs - fading.shape[1])))
+        jf = self._key_positions(nc, before, nk, fading.device)
+        okf = (jf <= t - W) & (jf > t - W - nf) & (jf >= 0)
+        dt = kf.dtype
+        bias = torch.where(
+            okf[:, None], self.fading_bias.to(dt)[:, None, None], _NEG.to(fading.device, dt)
+        )
+        return self._chunk_keys(kf, nk, nc), self._chunk_keys(vf, nk, nc), bias
+
+    def _attend(self, q, parts, L: int):
+        """One attention call per chunk over all the parts' keys; (batch, L, d_model)."""
+        bsz, Lp, H, hd = q.shape
+        nc, cs = Lp // self.chunk, self.chunk
+        K = torch.cat([z.expand(bsz, nc, H, -1, hd) for z, _, _ in parts], dim=3)
+        V = torch.cat([z.expand(bsz, nc, H, -1, hd) for _, z, _ in parts], dim=3)
+        mask = torch.cat([b.expand(bsz, nc, H, cs, -1) for _, _, b in parts], dim=-1)
         Q = q.unflatten(1, (nc, cs)).permute(0, 1, 3, 2, 4)  # (b, nc, H, cs, hd)
         y = F.scaled_dot_product_attention(
             Q.flatten(0, 1), K.flatten(0, 1), V.flatten(0, 1), attn_mask=mask.flatten(0, 1)
         )
-        y = y.unflatten(0, (bsz, nc)).permute(0, 1, 3, 2, 4).reshape(bsz, Lp, d)[:, :L]
-        return self.out(y)
+        return self.out(
+            y.unflatten(0, (bsz, nc)).permute(0, 1, 3, 2, 4).reshape(bsz, Lp, -1)[:, :L]
+        )
 
     # ------------------------------------------------------------------ decoding
     def init_cache(self, batch_size: int, device=None, dtype=None) -> dict:
@@ -340,7 +363,7 @@ class SlidingWindowAttention(nn.Module):
         dist = torch.arange(n - 1, -1, -1, device=x_t.device).to(dt)
         keys, vals = [cache["k"]], [cache["v"]]
         biases = [(-self.slopes.to(dt)[:, None] * dist).expand(x_t.shape[0], -1, -1)]
-        neg = torch.tensor(float("-inf"), device=x_t.device, dtype=dt)
+        neg = _NEG.to(x_t.device, dt)
         for mem, b in ((eidetic, self.eidetic_bias), (fading, self.fading_bias)):
             if mem is None or mem[0].shape[1] == 0:
                 continue

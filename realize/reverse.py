@@ -228,6 +228,8 @@ def _backward_statespace(sys, Ab, Cb, Qb, Rb, Sb, innovation: bool) -> StateSpac
         output_names=sys.output_names,
         output_units=sys.output_units,
         name=None if sys.name is None else f"{sys.name} (backward)",
+        K=None,
+        Lambda=None,
     )
     if innovation:
         _, Kb, Lb = kalman_gain(Ab, Cb, Qb, Rb, Sb)

@@ -51,6 +51,7 @@ import torch
 from torch import nn
 
 from realize._checks import as_float, as_int, as_matrix, as_timeseries
+from realize._linalg import symmetrize
 from realize.errors import DataError, InvalidValueError, NonFiniteError
 
 __all__ = ["NeuralStateSpace", "ACTIVATIONS"]
@@ -276,52 +277,18 @@ class NeuralStateSpace(nn.Module):
         ShapeError, DataError
             Data of the wrong shape, too short, or with a constant channel.
         """
-        n, m, p = sys.n, sys.m, sys.p
-        if n == 0:
+        if sys.n == 0:
             raise InvalidValueError(
                 "sys: expected a realization with at least one state, got n = 0"
             )
         window = as_int(window, "window", low=1, high=MAX_SIZE)
-        A, B, C, D = sys.A, sys.B, sys.C, sys.D
-        u0 = np.zeros(m) if u_mean is None else as_matrix(u_mean, "u_mean", 1, m).ravel()
-        y0 = np.zeros(p) if y_mean is None else as_matrix(y_mean, "y_mean", 1, p).ravel()
-        if u is not None:
-            u = as_timeseries(u, "u", channels=m, min_length=2)
-            mu_u, s_u = u.mean(axis=0), _scale(u, "u")
-            _, X = _linear_states(A, B, C, D, u - u0)
-            x_mean, Sx = X.mean(axis=0), np.cov(X, rowvar=False).reshape(n, n)
-        else:
-            mu_u, s_u = u0.copy(), np.ones(m)
-            x_mean = np.zeros(n)
-            Sx = _state_covariance(A, B)
-        if y is not None:
-            y = as_timeseries(y, "y", channels=p, min_length=2)
-            if u is not None and y.shape[0] != u.shape[0]:
-                raise DataError(
-                    f"y: expected as many samples as u ({u.shape[0]}), got {y.shape[0]}"
-                )
-            mu_y, s_y = y.mean(axis=0), _scale(y, "y")
-        else:
-            mu_y = y0 + C @ x_mean + D @ (mu_u - u0)
-            Sy = C @ Sx @ C.T + D @ np.diag(s_u**2) @ D.T
-            s_y = np.sqrt(np.maximum(np.diag(Sy), 0.0))
-            s_y = np.where(s_y > 0, s_y, 1.0)
-        L = _factor(Sx)
-        Li = np.linalg.inv(L)
-        # x = x_mean + L x~, u = mu_u + s_u u~, y = mu_y + s_y y~ substituted into
-        # x+ = A x + B (u - u0), y - y0 = C x + D (u - u0)
-        An = Li @ A @ L
-        Bn = Li @ B * s_u
-        bx = Li @ (A @ x_mean + B @ (mu_u - u0) - x_mean)
-        Cn = (C @ L) / s_y[:, None]
-        Dn = D * s_u / s_y[:, None]
-        by = (y0 + C @ x_mean + D @ (mu_u - u0) - mu_y) / s_y
+        norm = _normalization(sys, u, y, u_mean, y_mean)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = cls(
-                n,
-                m,
-                p,
+                sys.n,
+                sys.m,
+                sys.p,
                 hidden=hidden,
                 depth=depth,
                 activation=activation,
@@ -329,23 +296,11 @@ class NeuralStateSpace(nn.Module):
                 dt=sys.dt,
                 dtype=torch.float64,
             )
+        values = {**_normalized_realization(sys, **norm), **norm}
         with torch.no_grad():
-            for name, value in (
-                ("A", An),
-                ("B", Bn),
-                ("C", Cn),
-                ("D", Dn),
-                ("bx", bx),
-                ("by", by),
-                ("u_mean", mu_u),
-                ("u_scale", s_u),
-                ("y_mean", mu_y),
-                ("y_scale", s_y),
-                ("x_mean", x_mean),
-                ("L", L),
-            ):
-                getattr(model, name).copy_(torch.as_tensor(np.asarray(value, float)))
-            E, e = _window_estimator(An, Bn, bx, Cn, Dn, by, window)
+            for name in _LIFTED:
+                getattr(model, name).copy_(torch.as_tensor(np.asarray(values[name], float)))
+            E, e = _window_estimator(*(values[k] for k in ("A", "B", "bx", "C", "D", "by")), window)
             model.encoder_linear.weight.copy_(torch.as_tensor(E))
             model.encoder_linear.bias.copy_(torch.as_tensor(e))
         return model.to(dtype)
@@ -661,6 +616,70 @@ class NeuralStateSpace(nn.Module):
 
 
 # ---------------------------------------------------------------------- helpers
+#: the parameters and buffers that from_realization sets from the realization
+_LIFTED = ("A", "B", "C", "D", "bx", "by", "u_mean", "u_scale", "y_mean", "y_scale", "x_mean", "L")
+
+
+def _normalization(sys, u, y, u_mean, y_mean) -> dict:
+    """The operating point ``u0, y0`` and the affine maps to normalized coordinates.
+
+    ``x = x_mean + L x~``, ``u = u_mean + u_scale u~``, ``y = y_mean + y_scale y~``, from
+    the training data when given (the states those inputs drive ``sys`` through), else
+    from unit white inputs and the outputs ``sys`` gives them.
+    """
+    n, m, p = sys.n, sys.m, sys.p
+    A, B, C, D = sys.A, sys.B, sys.C, sys.D
+    u0 = np.zeros(m) if u_mean is None else as_matrix(u_mean, "u_mean", 1, m).ravel()
+    y0 = np.zeros(p) if y_mean is None else as_matrix(y_mean, "y_mean", 1, p).ravel()
+    if u is not None:
+        u = as_timeseries(u, "u", channels=m, min_length=2)
+        mu_u, s_u = u.mean(axis=0), _scale(u, "u")
+        _, X = _linear_states(A, B, C, D, u - u0)
+        x_mean, Sx = X.mean(axis=0), np.cov(X, rowvar=False).reshape(n, n)
+    else:
+        mu_u, s_u = u0.copy(), np.ones(m)
+        x_mean = np.zeros(n)
+        Sx = _state_covariance(A, B)
+    if y is not None:
+        y = as_timeseries(y, "y", channels=p, min_length=2)
+        if u is not None and y.shape[0] != u.shape[0]:
+            raise DataError(f"y: expected as many samples as u ({u.shape[0]}), got {y.shape[0]}")
+        mu_y, s_y = y.mean(axis=0), _scale(y, "y")
+    else:
+        mu_y = y0 + C @ x_mean + D @ (mu_u - u0)
+        Sy = C @ Sx @ C.T + D @ np.diag(s_u**2) @ D.T
+        s_y = np.sqrt(np.maximum(np.diag(Sy), 0.0))
+        s_y = np.where(s_y > 0, s_y, 1.0)
+    return {
+        "u0": u0,
+        "y0": y0,
+        "u_mean": mu_u,
+        "u_scale": s_u,
+        "y_mean": mu_y,
+        "y_scale": s_y,
+        "x_mean": x_mean,
+        "L": _factor(Sx),
+    }
+
+
+def _normalized_realization(sys, *, u0, y0, u_mean, u_scale, y_mean, y_scale, x_mean, L):
+    """``A, B, C, D, bx, by`` of ``sys`` in the normalized coordinates of :func:`_normalization`.
+
+    ``x = x_mean + L x~``, ``u = u_mean + u_scale u~``, ``y = y_mean + y_scale y~``
+    substituted into ``x+ = A x + B (u - u0)``, ``y - y0 = C x + D (u - u0)``.
+    """
+    A, B, C, D = sys.A, sys.B, sys.C, sys.D
+    Li = np.linalg.inv(L)
+    return {
+        "A": Li @ A @ L,
+        "B": Li @ B * u_scale,
+        "bx": Li @ (A @ x_mean + B @ (u_mean - u0) - x_mean),
+        "C": (C @ L) / y_scale[:, None],
+        "D": D * u_scale / y_scale[:, None],
+        "by": (y0 + C @ x_mean + D @ (u_mean - u0) - y_mean) / y_scale,
+    }
+
+
 def _linear_states(A, B, C, D, u):
     from realize.simulation import simulate_states
 
@@ -683,11 +702,9 @@ def _factor(S: np.ndarray) -> np.ndarray:
     Directions that the data barely excite get a floor of 1e-8 of the largest variance, so
     the normalization never divides by (almost) zero.
     """
-    S = 0.5 * (S + S.T)
-    lam, V = np.linalg.eigh(S)
+    lam, V = np.linalg.eigh(symmetrize(S))
     top = max(float(lam[-1]), 1e-300) if lam.size else 1.0
-    S = (V * np.maximum(lam, 1e-8 * top)) @ V.T
-    return np.linalg.cholesky(0.5 * (S + S.T))
+    return np.linalg.cholesky(symmetrize((V * np.maximum(lam, 1e-8 * top)) @ V.T))
 
 
 def _window_estimator(A, B, bx, C, D, by, k: int):

@@ -28,6 +28,7 @@ Conventions: ``x[t+1] = A[t] x[t] + B[t] u[t] + w[t]``, ``y[t] = C[t] x[t] + D[t
 """
 
 from realize.filtering._model import DIFFUSE_KAPPA, STEADY_STATE_TOL
+from realize.filtering.disturbance import DisturbanceSmootherResult
 from realize.filtering.em import em
 from realize.filtering.filter import kalman_filter
 from realize.filtering.forecast import ForecastResult, forecast
@@ -45,6 +46,7 @@ __all__ = [
     "em",
     "FilterResult",
     "SmootherResult",
+    "DisturbanceSmootherResult",
     "EMResult",
     "ForecastResult",
     "SimulationSmootherResult",

@@ -71,6 +71,23 @@ def backward_recursion(prep: Prepared, out: FilterOutputs) -> tuple:
         Shared by the series of the group (it depends on the missing pattern only).
     r_start : (Ng, n) array
         ``r_{-1}``: the smoothed initial state is ``x0 + P0 r_{-1}``.
+
+    Examples
+    --------
+    The smoothed states are ``a_t + P_t r_{t-1}`` (Durbin & Koopman 2012, eq. 4.44):
+
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> from realize.filtering.filter import run_filter
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=20, rng=0)
+    >>> prep = prepare(sys, y)
+    >>> [(_, out)] = run_filter(prep, "conventional", store=True, tol=None)
+    >>> r, N, r_start = backward_recursion(prep, out)
+    >>> prev = np.concatenate([r_start[:, None], r[:, :-1]], axis=1)  # r_{t-1}
+    >>> xs = out.xp[:, :20] + np.einsum("tij,gtj->gti", out.Pp[:20], prev)
+    >>> bool(np.allclose(xs[0], realize.kalman_smoother(sys, y).smoothed_state))
+    True
     """
     T, n = prep.T, prep.n
     C = prep.C
@@ -129,6 +146,17 @@ def smooth_disturbances(prep: Prepared, groups: list[FilterGroup]) -> dict:
         smoothed state disturbances and their covariances, ``v`` (N, T, p) and ``Pv``
         (N, T, p, p) the observation ones. Covariances shared by the series of a single
         group are read-only broadcast views.
+
+    Examples
+    --------
+    >>> import realize
+    >>> from realize.filtering._model import prepare
+    >>> from realize.filtering.filter import run_filter
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> parts = smooth_disturbances(prep, run_filter(prep, "conventional", True, None))
+    >>> parts["w"].shape, parts["Pv"].shape
+    ((1, 20, 1), (1, 20, 1, 1))
     """
     parts = [(idx, _group(prep, out)) for idx, out in groups]
     NS = prep.N
@@ -205,7 +233,9 @@ class DisturbanceSmootherResult(SmootherResult):
 
 
 def with_disturbances(result: SmootherResult, prep: Prepared, groups) -> DisturbanceSmootherResult:
-    """``result`` with the smoothed disturbances of the filter run ``groups`` added."""
+    """``result`` with the smoothed disturbances of the filter run ``groups`` added
+    (what ``realize.kalman_smoother(..., disturbances=True)`` returns; see
+    :class:`DisturbanceSmootherResult` for an example)."""
     parts = smooth_disturbances(prep, groups)
     if not prep.batched:
         parts = {k: a[0] for k, a in parts.items()}

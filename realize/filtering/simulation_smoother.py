@@ -101,6 +101,16 @@ def draw_disturbances(prep: Prepared, draws: int, rng: np.random.Generator) -> t
         ``x0+ - E[x_0]``.
     w : (draws, N, T, n) array
     v : (draws, N, T, p) array
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> prep = prepare(sys, sys.simulate(T=20, rng=0))
+    >>> x0, w, v = draw_disturbances(prep, 3, np.random.default_rng(0))
+    >>> x0.shape, w.shape, v.shape
+    ((3, 1, 1), (3, 1, 20, 1), (3, 1, 20, 1))
     """
     N, T, n, p = prep.N, prep.T, prep.n, prep.p
     z0 = rng.standard_normal((draws, N, n))
@@ -170,6 +180,18 @@ def mean_correction(prep: Prepared, x0, w, v, method: str = "conventional", tol=
     -------
     dict
         ``state`` (draws, N, T, n), ``w`` (draws, N, T, n), ``v`` (draws, N, T, p).
+
+    Examples
+    --------
+    Zero disturbance draws give the smoothed states themselves:
+
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=20, rng=0)
+    >>> out = mean_correction(prepare(sys, y), np.zeros((1, 1, 1)), *np.zeros((2, 1, 1, 20, 1)))
+    >>> bool(np.allclose(out["state"][0, 0], realize.kalman_smoother(sys, y).smoothed_state))
+    True
     """
     xp, yp = _simulate(prep, x0, w, v)
     ystar = prep.y[None] - yp  # NaN where y is missing

@@ -172,7 +172,7 @@ def canonical_form(sys, form: str, **opts):
             zero except the first column of each block. For one output this is
             python-control's observable form (``A[:, 0] = -a``, ``C = e_1'``).
         ``'observability-index'``
-            The observability canonical form of MATLAB's ``ssest`` ([1]_): states
+            The observability canonical form of MATLAB's ``ssest`` (Ljung 1999, App. 4A): states
             ``c_i A^k x``, so row i of C selects the first state of block i, each block
             of A has ones on its superdiagonal and a dense last row (with zeros beyond
             the crate-order dependencies), B dense.
@@ -193,7 +193,6 @@ def canonical_form(sys, form: str, **opts):
         ``'memory'``
             Nilpotent shift chains then the invertible part in modal form; see
             :func:`memory_blocks` (options ``tol``, ``fading``).
-
         ``'jordan'``
             The real Jordan form, for any A (defective included): block diagonal with,
             for a real eigenvalue, Jordan blocks ``lambda I + (ones on the
@@ -252,12 +251,6 @@ def canonical_form(sys, form: str, **opts):
     imaginary parts. The basis of a defective eigenvalue is ill-conditioned by nature;
     ``cond(T)`` says how much (an IllConditionedWarning above 1e8).
 
-    References
-    ----------
-    .. [1] L. Ljung, System Identification, 2nd ed., 1999, Appendix 4A (the
-       observability canonical form used by MATLAB's ``ssest`` with
-       ``'Form', 'canonical'``).
-
     Examples
     --------
     >>> import numpy as np, realize
@@ -267,10 +260,17 @@ def canonical_form(sys, form: str, **opts):
     ([[0.8, -0.15], [1.0, 0.0]], [1.0, 0.0])
     """
     sys = as_statespace(sys)
-    name = form.lower() if isinstance(form, str) else form
-    if isinstance(name, str) and name in FORM_ALIASES:
-        name = as_choice(name, "form", FORMS, aliases=FORM_ALIASES)
-    elif not isinstance(name, str) or name not in FORMS:
-        raise InvalidValueError(f"form: expected one of {list(FORMS)} (any case), got {form!r}")
+    name = _form_name(form)
     function, allowed = _FORMS[name]
     return function(sys, **options(name, opts, allowed))
+
+
+def _form_name(form) -> str:
+    """The name in :data:`FORMS` of ``form`` (any case; a deprecated alias warns)."""
+    name = form.lower() if isinstance(form, str) else form
+    if isinstance(name, str) and name in FORM_ALIASES:
+        # the warning points at the caller of canonical_form, two frames up
+        name = as_choice(name, "form", FORMS, aliases=FORM_ALIASES, stacklevel=4)
+    elif not isinstance(name, str) or name not in FORMS:
+        raise InvalidValueError(f"form: expected one of {list(FORMS)} (any case), got {form!r}")
+    return name

@@ -259,9 +259,15 @@ def n4sid(
         if u is not None:
             raise InvalidValueError("u: expected None with an accumulator, got an array")
         return identify_from_accumulator(y, order, method, focus=focus, **options)
+    return _identify_records(y, u, order, horizon, method, focus, detrend, options)
+
+
+def _identify_records(y, u, order, horizon, method, focus, detrend, options):
+    """:func:`n4sid` on data (arrays, records or dask arrays): the arguments checked, the
+    Hankel data accumulated (in memory or block by block on dask), the model identified."""
     method = as_choice(method, "method", METHODS)
     order = parse_order(order)
-    options["dt"] = as_float(dt, "dt", low=0.0, open_low=True)
+    options["dt"] = as_float(options["dt"], "dt", low=0.0, open_low=True)
     detrend = as_bool(detrend, "detrend")
     raw = _records(y, u)
     dask_input = any(_is_dask(r[0]) for r in raw)

@@ -165,6 +165,16 @@ def em(
         theta = starting_point(prep)
         e_step = partial(expected_statistics, y=prep.y, u=prep.u)
     noise_matrices(sys)  # raises without a noise model
+    theta, lls, converged = _iterate(theta, e_step, estimate, n_iter, tol, progress)
+    return _result(sys, theta, lls, converged)
+
+
+def _iterate(theta: dict, e_step, estimate: tuple, n_iter: int, tol: float, progress):
+    """The EM iterations from ``theta``: ``(theta, logliks, converged)``.
+
+    ``e_step(theta)`` returns the log-likelihood and a callable giving the sufficient
+    statistics (computed only when an M-step follows).
+    """
     lls = []
     converged = False
     bar = progress_bar(as_bool(progress, "progress"), desc="em", total=int(n_iter), unit="iter")
@@ -183,7 +193,7 @@ def em(
             bar.update(1)
     if bar is not None:
         bar.close()
-    return _result(sys, theta, lls, converged)
+    return theta, lls, converged
 
 
 def _result(sys, theta: dict, lls: list, converged: bool) -> EMResult:

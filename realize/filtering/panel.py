@@ -325,8 +325,9 @@ def panel_em_start(sys, y, u=None, x0=None, P0=None, init="auto"):
 
     pan = panel(sys, y, u, x0, P0, init, persist=True)
     theta = starting_point(pan.prep)
-    if pan.x0[0] is not None and pan.x0[0].ndim == 2 and pan.N > 1:
-        theta["x0"] = np.concatenate(pan.x0)
+    x0 = _panel_initial_mean(x0, pan.N)[0]
+    if x0 is not None and x0.ndim == 2 and x0.shape[0] == pan.N > 1:
+        theta["x0"] = x0.astype(float)  # one initial state per series, as in memory
 
     def e_step(theta):
         x0 = theta["x0"]

@@ -36,7 +36,7 @@ def client():
     """Two worker processes, one thread each; the default scheduler while it lives."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     )
     with cluster, distributed.Client(cluster) as c:
         yield c
@@ -140,6 +140,11 @@ def test_threaded_scheduler_equals_in_memory(rng, missing):
         options = dict(estimate=("A", "C", "Q", "R"), n_iter=6, tol=0.0, progress=False)
         _assert_same_em(
             realize.em(sys, dy, du, x0=x0, **options), realize.em(sys, y, u, x0=x0, **options)
+        )
+        options["n_iter"] = 2
+        _assert_same_em(
+            realize.em(sys, dy, du, x0=x0[:1], **options),
+            realize.em(sys, y, u, x0=x0[:1], **options),
         )
         # inputs shared by the series
         _close(realize.loglik(sys, dy, u[0]), realize.loglik(sys, y, u[0]))

@@ -47,14 +47,19 @@ __all__ = [
     "with_disturbances",
 ]
 
-_FIELDS = ("r", "N", "w", "Pw", "v", "Pv")
-
 
 def _t(M: np.ndarray) -> np.ndarray:
     return np.swapaxes(M, -1, -2)
 
 
-def backward_recursion(prep: Prepared, out: FilterOutputs) -> tuple:
+def _apply(M: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``M[t] x[g, t]`` for a stack M (1 or T, a, b) and x (Ng, T, b): (Ng, T, a)."""
+    if M.shape[0] == 1:
+        return x @ M[0].T
+    return (M @ x[..., None])[..., 0]
+
+
+def backward_recursion(prep: Prepared, out: FilterOutputs, covariances: bool = True) -> tuple:
     """``r_t`` and ``N_t`` (t = 0..T-1, ``r_{T-1} = 0``) of one group of series.
 
     Parameters
@@ -63,11 +68,13 @@ def backward_recursion(prep: Prepared, out: FilterOutputs) -> tuple:
         The validated problem (:func:`~realize.filtering._model.prepare`).
     out : FilterOutputs
         The stored outputs of a filter run over Ng series.
+    covariances : bool
+        Also run the recursion of N (False: N is None).
 
     Returns
     -------
     r : (Ng, T, n) array
-    N : (T, n, n) array
+    N : (T, n, n) array or None
         Shared by the series of the group (it depends on the missing pattern only).
     r_start : (Ng, n) array
         ``r_{-1}``: the smoothed initial state is ``x0 + P0 r_{-1}``.
@@ -101,27 +108,31 @@ def backward_recursion(prep: Prepared, out: FilterOutputs) -> tuple:
     rt = np.zeros((Ng, n))
     Nt = np.zeros((n, n))
     # b_t = C' F^-1 v_t for every series and step at once; the loop only carries r, N
-    b = np.einsum("tij,gtj->gti", CtFinv, out.v)
+    b = _apply(CtFinv, out.v)
     for t in range(T - 1, -1, -1):
-        r[:, t], N[t] = rt, Nt
+        r[:, t] = rt
         rt = b[:, t] + rt @ L[t]
+    if not covariances:
+        return r, None, rt
+    for t in range(T - 1, -1, -1):
+        N[t] = Nt
         Nt = CtFinvC[t] + Lt[t] @ Nt @ L[t]
     return r, 0.5 * (N + _t(N)), rt
 
 
-def _group(prep: Prepared, out: FilterOutputs) -> dict:
+def _group(prep: Prepared, out: FilterOutputs, covariances: bool) -> dict:
     """The disturbance smoother of one group (module docstring)."""
     T = prep.T
     Q, R, S = prep.Q, prep.R, prep.S
     Finv, K = out.Finv[:T], out.K[:T]
-    r, N, _ = backward_recursion(prep, out)
+    r, N, _ = backward_recursion(prep, out, covariances)
     # u_t = F^-1 v_t - K_t' r_t (the smoothing error, Durbin & Koopman eq. 4.66)
-    uu = np.einsum("tij,gtj->gti", Finv, out.v) - np.einsum("tji,gtj->gti", K, r)
+    uu = _apply(Finv, out.v) - _apply(_t(K), r)
     St = _t(S)
-    v_hat = np.einsum("tij,gtj->gti", np.broadcast_to(R, (T, *R.shape[1:])), uu)
-    v_hat += np.einsum("tij,gtj->gti", np.broadcast_to(St, (T, *St.shape[1:])), r)
-    w_hat = np.einsum("tij,gtj->gti", np.broadcast_to(Q, (T, *Q.shape[1:])), r)
-    w_hat += np.einsum("tij,gtj->gti", np.broadcast_to(S, (T, *S.shape[1:])), uu)
+    v_hat = _apply(R, uu) + _apply(St, r)
+    w_hat = _apply(Q, r) + _apply(S, uu)
+    if not covariances:
+        return dict(r=r, w=w_hat, v=v_hat)
     Phi_v = St - R @ _t(K)  # (T, p, n)
     Phi_w = Q - S @ _t(K)  # (T, n, n)
     Pv = R - R @ Finv @ R - Phi_v @ N @ _t(Phi_v)
@@ -129,7 +140,9 @@ def _group(prep: Prepared, out: FilterOutputs) -> dict:
     return dict(r=r, N=N, w=w_hat, Pw=0.5 * (Pw + _t(Pw)), v=v_hat, Pv=0.5 * (Pv + _t(Pv)))
 
 
-def smooth_disturbances(prep: Prepared, groups: list[FilterGroup]) -> dict:
+def smooth_disturbances(
+    prep: Prepared, groups: list[FilterGroup], covariances: bool = True
+) -> dict:
     """The disturbance smoother over every group of a stored filter run.
 
     Parameters
@@ -138,6 +151,8 @@ def smooth_disturbances(prep: Prepared, groups: list[FilterGroup]) -> dict:
         The validated problem.
     groups : list of FilterGroup
         Stored filter outputs (:func:`~realize.filtering.filter.run_filter`).
+    covariances : bool
+        Also form N and the covariances (False: only the means ``r``, ``w``, ``v``).
 
     Returns
     -------
@@ -158,7 +173,7 @@ def smooth_disturbances(prep: Prepared, groups: list[FilterGroup]) -> dict:
     >>> parts["w"].shape, parts["Pv"].shape
     ((1, 20, 1), (1, 20, 1, 1))
     """
-    parts = [(idx, _group(prep, out)) for idx, out in groups]
+    parts = [(idx, _group(prep, out, covariances)) for idx, out in groups]
     NS = prep.N
     if len(parts) == 1:
         part = parts[0][1]
@@ -167,7 +182,7 @@ def smooth_disturbances(prep: Prepared, groups: list[FilterGroup]) -> dict:
             for k, a in part.items()
         }
     merged = {}
-    for k in _FIELDS:
+    for k in parts[0][1]:
         first = parts[0][1][k]
         merged[k] = np.empty((NS, *first.shape[(1 if k in ("r", "w", "v") else 0) :]))
         for idx, part in parts:

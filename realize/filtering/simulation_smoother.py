@@ -201,7 +201,7 @@ def mean_correction(prep: Prepared, x0, w, v, method: str = "conventional", tol=
         sub = _repeat(prep, idx, ystar[:, idx])
         groups = run_filter(sub, method, store=True, tol=tol, filtered_cov=False)
         xs = smooth_groups(sub, groups, tol, method)["xs"]
-        dist = smooth_disturbances(sub, groups)
+        dist = smooth_disturbances(sub, groups, covariances=False)
         shape = (draws, len(idx))
         state[:, idx] += xs.reshape(*shape, *xs.shape[1:])
         w_out[:, idx] += dist["w"].reshape(*shape, *dist["w"].shape[1:])

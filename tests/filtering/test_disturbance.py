@@ -122,3 +122,21 @@ def test_disturbances_flag_must_be_a_bool():
     sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
     with pytest.raises(InvalidValueError, match="disturbances: expected True or False"):
         realize.kalman_smoother(sys, np.zeros(5), disturbances="yes")
+
+
+def test_disturbances_through_steady_stretches_match_statsmodels():
+    """Long stretches where the filter froze its covariance recursion (steady state),
+    interrupted by a gap: the stored gains and F^-1 still give statsmodels' values."""
+    rng = np.random.default_rng(6)
+    model, u, y = random_problem(rng, 3, 1, 2, 400, correlated=False, missing=0.0)
+    y[150:160] = np.nan
+    sm = realize.kalman_smoother(model, y, u, disturbances=True)
+    assert sm.filter.steady[:150].any() and sm.filter.steady[160:].any()
+    ref = statsmodels_smoother(model, y, u)
+    _close(sm.smoothed_state_disturbance, ref.smoothed_state_disturbance.T)
+    _close(
+        sm.smoothed_state_disturbance_cov, np.moveaxis(ref.smoothed_state_disturbance_cov, -1, 0)
+    )
+    _close(sm.smoothed_observation_disturbance, ref.smoothed_measurement_disturbance.T)
+    Pv = np.moveaxis(ref.smoothed_measurement_disturbance_cov, -1, 0)
+    _close(sm.smoothed_observation_disturbance_cov, Pv)

@@ -247,7 +247,7 @@ def forecast(
         P = 0.5 * (P + np.swapaxes(P, -1, -2))
     output = state @ C.T + uf @ D.T
     output_cov = C @ state_cov @ C.T + R
-    if shared:
+    if shared and N > 1:
         state_cov = np.broadcast_to(state_cov, (N, *state_cov.shape[1:]))
         output_cov = np.broadcast_to(output_cov, (N, *output_cov.shape[1:]))
     if not batched:

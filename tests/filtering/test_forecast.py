@@ -26,6 +26,7 @@ def test_forecast_matches_statsmodels_get_forecast(seed):
     y[-1, 0] = np.nan  # missing at the end: the filter carries it into the forecast
     h = 6
     fc = realize.forecast(sys, y, steps=h)
+    assert fc.output_cov.flags.writeable and fc.state_cov.flags.writeable
     mod = mlemodel.MLEModel(y, k_states=sys.n, k_posdef=sys.n)
     mod["design"], mod["obs_cov"] = sys.C, sys.R
     mod["transition"], mod["selection"], mod["state_cov"] = sys.A, np.eye(sys.n), sys.Q

@@ -1,25 +1,27 @@
 r"""Disturbance smoother: the state and observation disturbances given all the data.
 
-With the innovations ``v_t``, their inverse covariances ``F_t^-1`` and the predictor
-gains ``K_t`` of a filter run (:class:`~realize.filtering._outputs.FilterOutputs`), the
-backward recursion of Durbin & Koopman (2012, sections 4.4.4 and 4.5.3), with
-``L_t = A_t - K_t C_t`` and ``r_{T-1} = 0``, ``N_{T-1} = 0``::
+With the innovations ``e_t`` (the ``v`` of the filter outputs), their inverse covariances
+``F_t^-1`` and the predictor gains ``K_t`` of a filter run
+(:class:`~realize.filtering._outputs.FilterOutputs`), the backward recursion of Durbin &
+Koopman (2012, sections 4.4 and 4.5), with ``L_t = A_t - K_t C_t`` and ``r_{T-1} = 0``,
+``N_{T-1} = 0``::
 
-    r_{t-1} = C' F^-1 v_t + L_t' r_t,        N_{t-1} = C' F^-1 C + L_t' N_t L_t
-    u_t = F^-1 v_t - K_t' r_t                 (the smoothing error)
+    r_{t-1} = C' F^-1 e_t + L_t' r_t,        N_{t-1} = C' F^-1 C + L_t' N_t L_t
+    u_t = F^-1 e_t - K_t' r_t                 (the smoothing error)
 
 gives ``r_t`` (T, n), the weighted sum of the innovations after t, and its variance
 ``N_t``. The disturbances ``[w_t; v_t]`` have covariance ``[[Q, S], [S', R]]``; their
-covariance with ``v_t`` is ``Psi = [S; R]`` and with the state error ``x_{t+1} -
-x_{t+1|t}`` it is ``Phi = [Q; S'] - Psi K_t'``, so that (eqs. 4.69 and 4.70 when S = 0)::
+covariance with ``e_t`` is ``Psi = [S; R]`` and with the next state error ``x_{t+1} -
+x_{t+1|t} = L_t (x_t - x_{t|t-1}) + w_t - K_t v_t`` it is ``Phi = [Q; S'] - Psi K_t'``;
+``e_t`` and ``r_t`` are uncorrelated, so ``E[. | y] = Psi F^-1 e_t + Phi r_t`` and::
 
-    E[v_t | y] = R u_t + S' r_t,     var = R - R F^-1 R - (S' - R K') N_t (S' - R K')'
-    E[w_t | y] = Q r_t + S u_t,      var = Q - S F^-1 S' - (Q - S K') N_t (Q - S K')'
+    E[v_t | y] = R u_t + S' r_t,     cov(v_t | y) = R - R F^-1 R - (S' - R K') N_t (S' - R K')'
+    E[w_t | y] = Q r_t + S u_t,      cov(w_t | y) = Q - S F^-1 S' - (Q - S K') N_t (Q - S K')'
 
-(``E[eps|y] = H(F^-1 v - K' r)``, ``E[eta|y] = Q r`` in the book's notation, R = I there).
-Missing channels need nothing more: ``F^-1``, ``v`` and the columns of ``K`` are zero
-there, so the sums run over the observed channels, and ``E[v_t | y]`` of a missing
-channel is its regression on the observed ones.
+With S = 0 these are the book's ``E[eps|y] = H (F^-1 v - K' r)``, ``E[eta|y] = Q r``
+(selection matrix I). Missing channels need nothing more: ``F^-1``, ``e`` and the
+columns of ``K`` are zero there, so the sums run over the observed channels, and
+``E[v_t | y]`` of a missing channel is its regression on the observed ones.
 
 References
 ----------

@@ -288,7 +288,19 @@ def _rank_message(what: str, rank: int, n: int, tol) -> str:
 
 
 def index_form(sys, form: str, tol=None, index_tol: float = 1e-8, indices=None):
-    """``(new_sys, T)`` of one of :data:`INDEX_FORMS` (see :func:`realize.canonical_form`)."""
+    """``(new_sys, T)`` of one of :data:`INDEX_FORMS` (see :func:`realize.canonical_form`).
+
+    Examples
+    --------
+    The controllable form carries the characteristic polynomial z^2 - 0.8 z + 0.15 in its
+    first row:
+
+    >>> import realize
+    >>> sys = realize.StateSpace([[0.5, 0.2], [0.0, 0.3]], [[0.0], [1.0]], [[1.0, 0.0]])
+    >>> new, T = index_form(sys, "controllable")
+    >>> new.A.round(6).tolist(), new.B.ravel().tolist()
+    ([[0.8, -0.15], [1.0, 0.0]], [1.0, 0.0])
+    """
     kind = "controller" if form in ("controllable", "observable") else "cif"
     A, B, C = np.asarray(sys.A), np.asarray(sys.B), np.asarray(sys.C)
     options = dict(kind=kind, tol=tol, index_tol=index_tol, indices=indices)

@@ -388,7 +388,17 @@ class ComplexModalForm:
 def nilpotent_staircase(A: np.ndarray, tol: float):
     """Orthogonal U with U' A U = [[N, X], [0, M]], N strictly block upper triangular
     (nilpotent) with diagonal block sizes r_1 >= r_2 >= ..., M without zero singular
-    value at tol. Returns (U' A U, U, [r_1, r_2, ...]); U is unitary for a complex A."""
+    value at tol. Returns (U' A U, U, [r_1, r_2, ...]); U is unitary for a complex A.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
+    >>> A = Q @ np.diag([1.0, 1.0], k=-1) @ Q.T  # one Jordan chain of length 3, rotated
+    >>> Ah, U, sizes = nilpotent_staircase(A, tol=1e-10)
+    >>> sizes, bool(np.allclose(U.T @ A @ U, Ah)), bool(np.allclose(np.tril(Ah), 0))
+    ([1, 1, 1], True, True)
+    """
     A = A.copy()
     n = A.shape[0]
     U = np.eye(n, dtype=A.dtype)
@@ -412,7 +422,23 @@ def nilpotent_staircase(A: np.ndarray, tol: float):
 
 def jordan_chains(N: np.ndarray, sizes: list[int]):
     """Basis V of Jordan chains of the staircase-form nilpotent N: V^-1 N V is the direct
-    sum of lower shifts (ones on the subdiagonal), longest chain first."""
+    sum of lower shifts (ones on the subdiagonal), longest chain first. Returns V and the
+    chains' lengths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
+    >>> N = np.zeros((3, 3)); N[1, 0] = 1.0  # chains of lengths 2 and 1
+    >>> Nh, U, sizes = nilpotent_staircase(Q @ N @ Q.T, tol=1e-10)
+    >>> V, lengths = jordan_chains(Nh, sizes)
+    >>> lengths
+    [2, 1]
+    >>> np.linalg.solve(V, Nh @ V).round(6) + 0.0
+    array([[0., 0., 0.],
+           [1., 0., 0.],
+           [0., 0., 0.]])
+    """
     nu = N.shape[0]
     off = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     K = len(sizes)

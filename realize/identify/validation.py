@@ -419,10 +419,35 @@ def blockwise_fit(A, B, C, D, records, y_mean, u_mean, head: int = 20000):
     The simulation carries its state across the blocks of a record, so the result equals
     :func:`simulation_fit` on the whole record while only one block is in memory.
 
+    Parameters
+    ----------
+    A, B, C, D : (n, n), (n, m), (p, n), (p, m) arrays
+        The model, identified from centred data.
+    records : sequence of (y, u)
+        Dask arrays y (T_i, p) and u (T_i, m) (u may be None), one pair per record.
+    y_mean, u_mean : (p,) and (m,) arrays
+        The means taken off the data before the identification.
+    head : int, default 20000
+        Samples at the start of each record its initial state is estimated from.
+
     Returns
     -------
     x0s : list of (n,) arrays
+        Least-squares initial state of each record.
     fit : (p,) array
+        Fit in percent per output, pooled over the records.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> A, B, C, D = np.array([[0.5]]), np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    >>> rng = np.random.default_rng(0)
+    >>> u = rng.standard_normal((300, 1))
+    >>> y = simulate_output(A, B, C, D, u, np.ones(1)) + 0.1 * rng.standard_normal((300, 1))
+    >>> record = (da.from_array(y, chunks=100), da.from_array(u, chunks=100))
+    >>> x0s, fit = blockwise_fit(A, B, C, D, [record], np.zeros(1), np.zeros(1))
+    >>> bool(np.allclose(fit, simulation_fit(A, B, C, D, [(y, u)], x0s)))
+    True
     """
     p = C.shape[0]
     x0s = []

@@ -48,6 +48,16 @@ def simulate_states(A, B, C, D, u, w, v, x0):
     y : (T, p) array
     x : (T + 1, n) array
         States x[0] .. x[T].
+
+    Examples
+    --------
+    The step response of x[t+1] = 0.5 x[t] + u[t], y = x:
+
+    >>> import numpy as np
+    >>> A, B, C, D = np.array([[0.5]]), np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    >>> y, x = simulate_states(A, B, C, D, np.ones((3, 1)), None, None, np.zeros(1))
+    >>> y.ravel().tolist(), x.ravel().tolist()
+    ([0.0, 1.0, 1.5], [0.0, 1.0, 1.5, 1.75])
     """
     T = u.shape[0]
     forcing = u @ B.T if B.shape[1] else np.zeros((T, A.shape[0]))
@@ -67,7 +77,19 @@ def simulate_states(A, B, C, D, u, w, v, x0):
 
 
 def simulate_reference(A, B, C, D, u, w, v, x0):
-    """Plain NumPy loop with the same signature and result as :func:`simulate_states`."""
+    """Plain NumPy loop with the same signature and result as :func:`simulate_states`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B, C, D = np.array([[0.5]]), np.array([[1.0]]), np.array([[1.0]]), np.zeros((1, 1))
+    >>> rng = np.random.default_rng(0)
+    >>> u, w, v = rng.standard_normal((3, 20, 1))
+    >>> fast = simulate_states(A, B, C, D, u, w, v, np.ones(1))
+    >>> plain = simulate_reference(A, B, C, D, u, w, v, np.ones(1))
+    >>> all(np.allclose(a, b) for a, b in zip(fast, plain))
+    True
+    """
     T = u.shape[0]
     n = A.shape[0]
     X = np.empty((T + 1, n))

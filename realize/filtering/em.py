@@ -216,7 +216,18 @@ def _result(sys, theta: dict, lls: list, converged: bool) -> EMResult:
 
 
 def starting_point(prep) -> dict:
-    """The starting A, B, C, D, Q, R, x0, P0 of EM; its requirements checked."""
+    """The starting A, B, C, D, Q, R, x0, P0 of EM; its requirements checked.
+
+    Examples
+    --------
+    >>> import realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.5]], C=[[1.0]], Q=[[2.0]], R=[[2.0]])
+    >>> y = sys.simulate(T=50, rng=0)[None]  # one series: (1, T, p)
+    >>> theta = starting_point(prepare(sys, y, None, None, None, "auto"))
+    >>> sorted(theta), theta["A"].tolist()
+    (['A', 'B', 'C', 'D', 'P0', 'Q', 'R', 'x0'], [[0.5]])
+    """
     if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
         raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")
     if np.any(prep.S):
@@ -256,6 +267,19 @@ def expected_statistics(theta: dict, y: np.ndarray, u: np.ndarray | None):
         Runs the smoother and returns the sums over series and steps that the M-step
         reads (:func:`maximize`); sums of several groups of series add up
         (``"xs0"``, the smoothed initial states, concatenate).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=300, rng=0)[None]
+    >>> theta = starting_point(prepare(sys, y, None, None, None, "auto"))
+    >>> ll, statistics = expected_statistics(theta, y, None)
+    >>> bool(np.isclose(ll, realize.loglik(sys, y[0])))
+    True
+    >>> sorted(statistics())
+    ['N', 'Ps0', 'Sxx', 'Sxz', 'Syy', 'Syz', 'Szz', 'Szz0', 'T', 'xs0']
     """
     model = {k: theta[k] for k in "ABCDQR"}
     pr = prepare(model, y, u, theta["x0"], theta["P0"], "auto")
@@ -306,7 +330,23 @@ def _moments(pr, sm: dict, theta: dict) -> dict:
 def maximize(st: dict, theta: dict, estimate) -> dict:
     """M-step (the updates in :func:`em`'s Notes) from the sufficient statistics ``st`` of
     :func:`expected_statistics`; ``theta`` holds the current A, B, C, D, Q, R, x0, P0, the
-    estimates replace those named in ``estimate``."""
+    estimates replace those named in ``estimate``.
+
+    Examples
+    --------
+    One EM iteration raises the likelihood:
+
+    >>> import realize
+    >>> from realize.filtering._model import prepare
+    >>> true = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = true.simulate(T=300, rng=0)[None]
+    >>> start = realize.StateSpace([[0.5]], C=[[1.0]], Q=[[2.0]], R=[[2.0]])
+    >>> theta = starting_point(prepare(start, y, None, None, None, "auto"))
+    >>> ll, statistics = expected_statistics(theta, y, None)
+    >>> new = maximize(statistics(), theta, estimate=("A", "Q", "R"))
+    >>> bool(expected_statistics(new, y, None)[0] > ll), new["C"].tolist()
+    (True, [[1.0]])
+    """
     A, B, C, D, Q, R = (theta[k] for k in "ABCDQR")
     x0v, P0m = theta["x0"], theta["P0"]
     N, T, n = st["N"], st["T"], A.shape[0]

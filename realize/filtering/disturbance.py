@@ -252,7 +252,21 @@ class DisturbanceSmootherResult(SmootherResult):
 def with_disturbances(result: SmootherResult, prep: Prepared, groups) -> DisturbanceSmootherResult:
     """``result`` with the smoothed disturbances of the filter run ``groups`` added
     (what ``realize.kalman_smoother(..., disturbances=True)`` returns; see
-    :class:`DisturbanceSmootherResult` for an example)."""
+    :class:`DisturbanceSmootherResult` for what they are).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> from realize.filtering.filter import run_filter
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=50, rng=0)
+    >>> prep = prepare(sys, y)
+    >>> groups = run_filter(prep, "conventional", store=True, tol=None)
+    >>> res = with_disturbances(realize.kalman_smoother(sys, y), prep, groups)
+    >>> res.smoothed_state_disturbance.shape, res.smoothed_observation_disturbance.shape
+    ((50, 1), (50, 1))
+    """
     parts = smooth_disturbances(prep, groups)
     if not prep.batched:
         parts = {k: a[0] for k, a in parts.items()}

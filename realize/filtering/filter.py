@@ -73,6 +73,16 @@ def run_filter(
     ------
     InvalidValueError
         If a log-likelihood is not finite (an explosive model overflowed).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=50, rng=0)
+    >>> [(series, out)] = run_filter(prepare(sys, y), "conventional", store=True, tol=None)
+    >>> series.tolist(), bool(np.isclose(out.loglik[0], realize.loglik(sys, y)))
+    ([0], True)
     """
     method = as_choice(method, "method", (*METHODS, "reference"))
     extra = {} if filtered_cov or method != "conventional" else {"filtered_cov": False}

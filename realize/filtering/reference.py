@@ -46,6 +46,16 @@ def reference_run(
     (a :class:`~realize.filtering._outputs.FilterOutputs` of one series, zero-filled) and
     returns ``(x[t+1], cov[t+1])``. ``cov`` is what the method carries (P, or a factor
     of it): ``start(P0)`` is the first, ``finish(cov)`` the predicted covariance.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=50, rng=0)
+    >>> [(series, out)] = reference_run(prepare(sys, y), conventional_step)
+    >>> out.xp.shape, bool(np.isclose(out.loglik[0], realize.loglik(sys, y)))
+    ((1, 51, 1), True)
     """
     T, n, p = prep.T, prep.n, prep.p
     groups = []

@@ -32,6 +32,20 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
     dict
         ``xs`` (N, T, n) smoothed states, ``Ps`` (N, T, n, n) smoothed covariances and
         ``Pc`` (N, T-1, n, n) lag-one cross covariances (broadcast views when shared).
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> from realize.filtering.filter import run_filter
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=50, rng=0)
+    >>> prep = prepare(sys, y)
+    >>> sm = smooth_groups(prep, run_filter(prep, "conventional", store=True, tol=None), None)
+    >>> sm["xs"].shape, sm["Pc"].shape
+    ((1, 50, 1), (1, 49, 1, 1))
+    >>> bool(np.allclose(sm["xs"][0], realize.kalman_smoother(sys, y).smoothed_state))
+    True
     """
     from realize._ext._kalman_smoother import dk_smoother
 

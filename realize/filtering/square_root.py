@@ -93,7 +93,18 @@ def square_root_filter_reference(prep: Prepared, store: bool = True, tol=None) -
     """NumPy definition of :func:`square_root_filter`: :func:`square_root_step` in the
     reference driver (:func:`~realize.filtering.reference.reference_run`: the exact
     recursion, one series at a time; ``store`` and ``tol`` are ignored), the oracle the
-    compiled filter is tested against with ``tol=None``."""
+    compiled filter is tested against with ``tol=None``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = sys.simulate(T=50, rng=0)
+    >>> [(series, out)] = square_root_filter_reference(prepare(sys, y))
+    >>> out.Pp.shape, bool(np.isclose(out.loglik[0], realize.loglik(sys, y)))
+    ((51, 1, 1), True)
+    """
     return reference_run(
         prep,
         partial(square_root_step, factors={}),

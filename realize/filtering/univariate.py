@@ -110,7 +110,18 @@ def univariate_filter_reference(prep: Prepared, store: bool = True, tol=None) ->
     """NumPy definition of :func:`univariate_filter`: :func:`univariate_step` in the
     reference driver (:func:`~realize.filtering.reference.reference_run`: the exact
     recursion, one series at a time; ``store`` and ``tol`` are ignored), the oracle the
-    compiled filter is tested against with ``tol=None``."""
+    compiled filter is tested against with ``tol=None``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> sys = realize.StateSpace([[0.9, 0.1], [0.0, 0.5]], C=np.eye(2), Q=np.eye(2), R=np.eye(2))
+    >>> y = sys.simulate(T=50, rng=0)
+    >>> [(series, out)] = univariate_filter_reference(prepare(sys, y))
+    >>> bool(np.isclose(out.loglik[0], realize.loglik(sys, y)))
+    True
+    """
     _check_diagonal(prep.R)
     return reference_run(prep, univariate_step)
 

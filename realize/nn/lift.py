@@ -99,6 +99,14 @@ def contractive_transform(A: np.ndarray) -> np.ndarray:
     ------
     NotStableError
         If A is not stable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.5, 4.0], [0.0, 0.5]])  # stable, yet ||A||_2 = 4.06
+    >>> T = contractive_transform(A)
+    >>> bool(np.linalg.norm(T @ A @ np.linalg.inv(T), 2) < 1)
+    True
     """
     n = A.shape[0]
     _require_stable(A)
@@ -139,6 +147,18 @@ def modal_form(A: np.ndarray, imag_tol: float = 1e-12):
         rounding level into spurious poles around zero (``~1e-5`` for three delays,
         lifted output errors of ``1e-5`` instead of ``1e-15``), so it is refused and
         ``parametrization="memory"`` (a shift block beside a diagonal block) named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.5, -0.4, 0.0], [0.4, 0.5, 0.0], [0.0, 0.0, 0.9]])
+    >>> lam_real, lam_cplx, T = modal_form(A)
+    >>> lam_real, lam_cplx
+    (array([0.9]), array([0.5+0.4j]))
+    >>> (T @ A @ np.linalg.inv(T)).round(6) + 0.0
+    array([[ 0.9,  0. ,  0. ],
+           [ 0. ,  0.5, -0.4],
+           [ 0. ,  0.4,  0.5]])
     """
     n = A.shape[0]
     if n == 0:
@@ -212,6 +232,16 @@ def companion_form(A: np.ndarray, B: np.ndarray | None = None, tries: int = 16):
     ------
     InvalidValueError
         A derogatory A (no cyclic vector; e.g. a repeated eigenvalue with several blocks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.5, 0.2], [0.0, 0.3]])  # z^2 - 0.8 z + 0.15
+    >>> a, T = companion_form(A)
+    >>> a.round(6).tolist()
+    [-0.8, 0.15]
+    >>> (T @ A @ np.linalg.inv(T)).round(6).tolist()
+    [[0.0, -0.15], [1.0, 0.8]]
     """
     n = A.shape[0]
     if n == 0:
@@ -265,6 +295,16 @@ def poly_to_reflection(a: np.ndarray) -> np.ndarray:
     ------
     NotStableError
         If some ``|k| >= 1`` (a root on or outside the unit circle).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> poly_to_reflection(np.array([-0.8, 0.15])).round(6).tolist()  # roots 0.5, 0.3
+    [-0.695652, 0.15]
+    >>> poly_to_reflection(np.array([-2.0]))  # the root 2
+    Traceback (most recent call last):
+    ...
+    realize.errors.NotStableError: sys: expected a stable characteristic polynomial ...
     """
     poly = np.asarray(a, dtype=float).copy()
     n = len(poly)
@@ -336,6 +376,17 @@ def memory_form(sys, zero_tol=None):
         are chained, zero where a new chain starts).
     lam_real, lam_cplx, T : as :func:`modal_form` for the remaining block, with T acting on
         the whole state: ``x_new = T x``, the first n_shift coordinates the shift register.
+
+    Examples
+    --------
+    A delay of two samples beside a pole at 0.7:
+
+    >>> import realize
+    >>> A = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.7]]
+    >>> sys = realize.StateSpace(A, [[1.0], [0.0], [1.0]], [[0.0, 1.0, 1.0]])
+    >>> n_shift, shift, lam_real, lam_cplx, T = memory_form(sys)
+    >>> n_shift, shift.tolist(), lam_real.tolist(), lam_cplx.size
+    (2, [[0.0, 0.0], [1.0, 0.0]], [0.7], 0)
     """
     if zero_tol is not None:
         warnings.warn(

@@ -66,6 +66,13 @@ def lti_kernel(A, B, C, D, L: int):
     Returns
     -------
     K : (L, p, m) tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> A, B, C, D = (torch.tensor([[v]], dtype=torch.float64) for v in (0.5, 1.0, 1.0, 0.0))
+    >>> lti_kernel(A, B, C, D, 4).flatten().tolist()
+    [0.0, 1.0, 0.5, 0.25]
     """
     if L == 0:
         return D.new_zeros(0, *D.shape)
@@ -77,12 +84,27 @@ def lti_controllability(A, B, L: int):
     """``[A^k B for k < L]``, the input-to-state map: (L, n, m) tensor.
 
     The state after L steps from zero is ``x[L] = sum_k A^k B u[L-1-k]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A, B, C, D = (torch.tensor([[v]], dtype=torch.float64) for v in (0.5, 1.0, 1.0, 0.0))
+    >>> lti_controllability(A, B, 3).flatten().tolist()
+    [1.0, 0.5, 0.25]
     """
     return _powers_times(A, B, L, "left")
 
 
 def lti_observability(A, C, L: int):
-    """``[C A^t for t < L]``, the free-response map: (L, p, n) tensor."""
+    """``[C A^t for t < L]``, the free-response map: (L, p, n) tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A, B, C, D = (torch.tensor([[v]], dtype=torch.float64) for v in (0.5, 1.0, 1.0, 0.0))
+    >>> lti_observability(A, C, 3).flatten().tolist()
+    [1.0, 0.5, 0.25]
+    """
     return _powers_times(A, C, L, "right")
 
 
@@ -97,6 +119,16 @@ def fft_conv(u, K):
     Returns
     -------
     y : (batch, L, p) tensor (real if both are real)
+
+    Examples
+    --------
+    The step response of x[t+1] = 0.5 x[t] + u[t], y = x:
+
+    >>> import torch
+    >>> A, B, C, D = (torch.tensor([[v]], dtype=torch.float64) for v in (0.5, 1.0, 1.0, 0.0))
+    >>> y = fft_conv(torch.ones(1, 4, 1, dtype=torch.float64), lti_kernel(A, B, C, D, 4))
+    >>> torch.allclose(y.flatten(), torch.tensor([0.0, 1.0, 1.5, 1.75], dtype=torch.float64))
+    True
     """
     L = u.shape[1]
     nfft = 1 << max(1, math.ceil(math.log2(max(2 * L, 2))))
@@ -124,6 +156,15 @@ def lti_recurrent(u, A, B, C, D, x0=None, return_state=False):
     Returns
     -------
     y : (batch, L, p) tensor, or ``(y, x_L)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> A, B, C, D = (torch.tensor([[v]], dtype=torch.float64) for v in (0.5, 1.0, 1.0, 0.0))
+    >>> y, x_L = lti_recurrent(torch.ones(1, 4, 1, dtype=torch.float64), A, B, C, D,
+    ...                        return_state=True)
+    >>> y.flatten().tolist(), x_L.tolist()
+    ([0.0, 1.0, 1.5, 1.75], [[1.875]])
     """
     b, L, _ = u.shape
     x = (
@@ -154,6 +195,18 @@ def lti_scan(u, A, B, C, D, x0=None, return_state=False, chunk_size=None):
     Returns
     -------
     y : (batch, L, p) tensor, or ``(y, x_L)``.
+
+    Examples
+    --------
+    >>> import numpy as np, torch, realize
+    >>> sys = realize.StateSpace([[0.9, 0.2], [0.0, 0.5]], [[1.0], [0.5]], [[1.0, -1.0]], [[0.1]])
+    >>> A, B, C, D = (torch.tensor(M) for M in (sys.A, sys.B, sys.C, sys.D))
+    >>> u = torch.randn(2, 50, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> y = lti_scan(u, A, B, C, D, chunk_size=8)
+    >>> torch.allclose(y, lti_recurrent(u, A, B, C, D))
+    True
+    >>> bool(np.allclose(y[0].numpy(), sys.simulate(u[0].numpy(), noise=False)))
+    True
 
     Notes
     -----

@@ -68,3 +68,24 @@ def gain_unit(sys) -> str | None:
     if ou and iu and len(set(ou)) == 1 and len(set(iu)) == 1:
         return f"{ou[0]}/{iu[0]}"
     return None
+
+
+def ranked_values(ax, values, order, *, label: str, dropped: str, boundary: str) -> None:
+    """Values, largest first, on a log scale against their index 1..k.
+
+    With ``order``, the first ``order`` are marked kept and the rest ``dropped``, a dashed
+    ``boundary`` between them; without it, one curve with ``label``.
+    """
+    index = np.arange(1, values.size + 1)
+    if order is None:
+        ax.semilogy(index, values, "o-", color=KEPT, label=label)
+    else:
+        ax.semilogy(index, values, "-", color=DROPPED, lw=1, zorder=1)
+        ax.semilogy(
+            index[:order], values[:order], "o", color=KEPT, label=f"kept ({order})", zorder=2
+        )
+        ax.semilogy(index[order:], values[order:], "o", color=DROPPED, label=dropped, zorder=2)
+        ax.axvline(order + 0.5, color=MODEL, ls="--", label=boundary)
+    ax.set_xlim(0.5, values.size + 0.5)
+    if values.size <= 30:
+        ax.set_xticks(index)

@@ -17,6 +17,7 @@ from realize.plot._style import (
     channel_names,
     channel_units,
     new_figure,
+    ranked_values,
     time_axis,
 )
 
@@ -63,21 +64,18 @@ def singular_values(sv, order: int | None = None, *, ax=None, title: str | None 
     ax = axes[0, 0]
     scale = sv[0] if sv[0] > 0 else 1.0
     rel = np.maximum(sv / scale, np.finfo(float).tiny)
-    index = np.arange(1, sv.size + 1)
-    if order is None:
-        ax.semilogy(index, rel, "o-", color=KEPT, label="singular value")
-    else:
-        order = int(order)
-        ax.semilogy(index, rel, "-", color=DROPPED, lw=1, zorder=1)
-        ax.semilogy(index[:order], rel[:order], "o", color=KEPT, label=f"kept ({order})", zorder=2)
-        ax.semilogy(index[order:], rel[order:], "o", color=DROPPED, label="discarded", zorder=2)
-        ax.axvline(order + 0.5, color=MODEL, ls="--", label=f"chosen order n = {order}")
+    order = None if order is None else int(order)
+    ranked_values(
+        ax,
+        rel,
+        order,
+        label="singular value",
+        dropped="discarded",
+        boundary=f"chosen order n = {order}",
+    )
     ax.set_xlabel("Index i [-]")
     ax.set_ylabel(r"$\sigma_i / \sigma_1$ [-] (log scale)")
     ax.set_title(title or "Singular values for choosing the order")
-    ax.set_xlim(0.5, sv.size + 0.5)
-    if sv.size <= 30:
-        ax.set_xticks(index)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper right")
     fig.tight_layout()
@@ -253,27 +251,10 @@ def simulation(
         if with_zoom:
             # a long record overlaid is an unreadable band: show the whole record with
             # the simulation error, and the overlay on a zoom
-            ax.plot(t, y[:, i], color=DROPPED, lw=0.6, label="measured")
-            for label, sim in sims.items():
-                ax.plot(
-                    t,
-                    y[:, i] - sim[:, i],
-                    color=colors[label],
-                    lw=0.6,
-                    label=f"error of {label} (measured - simulated)",
-                )
+            _errors(ax, t, y[:, i], {k: s[:, i] for k, s in sims.items()}, colors)
             ax.set_title(f"{names[i]}: whole record", fontsize="medium")
         else:
-            ax.plot(t, y[:, i], color=MEASURED, lw=0.9, label="measured")
-            for label, sim in sims.items():
-                ax.plot(
-                    t,
-                    sim[:, i],
-                    color=colors[label],
-                    lw=0.9,
-                    alpha=0.85,
-                    label=f"{label} (fit {fits[label][i]:.1f} %)",
-                )
+            _overlay(ax, t, y[:, i], {k: s[:, i] for k, s in sims.items()}, colors, fits, i)
             if p > 1:
                 ax.set_title(names[i], fontsize="medium")
         if window:
@@ -288,16 +269,8 @@ def simulation(
         if with_zoom:
             part = slice(window, window + zoom)
             zax = axes[i, 1]
-            zax.plot(t[part], y[part, i], color=MEASURED, lw=1.0, label="measured")
-            for label, sim in sims.items():
-                zax.plot(
-                    t[part],
-                    sim[part, i],
-                    color=colors[label],
-                    lw=1.0,
-                    alpha=0.9,
-                    label=f"{label} (fit {fits[label][i]:.1f} %)",
-                )
+            zoomed = {k: s[part, i] for k, s in sims.items()}
+            _overlay(zax, t[part], y[part, i], zoomed, colors, fits, i, lw=1.0, alpha=0.9)
             zax.set_title(
                 f"{names[i]}: zoom on {zoom} samples after the initialization", fontsize="medium"
             )
@@ -310,6 +283,33 @@ def simulation(
     fig.suptitle(title or "Measured and simulated output (validation data)")
     fig.tight_layout()
     return fig
+
+
+def _errors(ax, t, y, sims: dict, colors: dict):
+    """Output ``y`` measured, and the errors ``y - sim`` of the simulations, against ``t``."""
+    ax.plot(t, y, color=DROPPED, lw=0.6, label="measured")
+    for label, sim in sims.items():
+        ax.plot(
+            t,
+            y - sim,
+            color=colors[label],
+            lw=0.6,
+            label=f"error of {label} (measured - simulated)",
+        )
+
+
+def _overlay(ax, t, y, sims: dict, colors: dict, fits: dict, i: int, lw=0.9, alpha=0.85):
+    """Output i measured (``y``) and simulated (``sims``, by label) against time ``t``."""
+    ax.plot(t, y, color=MEASURED, lw=lw, label="measured")
+    for label, sim in sims.items():
+        ax.plot(
+            t,
+            sim,
+            color=colors[label],
+            lw=lw,
+            alpha=alpha,
+            label=f"{label} (fit {fits[label][i]:.1f} %)",
+        )
 
 
 def _simulations(yhat, shape) -> dict:

@@ -11,12 +11,12 @@ from realize.identify.spectral import empirical_frequency_response
 from realize.plot._style import (
     BAND,
     DROPPED,
-    KEPT,
     MEASURED,
     MODEL,
     bracket,
     gain_unit,
     new_figure,
+    ranked_values,
     transfer_names,
 )
 from realize.realization import hankel_singular_values as _hankel_singular_values
@@ -72,12 +72,7 @@ def bode(
     >>> fig.axes[1].get_xlabel()
     'Frequency [Hz]'
     """
-    model = sys
-    if sys.m == 0:
-        if sys.K is None and sys.Q is None:
-            raise DataError("sys: expected inputs or a noise model to draw a frequency response")
-        inno = sys if sys.K is not None else sys.innovation_form()
-        model = type(sys)(sys.A, inno.K, sys.C, np.eye(sys.p), dt=sys.dt)
+    model = _drawn_transfer(sys)
     if time_unit is None:
         time_unit = "samples" if model.dt == 1.0 else "s"
     if w is None:
@@ -95,56 +90,32 @@ def bode(
     unit = gain_unit(sys) if sys.m else None
     fig, axes = new_figure(2, 1, figsize=(8.0, 6.5), sharex=True)
     mag_ax, phase_ax = axes[0, 0], axes[1, 0]
-    colors = [f"C{k}" for k in range(10)]
-    k = 0
     pairs = [(i, j) for i in range(model.p) for j in range(model.m)][:10]
-    for i, j in pairs:
+    for k, (i, j) in enumerate(pairs):
         label = f"{ins[j]} → {outs[i]}" if len(pairs) > 1 else "model"
-        color = colors[k % 10]
-        mag = 20 * np.log10(np.maximum(np.abs(H[:, i, j]), 1e-300))
+        mag_ax.semilogx(f, _decibels(H[:, i, j]), color=f"C{k}", lw=1.6, label=label)
         phase = np.degrees(np.unwrap(np.angle(H[:, i, j])))
-        mag_ax.semilogx(f, mag, color=color, lw=1.6, label=label)
-        phase_ax.semilogx(f, phase, color=color, lw=1.6, label=label)
-        k += 1
+        phase_ax.semilogx(f, phase, color=f"C{k}", lw=1.6, label=label)
     if data is not None and sys.m:
-        u, y = data
-        if nperseg is None:
-            nperseg = min(1024, max(64, len(u) // 8))
-        fe, He, Suu = empirical_frequency_response(u, y, nperseg)
-        # only where the input carries power (within 30 dB of its peak): elsewhere the
-        # ratio of spectra is noise divided by nearly nothing
-        power = np.min(np.real(np.diagonal(Suu, axis1=1, axis2=2)), axis=1)
-        keep = (fe > 0) & (power >= 1e-3 * power.max())
-        fe = fe[keep] * (1.0 / model.dt if time_unit == "s" else 1.0)
-        He = He[keep]
+        fe, He = _welch_estimate(*data, nperseg)
+        fe = fe * (1.0 / model.dt if time_unit == "s" else 1.0)
         for k, (i, j) in enumerate(pairs):
-            label = (
-                "data (Welch estimate, excited band)"
-                if len(pairs) == 1
-                else f"{ins[j]} → {outs[i]}, data"
-            )
-            mag_ax.semilogx(
-                fe,
-                20 * np.log10(np.maximum(np.abs(He[:, i, j]), 1e-300)),
-                color=MEASURED if len(pairs) == 1 else colors[k % 10],
-                lw=0.8,
-                alpha=0.6,
-                ls="-" if len(pairs) == 1 else ":",
-                label=label,
-            )
+            one = len(pairs) == 1
+            style = {
+                "color": MEASURED if one else f"C{k}",
+                "lw": 0.8,
+                "alpha": 0.6,
+                "ls": "-" if one else ":",
+                "label": "data (Welch estimate, excited band)"
+                if one
+                else f"{ins[j]} → {outs[i]}, data",
+            }
+            mag_ax.semilogx(fe, _decibels(He[:, i, j]), **style)
             # the data's phase on the branch of the model's (unwrapped) phase, frequency by
             # frequency: noisy estimates would make their own unwrapping jump by 360 degrees
             ref = np.interp(fe, f, np.degrees(np.unwrap(np.angle(H[:, i, j]))))
             pe = ref + (np.degrees(np.angle(He[:, i, j])) - ref + 180.0) % 360.0 - 180.0
-            phase_ax.semilogx(
-                fe,
-                pe,
-                color=MEASURED if len(pairs) == 1 else colors[k % 10],
-                lw=0.8,
-                alpha=0.6,
-                ls="-" if len(pairs) == 1 else ":",
-                label=label,
-            )
+            phase_ax.semilogx(fe, pe, **style)
     mag_ax.set_ylabel("Magnitude [dB" + (f" re 1 {unit}" if unit else "") + "]")
     phase_ax.set_ylabel("Phase [deg]")
     phase_ax.set_xlabel(f_label)
@@ -152,18 +123,44 @@ def bode(
     for ax in (mag_ax, phase_ax):
         ax.grid(True, which="both", alpha=0.3)
         ax.set_xlim(f[0], f[-1])
-    mag_ax.legend(loc="best", fontsize="small")
-    phase_ax.legend(loc="best", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def _drawn_transfer(sys):
+    """``sys``, or for an output-only model its noise model from the innovations (K, I)."""
+    if sys.m:
+        return sys
+    if sys.K is None and sys.Q is None:
+        raise DataError("sys: expected inputs or a noise model to draw a frequency response")
+    inno = sys if sys.K is not None else sys.innovation_form()
+    return type(sys)(sys.A, inno.K, sys.C, np.eye(sys.p), dt=sys.dt)
+
+
+def _decibels(H: np.ndarray) -> np.ndarray:
+    return 20 * np.log10(np.maximum(np.abs(H), 1e-300))
+
+
+def _welch_estimate(u, y, nperseg):
+    """Frequencies (cycles/sample) and Welch estimate (F, p, m) of the transfer from data.
+
+    Only where the input carries power (within 30 dB of its peak): elsewhere the ratio of
+    spectra is noise divided by nearly nothing.
+    """
+    if nperseg is None:
+        nperseg = min(1024, max(64, len(u) // 8))
+    fe, He, Suu = empirical_frequency_response(u, y, nperseg)
+    power = np.min(np.real(np.diagonal(Suu, axis1=1, axis2=2)), axis=1)
+    keep = (fe > 0) & (power >= 1e-3 * power.max())
+    return fe[keep], He[keep]
 
 
 def _drawn_zeros(sys) -> np.ndarray:
     """The zeros that :func:`pole_zero` draws: ``sys.zeros()`` of a square model, those of
     the noise model ``(A, K, C, I)`` of an output-only one; ShapeError otherwise."""
     if sys.m == 0 and (sys.K is not None or sys.Q is not None):
-        K = sys.K if sys.K is not None else sys.innovation_form().K
-        return type(sys)(sys.A, K, sys.C, np.eye(sys.p), dt=sys.dt).zeros()
+        return _drawn_transfer(sys).zeros()
     if sys.m != sys.p:
         raise ShapeError(
             f"sys: expected a square model (as many inputs as outputs), got m={sys.m}, p={sys.p}"
@@ -338,29 +335,19 @@ def hankel_singular_values(sys, *, order: int | None = None, ax=None, title: str
         raise DataError("sys: expected at least one Hankel singular value, got none")
     fig, axes = new_figure(ax=ax)
     ax = axes[0, 0]
-    index = np.arange(1, hsv.size + 1)
-    vals = np.maximum(hsv, np.finfo(float).tiny)
-    if order is None:
-        ax.semilogy(index, vals, "o-", color=KEPT, label=r"Hankel singular value $\sigma_i$")
-    else:
-        order = int(order)
-        bound = 2.0 * float(np.sum(hsv[order:]))
-        ax.semilogy(index, vals, "-", color=DROPPED, lw=1)
-        ax.semilogy(index[:order], vals[:order], "o", color=KEPT, label=f"kept ({order})")
-        ax.semilogy(
-            index[order:],
-            vals[order:],
-            "o",
-            color=DROPPED,
-            label=f"truncated (error bound {bound:.3g})",
-        )
-        ax.axvline(order + 0.5, color=MODEL, ls="--", label=f"reduced order r = {order}")
+    order = None if order is None else int(order)
+    bound = 0.0 if order is None else 2.0 * float(np.sum(hsv[order:]))
+    ranked_values(
+        ax,
+        np.maximum(hsv, np.finfo(float).tiny),
+        order,
+        label=r"Hankel singular value $\sigma_i$",
+        dropped=f"truncated (error bound {bound:.3g})",
+        boundary=f"reduced order r = {order}",
+    )
     ax.set_xlabel("State index i [-]")
     ax.set_ylabel(r"$\sigma_i$" + bracket(unit or "gain") + " (log scale)")
     ax.set_title(title or "Hankel singular values")
-    ax.set_xlim(0.5, hsv.size + 0.5)
-    if hsv.size <= 30:
-        ax.set_xticks(index)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right")
     fig.tight_layout()

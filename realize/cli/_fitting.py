@@ -58,8 +58,25 @@ __all__ = [
 REFINEMENTS = ("pem",)
 
 
+#: the on/off options of the subspace fit (off for ``fit``; ``demo`` turns them on)
+_SWITCHES = {
+    "feedthrough": "estimate a direct feedthrough D (fit default: no, D = 0, as for most "
+    "sampled physical systems; demo default: yes)",
+    "detrend": "remove the means of inputs and outputs (offsets) before fitting "
+    "(fit default: no; demo default: yes)",
+    "stable": "enforce a stable A by the smallest regularization of the shift "
+    "equation (fit default: no; demo default: yes)",
+}
+
+
 def add_identification_options(p: argparse.ArgumentParser, default_order) -> None:
     """The options of ``fit`` and ``demo``: order, method, horizon, report, save, ..."""
+    _add_model_options(p, default_order)
+    _add_output_options(p)
+
+
+def _add_model_options(p: argparse.ArgumentParser, default_order) -> None:
+    """What is identified: order, method, horizon, the switches, the refinement."""
     p.add_argument(
         "--order",
         type=order,
@@ -83,27 +100,8 @@ def add_identification_options(p: argparse.ArgumentParser, default_order) -> Non
         default=None,
         help="block rows of the Hankel matrices (default: chosen by n4sid)",
     )
-    p.add_argument(
-        "--feedthrough",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="estimate a direct feedthrough D (fit default: no, D = 0, as for most "
-        "sampled physical systems; demo default: yes)",
-    )
-    p.add_argument(
-        "--detrend",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="remove the means of inputs and outputs (offsets) before fitting "
-        "(fit default: no; demo default: yes)",
-    )
-    p.add_argument(
-        "--stable",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="enforce a stable A by the smallest regularization of the shift "
-        "equation (fit default: no; demo default: yes)",
-    )
+    for name, text in _SWITCHES.items():
+        p.add_argument(f"--{name}", action=argparse.BooleanOptionalAction, default=False, help=text)
     p.add_argument(
         "--refine",
         choices=REFINEMENTS,
@@ -111,6 +109,10 @@ def add_identification_options(p: argparse.ArgumentParser, default_order) -> Non
         help="refine the subspace model: 'pem' minimizes the one-step prediction error "
         "(realize.pem, maximum likelihood; slower) and reports the fit before and after",
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """What is written: the report, the model file, the neural model."""
     p.add_argument(
         "--report",
         metavar="DIR",

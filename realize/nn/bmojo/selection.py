@@ -32,6 +32,17 @@ def select_candidates(score: torch.Tensor, offset: int, selection: str, k: int, 
     index : (batch, n) long tensor, positions in increasing order
     cand_score : (batch, n) tensor
     valid : (batch, n) bool tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> score = torch.tensor([[0.1, 3.0, 0.2, 2.0]])  # a chunk starting at position 8
+    >>> index, cand_score, valid = select_candidates(score, 8, "topk", k=2, tau=0.0)
+    >>> index.tolist(), cand_score.tolist()
+    ([[9, 11]], [[3.0, 2.0]])
+    >>> index, cand_score, valid = select_candidates(score, 8, "threshold", k=2, tau=1.0)
+    >>> index.tolist(), valid.tolist()
+    ([[8, 9, 10, 11]], [[False, True, False, True]])
     """
     bsz, cs = score.shape
     pos = torch.arange(offset, offset + cs, device=score.device).expand(bsz, cs)
@@ -55,6 +66,18 @@ def update_store(store: dict, cand: dict, n_eidetic: int, eviction: str) -> dict
     Valid store entries come first, in increasing position; all candidates are later than
     every stored token, so the concatenation lists valid tokens in position order and a stable
     sort breaks ties toward the earlier token.
+
+    Examples
+    --------
+    >>> import torch
+    >>> store = {"index": torch.tensor([[1, 5]]), "score": torch.tensor([[4.0, 1.0]]),
+    ...          "valid": torch.tensor([[True, True]])}
+    >>> cand = {"index": torch.tensor([[9, 11]]), "score": torch.tensor([[3.0, 2.0]]),
+    ...         "valid": torch.tensor([[True, True]])}
+    >>> update_store(store, cand, 3, "score")["index"].tolist()  # the most surprising three
+    [[1, 9, 11]]
+    >>> update_store(store, cand, 3, "fifo")["index"].tolist()  # the latest three
+    [[5, 9, 11]]
     """
     cat = {key: torch.cat([store[key], cand[key]], dim=1) for key in store}
     neg = torch.tensor(float("-inf"), dtype=cat["score"].dtype, device=cat["score"].device)

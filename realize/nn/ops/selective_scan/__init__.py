@@ -36,7 +36,14 @@ def _has(module: str) -> bool:
 
 
 def available_backends(device="cpu", dtype=None) -> list[str]:
-    """Backends that can run on ``device`` with ``dtype``, fastest first."""
+    """Backends that can run on ``device`` with ``dtype``, fastest first.
+
+    Examples
+    --------
+    >>> import torch
+    >>> available_backends("cpu", torch.float64)[-2:]  # "cpu" before them where numba imports
+    ['chunk', 'naive']
+    """
     import torch
 
     device = torch.device(device)

@@ -207,7 +207,7 @@ def _map(pan: Panel, fn, P0, init, model=None, x0=None, **options) -> list:
 
     model = pan.model if model is None else model
     x0 = pan.x0 if x0 is None else x0
-    task = dask.delayed(_chunk, pure=True)
+    task = dask.delayed(_chunk, pure=False)
     return [
         task(fn, ab, model, y, u, x, P0, init, options)
         for ab, y, u, x in zip(pan.bounds, pan.blocks, pan.inputs, x0)

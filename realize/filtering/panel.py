@@ -74,14 +74,21 @@ class Panel:
     data: tuple
 
 
-def _known_shape(a, name: str) -> tuple:
-    shape = tuple(a.shape)
-    if any(np.isnan(s) for s in shape):
+def _dask_array(a, name: str):
+    """``a`` as a float dask array of known shape, refusing other collections, complex
+    values and text (as :func:`realize._checks.as_float_array` does for arrays)."""
+    import dask.array as da
+
+    if not isinstance(a, da.Array):
+        raise ShapeError(f"{name}: expected a dask array, got a {type(a).__name__}")
+    if any(np.isnan(s) for s in a.shape):
         raise ShapeError(
-            f"{name}: expected a dask array of known chunk sizes, got shape {shape} "
+            f"{name}: expected a dask array of known chunk sizes, got shape {a.shape} "
             "(call compute_chunk_sizes() first)"
         )
-    return shape
+    if a.dtype.kind not in "biuf":
+        raise ShapeError(f"{name}: expected a real numeric dask array, got dtype {a.dtype}")
+    return a.astype(float)
 
 
 def panel(sys, y, u=None, x0=None, P0=None, init: str = "auto", persist: bool = False) -> Panel:
@@ -122,7 +129,8 @@ def panel(sys, y, u=None, x0=None, P0=None, init: str = "auto", persist: bool = 
     """
     import dask
 
-    shape = _known_shape(y, "y")
+    y = _dask_array(y, "y")
+    shape = y.shape
     if len(shape) != 3:
         raise ShapeError(
             f"y: expected an (N, T, p) dask array (a panel of N series), got shape {shape}"
@@ -130,7 +138,7 @@ def panel(sys, y, u=None, x0=None, P0=None, init: str = "auto", persist: bool = 
     N, T, p = shape
     if N < 1 or T < 1:
         raise DataError(f"y: expected at least one series and one sample, got shape {shape}")
-    y = y.astype(float).rechunk({1: -1, 2: -1})
+    y = y.rechunk({1: -1, 2: -1})
     u, u_probe = _panel_inputs(u, y, N, T)
     x0, x0_probe = _panel_initial_mean(x0, N)
     try:
@@ -161,9 +169,8 @@ def _panel_inputs(u, y, N: int, T: int):
     (N, T, m) array sliced later, a shared one as an array."""
     if u is None:
         return None, None
-    if not is_dask(u):
-        u = np.asarray(u)
-    shape = _known_shape(u, "u") if is_dask(u) else u.shape
+    u = _dask_array(u, "u") if is_dask(u) else np.asarray(u)
+    shape = u.shape
     if len(shape) == 3 and shape[0] not in (1, N):
         raise ShapeError(
             f"u: expected a (T, m) array or an (N, T, m) panel with y's N = {N} series, "
@@ -173,7 +180,7 @@ def _panel_inputs(u, y, N: int, T: int):
         u = np.asarray(u.compute()) if is_dask(u) else u
         return u, u
     if is_dask(u):
-        u = u.astype(float).rechunk((y.chunks[0], -1, -1))
+        u = u.rechunk((y.chunks[0], -1, -1))
     return u, np.zeros((1, *shape[1:]))
 
 

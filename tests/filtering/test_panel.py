@@ -191,6 +191,10 @@ def test_mismatched_panels_are_named_errors(rng):
             realize.em(sys, dy, du[:, :-1], progress=False)
         with pytest.raises(ShapeError, match="x0: expected .* y's N = 8 series"):
             realize.kalman_filter(sys, dy, du, x0=np.zeros((5, 3)))
+        with pytest.raises(ShapeError, match="y: expected a real numeric dask array"):
+            realize.loglik(sys, dy + 1j, du)
+        with pytest.raises(ShapeError, match="u: expected a dask array, got a Delayed"):
+            realize.loglik(sys, dy, dask.delayed(u))
         with pytest.raises(ShapeError, match="known chunk sizes"):
             realize.loglik(sys, dy[dy[:, 0, 0] > -np.inf], du)
         # an option the model does not allow: raised once, before any chunk runs

@@ -71,6 +71,16 @@ class NeuralFitResult:
         Wall-clock time of the whole fit.
     stop_reason : str
         ``"time_budget"``, ``"max_steps"``, ``"patience"`` or ``"diverged"``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> true = realize.StateSpace([[0.8]], [[1.0]], [[1.0]], K=[[0.3]], Lambda=[[0.01]])
+    >>> u = np.random.default_rng(0).standard_normal((400, 1))
+    >>> res = fit_neural_ssm(true.simulate(u, rng=1), u, order=1, window=20, horizon=20,
+    ...                      hidden=8, max_steps=2, progress=False)
+    >>> res.steps, res.stop_reason, res.model.n, res.val_rmse.shape
+    (2, 'max_steps', 1, (1,))
     """
 
     model: NeuralStateSpace

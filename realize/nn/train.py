@@ -22,6 +22,8 @@ The configuration (TOML or JSON) has three tables:
     ``threads``, ``dtype`` (``"float32"`` or ``"float64"``), ``progress``, ``device``
     (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...), ``max_seconds`` (stop early after this many
     seconds of training, 0 for no limit; the learning-rate schedule still spans ``steps``).
+    ``checkpoint_every``, ``eval_every`` and ``log_every`` of 0 switch those off (the last
+    step is always logged).
 
 Determinism: the batch of step ``s`` is drawn from a generator seeded with ``(seed, s)``, so
 a resumed run continues exactly where it stopped and a run on ``W`` processes sees the same
@@ -339,7 +341,7 @@ def train(cfg: dict, *, log=None) -> dict:
             g["lr"] = _lr(step, t)
         ce = _train_step(net, model, opt, data.batch(step), rank, world, t["grad_clip"], device)
         metrics = {"step": step + 1, "loss": ce, "lr": opt.param_groups[0]["lr"]}
-        if (step + 1) % t["log_every"] == 0 or step + 1 == t["steps"]:
+        if (t["log_every"] and (step + 1) % t["log_every"] == 0) or step + 1 == t["steps"]:
             if bar is not None:
                 bar.set_postfix(loss=f"{ce:.4f}", refresh=False)
                 bar.update(step + 1 - bar.n)

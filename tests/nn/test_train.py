@@ -91,6 +91,14 @@ def test_training_reduces_loss_and_writes_checkpoints(tmp_path):
     torch.testing.assert_close(back(x), m["model"](x), atol=1e-12, rtol=0)
 
 
+def test_zero_log_interval_logs_the_last_step_only(tmp_path):
+    """log_every = 0 switches periodic logging off, as 0 does for eval_every and
+    checkpoint_every (it divided by zero)."""
+    m = train(_cfg(tmp_path, steps=3, log_every=0, checkpoint_every=0))
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [3] and m["step"] == 3
+
+
 def test_resume_continues_exactly(tmp_path):
     whole = train(_cfg(tmp_path, "whole", steps=6))
     part = train(_cfg(tmp_path, "part", steps=3))

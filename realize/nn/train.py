@@ -87,10 +87,30 @@ DATA_DEFAULTS = dict(
 def load_config(path) -> dict:
     """Read a TOML or JSON configuration into ``{"model": ..., "data": ..., "train": ...}``.
 
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.json`` file, else TOML.
+
+    Returns
+    -------
+    dict
+        The three tables, ``data`` and ``train`` with their defaults filled in.
+
     Raises
     ------
     FormatError
         A file that cannot be parsed, or with unknown tables or keys.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.json")
+    >>> with open(path, "w") as f:
+    ...     json.dump({"data": {"kind": "mqar"}, "train": {"steps": 2}}, f)
+    >>> cfg = load_config(path)
+    >>> sorted(cfg), cfg["train"]["steps"], cfg["train"]["lr"]
+    (['data', 'model', 'train'], 2, 0.003)
     """
     path = str(path)
     try:
@@ -299,6 +319,34 @@ def train(cfg: dict, *, log=None) -> dict:
 
     Works in one process or under ``torchrun`` (``torch.distributed`` with the gloo backend
     on CPU, NCCL on GPU), wrapping the model in DistributedDataParallel.
+
+    Parameters
+    ----------
+    cfg : dict
+        The tables of the module notes (as :func:`load_config` reads them; defaults filled).
+    log : callable, optional
+        Called with each logged record (step, loss, lr) on the first process.
+
+    Returns
+    -------
+    dict
+        The last record, ``train_seconds``, ``steps_done``, the validation metrics
+        (``val_ce``, ``val_bits``, ``val_acc``) and the trained ``model``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> cfg = {
+    ...     "model": {"d_model": 16, "n_layers": 1, "d_state": 4, "window": 4,
+    ...               "n_eidetic": 0, "n_heads": 2, "scan_backend": "naive"},
+    ...     "data": {"kind": "mqar", "vocab_size": 16, "n_pairs": 2, "seq_len": 16,
+    ...              "batch_size": 4},
+    ...     "train": {"steps": 2, "out_dir": tempfile.mkdtemp(), "progress": False},
+    ... }
+    >>> metrics = train(cfg)
+    >>> metrics["steps_done"], sorted(os.listdir(cfg["train"]["out_dir"]))
+    (2, ['checkpoint.safetensors', 'config.json', 'final.json', 'metrics.jsonl',
+         'optimizer.safetensors'])
     """
     from realize.nn.bmojo import BMOJOLM
 
@@ -502,6 +550,35 @@ def _finish(model, opt, run, data, metrics, start, t_start, t, dtype) -> dict:
 
 
 def main(argv=None) -> int:
+    """``python -m realize.nn.train --config FILE [--steps N] [--out-dir DIR] [--no-resume]``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status, 0; the final metrics are printed as one JSON line.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> cfg = {
+    ...     "model": {"d_model": 16, "n_layers": 1, "d_state": 4, "window": 4,
+    ...               "n_eidetic": 0, "n_heads": 2, "scan_backend": "naive"},
+    ...     "data": {"kind": "mqar", "vocab_size": 16, "n_pairs": 2, "seq_len": 16,
+    ...              "batch_size": 4},
+    ...     "train": {"steps": 2, "progress": False},
+    ... }
+    >>> with open(os.path.join(folder, "run.json"), "w") as f:
+    ...     json.dump(cfg, f)
+    >>> main(["--config", os.path.join(folder, "run.json"), "--out-dir", folder])
+    {"step": 2, "loss": ..., "steps_done": 2, ...}
+    0
+    """
     parser = argparse.ArgumentParser(
         prog="python -m realize.nn.train", description=__doc__.split("\n")[0]
     )

@@ -665,7 +665,7 @@ class SelectiveSSM(nn.Module):
     --------
     >>> import torch
     >>> from realize.nn import SelectiveSSM
-    >>> layer = SelectiveSSM(8, 4)
+    >>> layer = SelectiveSSM(8, 4, backend="chunk")  # "auto" compiles the numba kernel first
     >>> layer(torch.randn(2, 16, 8)).shape
     torch.Size([2, 16, 8])
     """

@@ -432,32 +432,19 @@ def add_nonlinear_section(
     window = neural["window"]
     y_valid = np.asarray(y_valid, dtype=float).reshape(len(y_valid), -1)
     units = list(output_units) if output_units else [""] * model.p
+    both = "test_rmse" in neural and "test_rmse" in linear
+    scores = [("validation fit", "fit_percent"), ("validation RMSE", "rmse")]
+    scores += [("test RMSE", "test_rmse")] if both else []
     rows = []
     for i in range(model.p):
         who = f" (output {i + 1})" if model.p > 1 else ""
         unit = f" {units[i]}" if units[i] else ""
-        rows.append(
-            (
-                f"validation fit{who}",
-                f"{linear['fit_percent'][i]:.2f} %",
-                f"{neural['fit_percent'][i]:.2f} %",
-            )
-        )
-        rows.append(
-            (
-                f"validation RMSE{who}",
-                f"{linear['rmse'][i]:.4g}{unit}",
-                f"{neural['rmse'][i]:.4g}{unit}",
-            )
-        )
-        if "test_rmse" in neural and "test_rmse" in linear:
-            rows.append(
-                (
-                    f"test RMSE{who}",
-                    f"{linear['test_rmse'][i]:.4g}{unit}",
-                    f"{neural['test_rmse'][i]:.4g}{unit}",
-                )
-            )
+        for name, key in scores:
+            shown = [
+                f"{d[key][i]:.2f} %" if key == "fit_percent" else f"{d[key][i]:.4g}{unit}"
+                for d in (linear, neural)
+            ]
+            rows.append((f"{name}{who}", *shown))
     report.add_table("Linear and neural state-space models", rows, columns=("", "linear", "neural"))
     report.add_text(
         f"The neural model x+ = A x + B u + f(x, u), y = C x + D u + h(x, u) started exactly at "

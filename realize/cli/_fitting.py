@@ -37,6 +37,7 @@ from realize.identify.order import (
     VALIDATION_MAX_ORDER,
     select_order_by_validation,
 )
+from realize.identify.validation import operating_point
 
 __all__ = [
     "FitJob",
@@ -259,12 +260,11 @@ def refine(result, args, con: Console, y_train, u_train):
     from realize.errors import InvalidValueError
 
     model = result.model
-    y = np.asarray(y_train, dtype=float).reshape(len(y_train), -1)
-    y = y - _offset(result, "y_mean", model.p)
+    u_mean, y_mean = operating_point(result, model)
+    y = np.asarray(y_train, dtype=float).reshape(len(y_train), -1) - y_mean
     u = None
     if u_train is not None and model.m:
-        u = np.asarray(u_train, dtype=float).reshape(len(u_train), -1)
-        u = u - _offset(result, "u_mean", model.m)
+        u = np.asarray(u_train, dtype=float).reshape(len(u_train), -1) - u_mean
     text = f"refining the order {model.n} model by prediction error (PEM)"
     try:
         with con.step(text, key="refinement"):
@@ -273,11 +273,6 @@ def refine(result, args, con: Console, y_train, u_train):
         warnings.warn(f"--refine pem: skipped, the subspace model is kept: {err}", stacklevel=1)
         return result, None
     return with_model(result, fitted.model), fitted
-
-
-def _offset(result, name: str, size: int) -> np.ndarray:
-    value = np.asarray(getattr(result, name, np.zeros(0)), dtype=float).reshape(-1)
-    return value if value.size == size else np.zeros(size)
 
 
 def _refine_summary(before: dict, after: dict, fitted) -> dict:
@@ -613,51 +608,53 @@ def _save_models(model, path, summary, nonlinear) -> None:
 def _print_fit(con, assessment, summary, title, output_units, nonlinear) -> None:
     p = len(assessment["fit_percent"])
     names = summary["output_names"]
-    units = output_units or [None] * p
+    who = [f" ({names[i]})" if p > 1 else "" for i in range(p)]
+    unit = [f" {u}" if u else "" for u in (output_units or [None] * p)]
     con.say(title)
     con.say(f"  {'order':<10} {assessment['order']}: {assessment['order_reason']}")
     for i in range(p):
-        who = f" ({names[i]})" if p > 1 else ""
-        unit = f" {units[i]}" if units[i] else ""
         con.say(
-            f"  {'fit':<10} {assessment['fit_percent'][i]:.2f} %{who} on validation data "
+            f"  {'fit':<10} {assessment['fit_percent'][i]:.2f} %{who[i]} on validation data "
             f"(simulation; state estimated on the first {assessment['window']} samples)"
         )
-        con.say(f"  {'RMSE':<10} {assessment['rmse'][i]:.4g}{unit}{who} on validation data")
+        con.say(f"  {'RMSE':<10} {assessment['rmse'][i]:.4g}{unit[i]}{who[i]} on validation data")
         if "test_rmse" in assessment:
             con.say(
-                f"  {'test RMSE':<10} {assessment['test_rmse'][i]:.4g}{unit}{who} "
+                f"  {'test RMSE':<10} {assessment['test_rmse'][i]:.4g}{unit[i]}{who[i]} "
                 f"(fit {assessment['test_fit_percent'][i]:.2f} %)"
             )
     if nonlinear is not None:
-        fitted, nl = nonlinear
-        for i in range(p):
-            who = f" ({names[i]})" if p > 1 else ""
-            unit = f" {units[i]}" if units[i] else ""
-            line = (
-                f"  {'nonlinear':<10} fit {nl['fit_percent'][i]:.2f} %, RMSE "
-                f"{nl['rmse'][i]:.4g}{unit}{who} on validation data"
-            )
-            if "test_rmse" in nl:
-                line += f"; test RMSE {nl['test_rmse'][i]:.4g}{unit}"
-            con.say(line)
-        con.say(
-            f"  {'':<10} neural state-space model grown from the linear one: "
-            f"{fitted.steps} steps in {fitted.seconds:.0f} s, best at step {fitted.best_step}"
-        )
+        _print_nonlinear(con, *nonlinear, who, unit)
     if "refine" in summary:
-        r = summary["refine"]
-        for i in range(p):
-            who = f" ({names[i]})" if p > 1 else ""
-            con.say(
-                f"  {'refined':<10} by PEM{who}: fit {r['fit_percent_before'][i]:.2f} % -> "
-                f"{r['fit_percent_after'][i]:.2f} % on validation data"
-            )
-        con.say(
-            f"  {'':<10} log det Lambda {r['cost_before']:.4g} -> {r['cost_after']:.4g} on "
-            f"estimation data, {r['iterations']} iterations"
-        )
+        _print_refined(con, summary["refine"], who)
     print_model(con, assessment["model"])
     verdict = assessment.get("verdict")
     if verdict is not None:
         con.say(f"  {'whiteness':<10} {verdict['text']}")
+
+
+def _print_nonlinear(con, fitted, nl, who, unit) -> None:
+    for i in range(len(who)):
+        line = (
+            f"  {'nonlinear':<10} fit {nl['fit_percent'][i]:.2f} %, RMSE "
+            f"{nl['rmse'][i]:.4g}{unit[i]}{who[i]} on validation data"
+        )
+        if "test_rmse" in nl:
+            line += f"; test RMSE {nl['test_rmse'][i]:.4g}{unit[i]}"
+        con.say(line)
+    con.say(
+        f"  {'':<10} neural state-space model grown from the linear one: "
+        f"{fitted.steps} steps in {fitted.seconds:.0f} s, best at step {fitted.best_step}"
+    )
+
+
+def _print_refined(con, r: dict, who) -> None:
+    for i in range(len(who)):
+        con.say(
+            f"  {'refined':<10} by PEM{who[i]}: fit {r['fit_percent_before'][i]:.2f} % -> "
+            f"{r['fit_percent_after'][i]:.2f} % on validation data"
+        )
+    con.say(
+        f"  {'':<10} log det Lambda {r['cost_before']:.4g} -> {r['cost_after']:.4g} on "
+        f"estimation data, {r['iterations']} iterations"
+    )

@@ -58,6 +58,7 @@ __all__ = [
     "prediction_errors",
     "simulate_output",
     "least_squares_initial_state",
+    "operating_point",
     "simulation_fit",
     "blockwise_fit",
 ]
@@ -685,8 +686,20 @@ def whiteness(e, max_lag: int = 40, confidence: float = 0.99) -> dict:
 
 
 # ------------------------------------------------------------------ scores
-def _offsets(result, model):
-    """The offsets (u_mean, y_mean) that a detrended identification removed, or zeros."""
+def operating_point(result, model) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets ``(u_mean (m,), y_mean (p,))`` that a detrended identification removed.
+
+    ``result.u_mean`` and ``result.y_mean`` when they fit the model's sizes, else zeros:
+    ``model`` maps ``u - u_mean`` to ``y - y_mean``.
+
+    Examples
+    --------
+    >>> import numpy as np, realize
+    >>> from types import SimpleNamespace
+    >>> sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
+    >>> operating_point(SimpleNamespace(model=sys, y_mean=np.array([2.0])), sys)
+    (array([0.]), array([2.]))
+    """
     u_mean = np.asarray(getattr(result, "u_mean", np.zeros(0)), dtype=float).reshape(-1)
     y_mean = np.asarray(getattr(result, "y_mean", np.zeros(0)), dtype=float).reshape(-1)
     return (
@@ -756,17 +769,23 @@ def assess_fit(
     ((1,), (350, 1))
     """
     model = result.model
-    y_valid = np.asarray(y_valid, dtype=float).reshape(len(y_valid), -1)
-    if y_valid.shape[0] <= window + 1:
+    u_mean, y_mean = operating_point(result, model)
+
+    def simulated(y, u):
+        """(y, u - u_mean, the simulation of y from its window) of one record."""
+        y = np.asarray(y, dtype=float).reshape(len(y), -1)
+        if u is not None:
+            u = np.asarray(u, dtype=float).reshape(len(u), -1) - u_mean
+        yhat, _ = simulate_from_window(model, y - y_mean, u, window)
+        return y, u, yhat + y_mean
+
+    T = len(y_valid)
+    if T <= window + 1:
         raise DataError(
             f"validation data: expected more than {window + 1} samples (the {window}-sample "
-            f"initialization window plus data to score), got {y_valid.shape[0]}"
+            f"initialization window plus data to score), got {T}"
         )
-    u_mean, y_mean = _offsets(result, model)
-    if u_valid is not None:
-        u_valid = np.asarray(u_valid, dtype=float).reshape(len(u_valid), -1) - u_mean
-    yhat, _ = simulate_from_window(model, y_valid - y_mean, u_valid, window)
-    yhat += y_mean
+    y_valid, u_valid, yhat = simulated(y_valid, u_valid)
     out = {
         "order": int(result.order),
         "fit_percent": fit_percent(y_valid[window:], yhat[window:]),
@@ -774,20 +793,13 @@ def assess_fit(
         "window": window,
         "simulated": yhat,
     }
+    out["innovations"] = out["whiteness"] = None
     if model.K is not None or model.Q is not None:
         e = innovations(model, y_valid - y_mean, u_valid)[window:]
         out["innovations"] = e
         out["whiteness"] = whiteness(e, min(max_lag, e.shape[0] - 1), confidence)
-    else:
-        out["innovations"] = None
-        out["whiteness"] = None
     if test is not None:
-        y_test, u_test = test
-        y_test = np.asarray(y_test, dtype=float).reshape(len(y_test), -1)
-        if u_test is not None:
-            u_test = np.asarray(u_test, dtype=float).reshape(len(u_test), -1) - u_mean
-        yt, _ = simulate_from_window(model, y_test - y_mean, u_test, window)
-        yt += y_mean
+        y_test, _, yt = simulated(*test)
         out["test_rmse"] = rmse(y_test[window:], yt[window:])
         out["test_fit_percent"] = fit_percent(y_test[window:], yt[window:])
         out["test_simulated"] = yt

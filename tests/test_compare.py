@@ -92,11 +92,13 @@ def test_whiteness_band_and_counts(rng):
     w = whiteness(e, max_lag=30, confidence=0.95)
     assert w["band"] == pytest.approx(norm.ppf(0.975) / np.sqrt(4000))
     assert w["outside"][0] <= 6
+    assert w["white"].tolist() == [True]
     ar = np.empty(4000)
     ar[0] = 0
     for t in range(1, 4000):
         ar[t] = 0.7 * ar[t - 1] + e[t, 0]
     assert whiteness(ar, 30)["outside"][0] >= 5
+    assert whiteness(np.column_stack([e[:, 0], ar]), 30)["white"].tolist() == [True, False]
     with pytest.raises(InvalidValueError):
         whiteness(e, confidence=1.5)
     with pytest.raises(DataError):

@@ -171,8 +171,7 @@ def _warn_swapped(y, u, out_cols, in_cols) -> None:
     lags = min(SWAP_TEST_LAGS, y.shape[0] - 1)
 
     def white(x) -> np.ndarray:
-        w = whiteness(x, lags, 0.99)
-        return np.asarray(w["outside"]) <= max(2.0, 3 * w["expected_outside"])
+        return whiteness(x, lags, 0.99)["white"]
 
     if np.all(white(y)) and not np.all(white(u)):
         coloured = [c for c, ok in zip(in_cols, white(u)) if not ok]

@@ -660,14 +660,16 @@ def whiteness(e, max_lag: int = 40, confidence: float = 0.99) -> dict:
     dict
         ``autocorrelation`` (max_lag + 1, p), ``band`` (float, the half-width),
         ``outside`` (p,) number of lags outside the band, ``expected_outside`` (the
-        number expected by chance), ``confidence``.
+        number expected by chance), ``confidence``, and ``white`` (p,) bool, the verdict
+        per channel: at most ``max(2, 3 expected_outside)`` lags outside (a margin over
+        the chance count, so that a white series fails rarely at any number of lags).
 
     Examples
     --------
     >>> import numpy as np
     >>> w = whiteness(np.random.default_rng(2).standard_normal((5000, 2)), max_lag=20)
-    >>> w["autocorrelation"].shape, round(w["band"], 4)
-    ((21, 2), 0.0364)
+    >>> w["autocorrelation"].shape, round(w["band"], 4), w["white"].tolist()
+    ((21, 2), 0.0364, [True, True])
     """
     confidence = as_float(
         confidence, "confidence", low=0.0, high=1.0, open_low=True, open_high=True
@@ -676,12 +678,14 @@ def whiteness(e, max_lag: int = 40, confidence: float = 0.99) -> dict:
     T = np.shape(e)[0]
     band = float(ndtri(0.5 + confidence / 2) / np.sqrt(T))
     outside = np.sum(np.abs(r[1:]) > band, axis=0)
+    expected = (1 - confidence) * max_lag
     return {
         "autocorrelation": r,
         "band": band,
         "outside": outside,
-        "expected_outside": (1 - confidence) * max_lag,
+        "expected_outside": expected,
         "confidence": confidence,
+        "white": outside <= max(2.0, 3 * expected),
     }
 
 

@@ -36,9 +36,11 @@ import os
 import sys
 import warnings
 
+from realize import __version__
 from realize.cli import convert, data, demo, fit, info, reverse, simulate
 from realize.cli._common import Console, Parser, UsageError
 from realize.cli._common import load_model as _load_model
+from realize.errors import RealizeError
 
 __all__ = ["main", "build_parser"]
 
@@ -72,8 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.output, args.order
     ('fit', 'y', 4)
     """
-    from realize import __version__
-
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "-q",
@@ -154,8 +154,6 @@ def main(argv=None) -> int:
     # model) say nothing a user can act on: the summary shows the result (a fit of -inf,
     # 'stable NO')
     numpy_fp = r"(overflow|invalid value|divide by zero|underflow) encountered"
-
-    from realize.errors import RealizeError
 
     status = 0
     with warnings.catch_warnings():

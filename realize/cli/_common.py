@@ -12,11 +12,13 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 
+import realize
 from realize._checks import as_float, as_int
-from realize.errors import InvalidValueError
+from realize.errors import FormatError, InvalidValueError
 
 __all__ = [
     "ORDER_RULES",
@@ -150,9 +152,6 @@ def order(text: str):
 # ---------------------------------------------------------------------- model files
 def load_model(path: str):
     """The StateSpace in a model file (or the ``.model`` of a saved result)."""
-    import realize
-    from realize.errors import FormatError
-
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     obj = realize.load(path)
@@ -166,8 +165,6 @@ def load_model(path: str):
 
 def check_destination(path, option: str) -> None:
     """Refuse, before any work, a file path whose folder does not exist."""
-    from realize.errors import InvalidValueError
-
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     if not os.path.isdir(folder):
         raise InvalidValueError(f"{option}: no such folder {folder} (for {path})")
@@ -181,10 +178,6 @@ def save_model(model, path) -> str:
     by saving beside it under a temporary ``.npz`` name and renaming, which also leaves
     no half-written file behind on failure.
     """
-    import tempfile
-
-    import realize
-
     check_destination(path, "--save")
     path = os.path.abspath(os.fspath(path))
     fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".realize-", dir=os.path.dirname(path))

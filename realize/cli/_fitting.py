@@ -17,11 +17,16 @@ errors are white (an output-error model, whose subspace noise model alone is off
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import os
+import warnings
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
+import realize
 from realize.cli._common import (
     Console,
     check_destination,
@@ -31,13 +36,14 @@ from realize.cli._common import (
     print_model,
     save_model,
 )
+from realize.errors import DataError, InvalidValueError
 from realize.identify import METHODS
 from realize.identify.order import (
     VALIDATION_HORIZONS,
     VALIDATION_MAX_ORDER,
     select_order_by_validation,
 )
-from realize.identify.validation import operating_point
+from realize.identify.validation import assess_neural_fit, operating_point, whiteness
 
 __all__ = [
     "FitJob",
@@ -153,8 +159,6 @@ def identify(y, u, args, con: Console, label: str, valid, window: int):
     on the validation data ``valid = (y_valid, u_valid)``; the selection dict describes
     its choice for the report.
     """
-    import realize
-
     options = {"method": args.method, "feedthrough": args.feedthrough, "stable": args.stable}
     text = f"{args.method.upper()}, order {args.order}, {y.shape[0]} samples"
     if args.order != "validate":
@@ -223,9 +227,6 @@ def labelled(model, input_names, output_names, input_units, output_units, name):
 
 def with_model(result, model):
     """The identification result with its model replaced (labels, sampling period)."""
-    import copy
-    import dataclasses
-
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         try:
             return dataclasses.replace(result, model=model)
@@ -235,8 +236,6 @@ def with_model(result, model):
     try:
         clone.model = model
     except AttributeError:
-        from types import SimpleNamespace
-
         clone = SimpleNamespace(
             model=model,
             order=result.order,
@@ -254,11 +253,6 @@ def refine(result, args, con: Console, y_train, u_train):
     ``info`` the PEM result. The estimation data are taken without the offsets that a
     detrended identification removed, as the model maps them.
     """
-    import warnings
-
-    import realize
-    from realize.errors import InvalidValueError
-
     model = result.model
     u_mean, y_mean = operating_point(result, model)
     y = np.asarray(y_train, dtype=float).reshape(len(y_train), -1) - y_mean
@@ -315,8 +309,6 @@ def whiteness_verdict(assessment: dict, y_valid, refined: bool) -> dict | None:
     ``text`` (the summary line), ``simulation_outside`` (the simulation errors' count
     per channel, or None).
     """
-    from realize.identify.validation import whiteness
-
     w = assessment["whiteness"]
     if w is None:
         return None
@@ -361,8 +353,6 @@ def whiteness_verdict(assessment: dict, y_valid, refined: bool) -> dict | None:
 # ---------------------------------------------------------------------- the neural model
 def grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, window, test=None):
     """The neural state-space model grown from the linear result, and its scores."""
-    from realize.errors import DataError
-
     if u_train is None:
         raise DataError(
             "--nonlinear: expected inputs (--input): the neural model simulates from inputs"
@@ -373,7 +363,6 @@ def grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, win
         raise DataError(
             f"--nonlinear: expected torch (pip install 'realize[nn]'), got {err}"
         ) from None
-    from realize.identify.validation import assess_neural_fit
 
     con.say(f"growing a neural state-space model for {args.budget:g} s ...")
     fitted = fit_neural_ssm(

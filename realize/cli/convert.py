@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import realize
 from realize.canonical import FORM_ALIASES, FORMS
 from realize.cli._common import Console, check_destination, print_model, save_model
 
@@ -35,7 +36,6 @@ def add_arguments(parser) -> None:
 
 def run(args, con: Console, model) -> dict:
     """Run ``realize convert`` on ``model``, read from ``args.model``; returns the summary."""
-    import realize
     from realize.report import model_summary
 
     if args.save is not None:

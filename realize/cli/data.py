@@ -6,9 +6,13 @@ with their units (``u [V]``), so that ``realize fit FILE --input u --output y`` 
 as it is.
 """
 
+import inspect
+import os
+
 import numpy as np
 
-from realize.cli._common import Console
+from realize.cli._common import Console, check_destination
+from realize.errors import DataError
 
 HELP = "list the shipped data sets, or export one to a file"
 DESCRIPTION = (
@@ -21,8 +25,6 @@ EPILOG = "Example: realize data wiener_hammerstein --out data.csv"
 
 def names() -> list[str]:
     """The loaders of :mod:`realize.datasets`, from its ``__all__``."""
-    import inspect
-
     import realize.datasets as datasets
 
     return [n for n in datasets.__all__ if inspect.isfunction(getattr(datasets, n))]
@@ -67,10 +69,7 @@ def columns(ds, split: str) -> dict:
 
 def run(args, con: Console) -> dict:
     """Run ``realize data``; returns the JSON summary."""
-    import os
-
     import realize.datasets as datasets
-    from realize.errors import DataError
 
     if args.name is None:
         if args.out is not None or args.split is not None:
@@ -110,7 +109,6 @@ def run(args, con: Console) -> dict:
         con.say(f"  {'source':<10} {ds.source}")
         con.say(f"export it with: realize data {args.name} --out data.csv")
         return summary
-    from realize.cli._common import check_destination
     from realize.tabular import write_table
 
     check_destination(args.out, "--out")

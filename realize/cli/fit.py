@@ -7,6 +7,8 @@ import numpy as np
 
 from realize.cli import _fitting
 from realize.cli._common import Console, fraction, positive_float
+from realize.errors import DataError, RealizeWarning, ShapeError
+from realize.identify.validation import whiteness
 
 HELP = "identify a state-space model from a data file"
 DESCRIPTION = (
@@ -58,7 +60,6 @@ def add_arguments(parser) -> None:
 
 def _read_data(args, con: Console):
     """Outputs, inputs (or None), their column names, the sampling period and its unit."""
-    from realize.errors import DataError
     from realize.tabular import read_table
 
     with con.step(f"reading {args.data}"):
@@ -105,8 +106,6 @@ def _check_orientation(x, option: str, keys: str, source: str) -> None:
     Time runs down the rows; an NPZ array of shape (1, T) reads as T one-sample
     channels ``name:0 .. name:T-1``, which no identification can use.
     """
-    from realize.errors import ShapeError
-
     T, k = x.shape
     if T < k:
         raise ShapeError(
@@ -130,7 +129,6 @@ def _warn_unused(table, used: set, args, out_cols) -> None:
     unused = [c for c in table.names if c not in used and not _is_clock(table.columns[c])]
     if not unused:
         return
-    from realize.errors import RealizeWarning
     from realize.tabular import split_name_unit
 
     listed = ", ".join(repr(c) for c in unused)
@@ -165,9 +163,6 @@ def _warn_swapped(y, u, out_cols, in_cols) -> None:
     'outputs' beside a coloured 'input' are the signature of --input and --output
     swapped (or of an output drowned in measurement noise).
     """
-    from realize.errors import RealizeWarning
-    from realize.identify.validation import whiteness
-
     lags = min(SWAP_TEST_LAGS, y.shape[0] - 1)
 
     def white(x) -> np.ndarray:
@@ -186,8 +181,6 @@ def _warn_swapped(y, u, out_cols, in_cols) -> None:
 
 def _split(args, y, u):
     """Estimation and validation parts: the last ``--validate`` fraction validates."""
-    from realize.errors import DataError
-
     T = y.shape[0]
     n_valid = int(round(args.validate * T))
     n_train = T - n_valid

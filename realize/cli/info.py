@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+import realize
 from realize.cli._common import Console, print_model
 
 HELP = "describe a saved model"
@@ -23,8 +24,6 @@ def run(args, con: Console, model) -> dict:
     con.say(f"{args.model}: {model!r}".splitlines()[0])
     print_model(con, summary)
     if model.is_stable() and model.m and model.n:
-        import realize
-
         try:
             hsv = np.asarray(realize.hankel_singular_values(model))
         except (ImportError, AttributeError):

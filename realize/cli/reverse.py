@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import realize
 from realize.cli._common import Console, check_destination, print_model, save_model
 
 HELP = "the backward (reverse-time) model"
@@ -19,7 +20,6 @@ def add_arguments(parser) -> None:
 
 def run(args, con: Console, model) -> dict:
     """Run ``realize reverse`` on ``model``, read from ``args.model``; returns the summary."""
-    import realize
     from realize.report import model_summary
 
     check_destination(args.save, "--save")

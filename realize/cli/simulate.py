@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from realize.cli._common import Console, positive_int, time_unit
+from realize.errors import DataError
 
 HELP = "simulate a saved model"
 DESCRIPTION = (
@@ -45,7 +46,6 @@ def add_arguments(parser) -> None:
 
 def _inputs(args, model):
     """The input signals (steps, m), or None for a model without inputs."""
-    from realize.errors import DataError
     from realize.tabular import read_table
 
     if not model.m:

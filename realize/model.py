@@ -43,7 +43,6 @@ from realize._checks import (
     describe,
 )
 from realize.errors import InvalidValueError, NotStableError, ShapeError
-from realize.lti import gain_at as _gain_at  # noqa: F401  (its former name, still imported)
 
 __all__ = ["StateSpace"]
 

@@ -436,7 +436,7 @@ def test_dcgain_cancelled_and_repeated_integrators(rng):
 
 def test_continuous_gain_helper_python_control_cases():
     """The helper also serves continuous time (s = 0): python-control's test_dc_gain_cont."""
-    from realize.model import _gain_at
+    from realize.lti import gain_at as _gain_at
 
     np.testing.assert_allclose(_gain_at([[-2.0]], [[6.0]], [[5.0]], [[0.0]], 0.0), [[15.0]])
     G = _gain_at([[-2.0]], [[6.0, 4.0]], [[5.0], [7.0], [11.0]], np.zeros((3, 2)), 0.0)

@@ -107,6 +107,21 @@ def test_backward_innovation_form_szego(rng):
         assert np.all(np.abs(np.linalg.eigvals(bwd.A - bwd.K @ bwd.C)) < 1)
 
 
+@pytest.mark.parametrize("innovation_input", [False, True])
+def test_backward_model_without_innovation_form(rng, innovation_input):
+    """innovation=False returns the backward noise model only (it raised KeyError 'K'),
+    the same second-order model as with the innovation form attached."""
+    sys = random_statespace(rng, 3, 0, 2, noise=not innovation_input, innovation=innovation_input)
+    plain = realize.backward_model(sys, innovation=False)
+    full = realize.backward_model(sys)
+    assert not plain.has_innovation_form and full.has_innovation_form
+    for name in ("A", "C", "Q", "R", "S"):
+        np.testing.assert_allclose(getattr(plain, name), getattr(full, name), atol=1e-13)
+    np.testing.assert_allclose(
+        model_covariances(plain, 8), model_covariances(sys, 8).transpose(0, 2, 1), atol=1e-9
+    )
+
+
 def test_backward_sample_path_read_backwards(rng):
     # a long backward simulation, reversed, has the forward lag-one covariance Lambda_1
     sys = realize.StateSpace([[0.7, 0.4], [-0.3, 0.5]], C=[[1.0, 0.5]], Q=np.eye(2), R=[[0.2]])

@@ -14,9 +14,10 @@ torch.set_default_dtype(torch.float32)
 
 SMALL = dict(n_heads=2, chunk=4, select_k=2, n_fading=2, scan_backend="naive")
 VARIANTS = {
-    "topk-fifo": {},
-    "threshold": dict(selection="threshold", threshold_alpha=0.5),
-    "score-evict": dict(eviction="score", select_k=3),
+    "default": {},
+    "topk-fifo": dict(selection="topk", eviction="fifo"),
+    "threshold": dict(selection="threshold", threshold_alpha=0.5, eviction="fifo"),
+    "score-evict": dict(selection="topk", eviction="score", select_k=3),
     "bmojo-f": dict(n_eidetic=0),
     "swa": dict(n_eidetic=0, ssm=False),
     "mamba": dict(n_eidetic=0, attention=False),
@@ -27,13 +28,18 @@ def _lm(seed, **kw):
     torch.manual_seed(seed)
     opts = {**SMALL, **kw}
     n_eid = opts.pop("n_eidetic", 3)
-    return BMOJOLM(23, 16, 2, 4, window=6, n_eidetic=n_eid, **opts).double()
+    lm = BMOJOLM(23, 16, 2, 4, window=6, n_eidetic=n_eid, **opts).double()
+    for layer in lm.layers:
+        if layer.mixer.n_eidetic:  # as if trained: the threshold test picks some tokens
+            layer.mixer.innovation_scale.mul_(0.5)
+    return lm
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("seed", [0, 1])
 def test_causal_including_selection(variant, seed):
-    lm = _lm(seed, **VARIANTS[variant])
+    # eval: a training forward pass moves the threshold's running scale after it selects
+    lm = _lm(seed, **VARIANTS[variant]).eval()
     g = torch.Generator().manual_seed(seed)
     tok = torch.randint(0, 23, (2, 30), generator=g)
     full = lm(tok)
@@ -76,7 +82,7 @@ def test_recurrent_cache_equals_full_forward(variant, seed):
 def test_selection_is_used():
     """The eidetic store changes the output: removing it (n_eidetic=0, same weights) differs
     at positions past the first window, and not before the first store is visible."""
-    lm = _lm(0)
+    lm = _lm(0, selection="topk", eviction="fifo")
     lm_f = _lm(0, n_eidetic=0)
     lm_f.load_state_dict(lm.state_dict(), strict=False)
     tok = torch.randint(0, 23, (2, 30), generator=torch.Generator().manual_seed(7))
@@ -151,6 +157,42 @@ def test_threshold_is_chi_square_quantile():
     assert math.isclose(blk.tau, chi2.ppf(0.95, 8))
 
 
+def test_threshold_is_rescaled_by_the_running_median_score():
+    """The critical value is tau * s / m (s the running median score, m the chi-square
+    median); a training forward pass moves s toward the batch median by the momentum and
+    selects with the s it started with; evaluation and no_grad passes leave s alone."""
+    from scipy.stats import chi2
+
+    torch.manual_seed(0)
+    blk = BMOJOBlock(8, 3, 4, 6, n_heads=2, chunk=4, scale_momentum=0.25, scan_backend="naive")
+    m = chi2.median(8)
+    assert math.isclose(float(blk.innovation_scale), m, rel_tol=1e-6)
+    assert math.isclose(float(blk.threshold()), chi2.ppf(0.99, 8), rel_tol=1e-6)
+    x = torch.randn(3, 20, 8)
+    s_prev = torch.nn.functional.pad(blk.ssm(x), (0, 0, 1, 0))[:, :-1]
+    median = float(blk.innovation_score(x, s_prev)[0].detach().median())
+    with torch.no_grad():
+        blk(x)
+    blk.eval()
+    blk(x)
+    assert math.isclose(float(blk.innovation_scale), m, rel_tol=1e-6)
+    blk.train()
+    with torch.no_grad():  # the threshold this pass selects with: the starting one
+        blk.innovation_scale.fill_(median * chi2.median(8) / chi2.ppf(0.99, 8))
+    blk(x)
+    want = 0.75 * median * chi2.median(8) / chi2.ppf(0.99, 8) + 0.25 * median
+    assert math.isclose(float(blk.innovation_scale), want, rel_tol=1e-5)
+    # the store of that pass: the tokens whose score exceeded the batch median
+    score = blk.innovation_score(x, s_prev)[0].detach()
+    for c in range(1, blk.eidetic_index.shape[1]):
+        valid = blk.eidetic_valid[:, c]
+        picked = blk.eidetic_index[:, c]
+        assert (score.gather(1, picked)[valid] > median).all()
+        assert valid.sum(1).tolist() == [
+            min(int((score[b, : 4 * c] > median).sum()), 6) for b in range(3)
+        ]
+
+
 def test_topk_ties_break_toward_earlier_token():
     score = torch.tensor([[1.0, 3.0, 2.0, 3.0, 3.0, 0.0]])
     idx, sc, val = select_candidates(score, 10, "topk", 2, 0.0)
@@ -198,7 +240,10 @@ def test_store_update_matches_reference(eviction, seed):
 
 def test_store_visible_only_from_next_chunk():
     torch.manual_seed(0)
-    blk = BMOJOBlock(8, 3, 4, 3, n_heads=2, chunk=4, select_k=1, scan_backend="naive").double()
+    blk = BMOJOBlock(
+        8, 3, 4, 3, n_heads=2, chunk=4, selection="topk", select_k=1, eviction="fifo",
+        scan_backend="naive",
+    ).double()
     blk(torch.randn(1, 20, 8, dtype=torch.float64))
     idx, val = blk.eidetic_index[0], blk.eidetic_valid[0]
     assert not val[0].any()

@@ -32,7 +32,7 @@ class BMOJOBlock(nn.Module):
         Eidetic store size (``0``: B'MOJO-F).
     **options
         Keywords ``n_heads, chunk, n_fading, selection, select_k, threshold_alpha,
-        eviction, attention, ssm, conv_kernel, expand, scan_backend``
+        scale_momentum, eviction, attention, ssm, conv_kernel, expand, scan_backend``
         (:data:`~realize.nn.bmojo.config.BLOCK_OPTIONS`), with the defaults and meanings
         of :class:`BMOJOConfig`.
 
@@ -41,7 +41,11 @@ class BMOJOBlock(nn.Module):
     See the module docstring for the innovation test, the selection and the store. After a
     forward pass, ``innovation_nll`` holds the innovations' Gaussian negative
     log-likelihood (a scalar tensor, 0 without eidetic memory) and ``eidetic_index``,
-    ``eidetic_valid`` (batch, n_chunks, n_eidetic) the store seen by each chunk.
+    ``eidetic_valid`` (batch, n_chunks, n_eidetic) the store seen by each chunk. The buffer
+    ``innovation_scale`` (the running median score that calibrates the threshold test, see
+    :meth:`threshold`) moves after each forward pass in training mode with gradients on, so a
+    model in training mode may select differently from one call to the next; evaluation mode
+    and ``torch.no_grad()`` leave it fixed.
 
     Examples
     --------
@@ -95,8 +99,12 @@ class BMOJOBlock(nn.Module):
             from scipy.stats import chi2
 
             self.tau = float(chi2.ppf(1.0 - cfg.threshold_alpha, cfg.d_model))
+            self.chi2_median = float(chi2.median(cfg.d_model))
+            self.scale_momentum = cfg.scale_momentum
             self.predictor = nn.Linear(cfg.d_model, cfg.d_model)
             self.log_lambda = nn.Parameter(torch.zeros(cfg.d_model))
+            # running median of the scores, a robust estimate of their scale (see threshold())
+            self.register_buffer("innovation_scale", torch.tensor(self.chi2_median))
         self.innovation_nll = torch.zeros(())
         self.eidetic_index = self.eidetic_valid = None
 
@@ -121,6 +129,24 @@ class BMOJOBlock(nn.Module):
         score = (e.square() * torch.exp(-self.log_lambda)).sum(-1)
         return score, 0.5 * (score + self.log_lambda.sum()) / self.d_model
 
+    def threshold(self) -> torch.Tensor:
+        """Critical value of the innovation test, a 0-d tensor.
+
+        ``tau * s / m``: the chi-square quantile ``tau = chi2.ppf(1 - threshold_alpha,
+        d_model)`` rescaled by the running median ``s`` of the scores (the buffer
+        ``innovation_scale``) over the median ``m`` of the chi-square law. With a calibrated
+        ``Lambda`` (``s = m``) this is the textbook test; while the learned ``Lambda`` lags
+        the predictor, or when heavy-tailed innovations inflate its maximum-likelihood
+        estimate, the median keeps the test at its level for the typical token (a robust
+        scale estimate, as the median absolute deviation is for a standard deviation).
+        """
+        return self.innovation_scale * (self.tau / self.chi2_median)
+
+    def _update_scale(self, score: torch.Tensor) -> None:
+        """Move ``innovation_scale`` toward the median score of a training batch."""
+        m = self.scale_momentum
+        self.innovation_scale.mul_(1.0 - m).add_(m * score.detach().float().median())
+
     def _schedule(self, score: torch.Tensor):
         """Eidetic store seen by each chunk, (batch, n_chunks, n_eidetic) index and valid."""
         bsz, L = score.shape
@@ -132,12 +158,13 @@ class BMOJOBlock(nn.Module):
             "valid": torch.zeros(bsz, M, dtype=torch.bool, device=score.device),
         }
         idx, val = [], []
+        tau = self.threshold()
         for c in range(nc):
             idx.append(store["index"])
             val.append(store["valid"])
             if (c + 1) * cs <= L and c < nc - 1:
                 i, sc, v = select_candidates(
-                    score[:, c * cs : (c + 1) * cs], c * cs, self.selection, self.select_k, self.tau
+                    score[:, c * cs : (c + 1) * cs], c * cs, self.selection, self.select_k, tau
                 )
                 store = update_store(store, {"index": i, "score": sc, "valid": v}, M, self.eviction)
         return torch.stack(idx, 1), torch.stack(val, 1)
@@ -165,8 +192,12 @@ class BMOJOBlock(nn.Module):
             s_prev = F.pad(s, (0, 0, 1, 0))[:, :-1]
             score, nll = self.innovation_score(x, s_prev)
             self.innovation_nll = nll.mean()
+            update = self.training and torch.is_grad_enabled() and self.selection == "threshold"
             with torch.no_grad():
                 idx, val = self._schedule(score.detach())
+                # after the selection: a forward pass selects with the scale it started with
+                if update:
+                    self._update_scale(score)
             self.eidetic_index, self.eidetic_valid = idx, val
         return self.attn(x, idx, val, s if self.n_fading else None)
 
@@ -223,7 +254,7 @@ class BMOJOBlock(nn.Module):
         y = self.attn.step(x_t, cache["attn"], eidetic=eidetic, fading=fading)
         if self.n_eidetic and (t + 1) % cs == 0:
             i, sc, v = select_candidates(
-                cache["pending"], t + 1 - cs, self.selection, self.select_k, self.tau
+                cache["pending"], t + 1 - cs, self.selection, self.select_k, self.threshold()
             )
             # the chunk's keys and values are the newest `chunk` entries of the window cache
             kw, vw = cache["attn"]["k"][:, -cs:], cache["attn"]["v"][:, -cs:]

@@ -36,6 +36,7 @@ BLOCK_OPTIONS = (
     "selection",
     "select_k",
     "threshold_alpha",
+    "scale_momentum",
     "eviction",
     "attention",
     "ssm",
@@ -87,14 +88,20 @@ class BMOJOConfig:
         Chunk length of the eidetic store's updates (default ``window``; at most ``window``).
     n_fading : int
         Fading-memory (SSM output) tokens read per query.
-    selection : {"topk", "threshold"}
-        Candidate rule of the innovation test.
+    selection : {"threshold", "topk"}
+        Candidate rule: ``"threshold"`` (default) admits every token of a chunk that passes
+        the calibrated chi-square innovation test; ``"topk"`` the ``select_k`` most
+        surprising tokens of each chunk (see :mod:`realize.nn.bmojo`).
     select_k : int or None
         Candidates per chunk for ``"topk"`` (default ``max(1, chunk // 4)``).
     threshold_alpha : float
-        Level of the chi-square test for ``"threshold"``.
-    eviction : {"fifo", "score"}
-        Eviction policy of the eidetic store.
+        Level of the chi-square test for ``"threshold"`` (default 0.01).
+    scale_momentum : float
+        Momentum in ``(0, 1]`` of the running median score that calibrates the test
+        (default 0.1: it follows the predictor within some tens of training steps).
+    eviction : {"score", "fifo"}
+        Eviction policy of the eidetic store: keep the largest scores (default) or the most
+        recently picked tokens.
     attention, ssm : bool
         Switch the attention or the SSM off (sliding-window Transformer: ``ssm=False``;
         Mamba-like: ``attention=False``).
@@ -130,10 +137,11 @@ class BMOJOConfig:
     n_heads: int = 4
     chunk: int | None = None
     n_fading: int = 1
-    selection: str = "topk"
+    selection: str = "threshold"
     select_k: int | None = None
     threshold_alpha: float = 0.01
-    eviction: str = "fifo"
+    scale_momentum: float = 0.1
+    eviction: str = "score"
     attention: bool = True
     ssm: bool = True
     conv_kernel: int = 4
@@ -170,6 +178,10 @@ class BMOJOConfig:
         if not (_is_real(self.threshold_alpha) and 0 < self.threshold_alpha < 1):
             raise InvalidValueError(
                 f"threshold_alpha: expected a level in (0, 1), got {self.threshold_alpha!r}"
+            )
+        if not (_is_real(self.scale_momentum) and 0 < self.scale_momentum <= 1):
+            raise InvalidValueError(
+                f"scale_momentum: expected a number in (0, 1], got {self.scale_momentum!r}"
             )
         if not (_is_real(self.mlp_ratio) and 0 <= self.mlp_ratio <= CONFIG_LIMITS["mlp_ratio"]):
             raise InvalidValueError(

@@ -16,10 +16,9 @@ Positions enter through ALiBi biases (Press et al., 2022) on the window keys,
 ``-slope_h (t - j)``, which depend only on the distance and so carry over to longer
 sequences; each kind of memory token gets one learned bias per head instead.
 
-The full-sequence forward splits the queries into chunks of ``chunk`` positions and runs one
-:func:`torch.nn.functional.scaled_dot_product_attention` call with an additive mask over
-``window + chunk - 1`` window keys, the memory keys and ``n_fading + chunk - 1`` fading keys
-per chunk: memory and time are linear in the length. :meth:`SlidingWindowAttention.step`
+The full-sequence forward projects the queries, keys and values and hands them to
+:func:`realize.nn.ops.window_attention` (a chunked SDPA call on the CPU, FlexAttention or a
+Triton kernel on the GPU): memory and time are linear in the length. :meth:`SlidingWindowAttention.step`
 decodes one token from a cache of the last ``window`` keys and values.
 """
 
@@ -31,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from realize._checks import as_int
+from realize._checks import as_choice, as_int
 from realize.errors import InvalidValueError, ShapeError
+from realize.nn.ops.window_attention import BACKENDS, window_attention
 
 __all__ = ["SlidingWindowAttention", "alibi_slopes", "causal_depthwise_conv"]
 
@@ -88,6 +88,9 @@ class SlidingWindowAttention(nn.Module):
         Whether eidetic memory tokens will be passed (creates their bias).
     bias : bool
         Biases in the projections.
+    backend : {"auto", "naive", "chunk", "flex", "triton"}
+        Kernel of the full-sequence forward (:func:`realize.nn.ops.window_attention`); the
+        attribute ``backend`` may be changed later.
 
     Notes
     -----
@@ -123,6 +126,7 @@ class SlidingWindowAttention(nn.Module):
         conv_kernel: int = 4,
         eidetic: bool = True,
         bias: bool = False,
+        backend: str = "auto",
     ):
         super().__init__()
         d_model = as_int(d_model, "d_model", low=1)
@@ -137,6 +141,7 @@ class SlidingWindowAttention(nn.Module):
         self.head_dim = d_model // n_heads
         self.chunk = as_int(window if chunk is None else chunk, "chunk", low=1)
         self.n_fading = n_fading
+        self.backend = as_choice(backend, "backend", ("auto", *BACKENDS))
         self.conv_kernel = max(int(conv_kernel), 1)
         if self.conv_kernel > 1:
             # start as a "token shift": the current token plus half the previous one (as in
@@ -219,104 +224,41 @@ class SlidingWindowAttention(nn.Module):
             raise ShapeError(
                 f"x: expected a sequence at least as long as the window ({self.window}), got length {L}"
             )
-        cs = self.chunk
-        nc = -(-L // cs)
-        q, k, v = self.qkv(self._conv(x)).split(d, dim=-1)
-        q, k, v = (self._heads(F.pad(z, (0, 0, 0, nc * cs - L))) for z in (q, k, v))
-        # the query positions of chunk c, (nc, cs, 1)
-        t = torch.arange(nc, device=x.device)[:, None] * cs + torch.arange(cs, device=x.device)
-        t = t[..., None]
-        parts = [self._window_part(k, v, t)]
+        q, k, v = (self._heads(z) for z in self.qkv(self._conv(x)).split(d, dim=-1))
+        memory = {}
         if (
             eidetic_index is not None
             and eidetic_index.shape[-1] > 0
             and self.eidetic_bias is not None
         ):
-            parts.append(self._eidetic_part(k, v, t, eidetic_index, eidetic_valid))
+            nc = -(-L // self.chunk)
+            if (
+                eidetic_index.shape[:2] != (bsz, nc)
+                or eidetic_valid is None
+                or eidetic_valid.shape != eidetic_index.shape
+            ):
+                raise ShapeError(
+                    f"eidetic_index: expected shape ({bsz}, {nc}, M) with a matching "
+                    f"eidetic_valid, got {tuple(eidetic_index.shape)}"
+                )
+            memory.update(
+                eidetic_index=eidetic_index,
+                eidetic_valid=eidetic_valid,
+                eidetic_bias=self.eidetic_bias,
+            )
         if fading is not None and self.n_fading > 0:
             if fading.shape != x.shape:
                 raise ShapeError(
                     f"fading: expected shape {tuple(x.shape)}, got {tuple(fading.shape)}"
                 )
-            parts.append(self._fading_part(fading, t))
-        return self._attend(q, parts, L)
-
-    # Each part of the keys is (keys, values, bias) for every chunk: keys and values
-    # (batch, n_chunks, n_heads, n_keys, head_dim) and an additive mask broadcastable to
-    # (batch, n_chunks, n_heads, chunk, n_keys), -inf where a query may not read a key.
-    def _chunk_keys(self, z, n_keys: int, n_chunks: int):
-        """Rows ``c*chunk + i`` (i < n_keys) of z (b, Lp', H, hd) for every chunk c."""
-        return z.unfold(1, n_keys, self.chunk)[:, :n_chunks].permute(0, 1, 2, 4, 3)
-
-    def _key_positions(self, n_chunks: int, before: int, n_keys: int, device):
-        """The positions ``c*chunk - before + i`` (i < n_keys) of those keys, (nc, 1, n_keys)."""
-        first = torch.arange(n_chunks, device=device)[:, None, None] * self.chunk - before
-        return first + torch.arange(n_keys, device=device)
-
-    def _window_part(self, k, v, t):
-        """Window keys of chunk c: positions ``c*chunk - window + 1 + i``, i < window + chunk - 1,
-        with the ALiBi bias ``-slope_h (t - j)``."""
-        W, nc, dt = self.window, t.shape[0], k.dtype
-        nw = W + self.chunk - 1
-        j = self._key_positions(nc, W - 1, nw, k.device)
-        ok = (t - j < W) & (j <= t) & (j >= 0)  # (nc, cs, nw)
-        dist = (t - j).to(dt)
-        slopes = -self.slopes.to(dt)[:, None, None]
-        bias = torch.where(ok[:, None], slopes * dist[:, None], _NEG.to(k.device, dt))
-        kw, vw = (self._chunk_keys(F.pad(z, (0, 0, 0, 0, W - 1, 0)), nw, nc) for z in (k, v))
-        return kw, vw, bias
-
-    def _eidetic_part(self, k, v, t, eidetic_index, eidetic_valid):
-        """The eidetic tokens of each chunk, read once they have left the query's window."""
-        bsz, nc, dt = k.shape[0], t.shape[0], k.dtype
-        if (
-            eidetic_index.shape[:2] != (bsz, nc)
-            or eidetic_valid is None
-            or eidetic_valid.shape != eidetic_index.shape
-        ):
-            raise ShapeError(
-                f"eidetic_index: expected shape ({bsz}, {nc}, M) with a matching "
-                f"eidetic_valid, got {tuple(eidetic_index.shape)}"
+            kf, vf = self.memory_kv(fading)
+            memory.update(
+                fading_k=kf, fading_v=vf, fading_bias=self.fading_bias, n_fading=self.n_fading
             )
-        M = eidetic_index.shape[-1]
-        idx = eidetic_index.reshape(bsz, nc * M)[:, :, None, None].expand(
-            -1, -1, self.n_heads, self.head_dim
+        y = window_attention(
+            q, k, v, self.slopes, self.window, chunk=self.chunk, backend=self.backend, **memory
         )
-        ke = torch.gather(k, 1, idx).unflatten(1, (nc, M)).permute(0, 1, 3, 2, 4)
-        ve = torch.gather(v, 1, idx).unflatten(1, (nc, M)).permute(0, 1, 3, 2, 4)
-        vis = eidetic_valid[:, :, None, :] & (eidetic_index[:, :, None, :] <= t[None] - self.window)
-        bias = torch.where(
-            vis[:, :, None], self.eidetic_bias.to(dt)[:, None, None], _NEG.to(k.device, dt)
-        )
-        return ke, ve, bias
-
-    def _fading_part(self, fading, t):
-        """Fading tokens ``t - window - n_fading < j <= t - window`` of each query."""
-        W, nf, cs, nc = self.window, self.n_fading, self.chunk, t.shape[0]
-        before, nk = W + nf - 1, nf + cs - 1
-        kf, vf = self.memory_kv(F.pad(fading, (0, 0, before, nc * cs - fading.shape[1])))
-        jf = self._key_positions(nc, before, nk, fading.device)
-        okf = (jf <= t - W) & (jf > t - W - nf) & (jf >= 0)
-        dt = kf.dtype
-        bias = torch.where(
-            okf[:, None], self.fading_bias.to(dt)[:, None, None], _NEG.to(fading.device, dt)
-        )
-        return self._chunk_keys(kf, nk, nc), self._chunk_keys(vf, nk, nc), bias
-
-    def _attend(self, q, parts, L: int):
-        """One attention call per chunk over all the parts' keys; (batch, L, d_model)."""
-        bsz, Lp, H, hd = q.shape
-        nc, cs = Lp // self.chunk, self.chunk
-        K = torch.cat([z.expand(bsz, nc, H, -1, hd) for z, _, _ in parts], dim=3)
-        V = torch.cat([z.expand(bsz, nc, H, -1, hd) for _, z, _ in parts], dim=3)
-        mask = torch.cat([b.expand(bsz, nc, H, cs, -1) for _, _, b in parts], dim=-1)
-        Q = q.unflatten(1, (nc, cs)).permute(0, 1, 3, 2, 4)  # (b, nc, H, cs, hd)
-        y = F.scaled_dot_product_attention(
-            Q.flatten(0, 1), K.flatten(0, 1), V.flatten(0, 1), attn_mask=mask.flatten(0, 1)
-        )
-        return self.out(
-            y.unflatten(0, (bsz, nc)).permute(0, 1, 3, 2, 4).reshape(bsz, Lp, -1)[:, :L]
-        )
+        return self.out(y.reshape(bsz, L, d))
 
     # ------------------------------------------------------------------ decoding
     def init_cache(self, batch_size: int, device=None, dtype=None) -> dict:

@@ -9,6 +9,9 @@ Operations
 ----------
 selective_scan, selective_scan_step
     Mamba's input-dependent diagonal recurrence (:mod:`realize.nn.ops.selective_scan`).
+window_attention
+    Sliding-window attention over eidetic and fading memory
+    (:mod:`realize.nn.ops.window_attention`).
 lti_scan, fft_conv, lti_kernel
     Time-invariant state-space recurrences: chunked scan and FFT convolution
     (:mod:`realize.nn.ops.lti`).
@@ -19,11 +22,13 @@ from __future__ import annotations
 import realize.nn.ops.selective_scan as _selective_scan_pkg  # noqa: F401  (binds the subpackage first)
 from realize.nn.ops.lti import fft_conv, lti_kernel, lti_recurrent, lti_scan
 from realize.nn.ops.selective_scan import available_backends, selective_scan, selective_scan_step
+from realize.nn.ops.window_attention import window_attention
 
 __all__ = [
     "selective_scan",
     "selective_scan_step",
     "available_backends",
+    "window_attention",
     "fft_conv",
     "lti_kernel",
     "lti_recurrent",

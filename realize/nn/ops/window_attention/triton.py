@@ -1,0 +1,251 @@
+"""Window attention on the GPU: a Triton forward kernel with online softmax.
+
+One program owns ``BLOCK_M`` consecutive queries of one (batch, head) pair and visits, in
+order, the only keys those queries may read:
+
+1. window keys ``m0 - window + 1 .. m0 + BLOCK_M - 1`` in tiles of ``BLOCK_N`` (ALiBi bias);
+2. for each chunk the block touches, that chunk's ``M`` eidetic keys, loaded straight from
+   the sequence's keys through ``eidetic_index`` (no gathered copy), in tiles of ``BLOCK_E``;
+3. fading keys ``m0 - window - n_fading + 1 .. m0 + BLOCK_M - 1 - window``.
+
+Scores are masked with the rules of :mod:`._common` and folded into a running maximum,
+normaliser and weighted sum (the online softmax of Milakov and Gimelshein, 2018, as in
+FlashAttention, Dao et al., 2022), so the ``(length, keys)`` score matrix never exists: the
+kernel reads q, k, v (and the fading keys) about ``(window + BLOCK_M) / BLOCK_M`` times and
+writes y once.
+
+The backward pass is not a kernel: a ``torch.autograd.Function`` saves the inputs and
+recomputes the attention through :mod:`.chunk` under autograd (one extra forward). Accumulation
+is float32 (float64 for float64 inputs). Runs under ``TRITON_INTERPRET=1`` on the CPU (for the
+tests).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import torch
+
+from realize.errors import InvalidValueError
+from realize.nn.ops.window_attention import chunk as _chunk
+from realize.nn.ops.window_attention._common import check_inputs
+
+__all__ = ["window_attention"]
+
+try:  # the module is imported only when backend="triton" is asked for
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - triton is part of realize[nn] on Linux
+    triton = None
+
+
+if triton is not None:
+
+    @triton.jit
+    def _fold(s, ok, vals, m_i, l_i, acc):
+        """Fold one tile of scores ``s`` (masked by ``ok``) and values into the running
+        maximum ``m_i``, normaliser ``l_i`` and weighted sum ``acc``."""
+        s = tl.where(ok, s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        # a row that has read nothing yet keeps m = -inf; shift it by 0 instead
+        m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+        alpha = tl.exp(m_i - m_safe)
+        p = tl.exp(s - m_safe[:, None])
+        l_i = l_i * alpha + tl.sum(p, 1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(vals.dtype), vals, input_precision="ieee")
+        return m_new, l_i, acc
+
+    @triton.jit
+    def _rows(ptr, base, j, ok, row, dd, dmask):
+        """Rows ``j`` (where ``ok``) of one head of a (batch, length, H, hd) tensor."""
+        return tl.load(
+            ptr + base + j[:, None] * row + dd[None, :], ok[:, None] & dmask[None, :], 0.0
+        )
+
+    @triton.jit
+    def _fwd(
+        Q, K, V, KF, VF, IDX, VALID, SLOPES, EB, FB, Y,
+        L, H, HD, NC, M, W, CS, NF, scale,
+        HAS_EID: tl.constexpr,
+        HAS_FAD: tl.constexpr,
+        IS64: tl.constexpr,
+        BLOCK_M: tl.constexpr,
+        BLOCK_N: tl.constexpr,
+        BLOCK_E: tl.constexpr,
+        BLOCK_D: tl.constexpr,
+    ):  # fmt: skip
+        pid_m = tl.program_id(0)
+        bh = tl.program_id(1)
+        b = bh // H
+        h = bh % H
+        m0 = pid_m * BLOCK_M
+        t = m0 + tl.arange(0, BLOCK_M)
+        dd = tl.arange(0, BLOCK_D)
+        dmask = dd < HD
+        row = H * HD  # (batch, length, H, hd) contiguous: position stride
+        base = b * L * row + h * HD
+        ACC = tl.float64 if IS64 else tl.float32
+        q = _rows(Q, base, t, t < L, row, dd, dmask)
+        q = (q.to(ACC) * scale).to(ACC)
+        m_i = tl.full([BLOCK_M], float("-inf"), ACC)
+        l_i = tl.zeros([BLOCK_M], ACC)
+        acc = tl.zeros([BLOCK_M, BLOCK_D], ACC)
+        slope = tl.load(SLOPES + h).to(ACC)
+        # 1. the window band
+        for n0 in range(m0 - W + 1, m0 + BLOCK_M, BLOCK_N):
+            j = n0 + tl.arange(0, BLOCK_N)
+            jm = (j >= 0) & (j < L)
+            kk = _rows(K, base, j, jm, row, dd, dmask)
+            vv = _rows(V, base, j, jm, row, dd, dmask)
+            s = tl.dot(q, tl.trans(kk.to(ACC)), input_precision="ieee")
+            dist = (t[:, None] - j[None, :]).to(ACC)
+            ok = jm[None, :] & (j[None, :] <= t[:, None]) & (t[:, None] - j[None, :] < W)
+            m_i, l_i, acc = _fold(s - slope * dist, ok, vv.to(ACC), m_i, l_i, acc)
+        # 2. the eidetic keys of every chunk this block touches
+        if HAS_EID:
+            eb = tl.load(EB + h).to(ACC)
+            c_hi = tl.minimum((m0 + BLOCK_M - 1) // CS, NC - 1)
+            for c in range(m0 // CS, c_hi + 1):
+                for e0 in range(0, M, BLOCK_E):
+                    e = e0 + tl.arange(0, BLOCK_E)
+                    em = e < M
+                    j = tl.load(IDX + (b * NC + c) * M + e, em, 0)
+                    ev = tl.load(VALID + (b * NC + c) * M + e, em, 0) != 0
+                    jm = em & ev & (j >= 0) & (j < L)
+                    kk = _rows(K, base, j, jm, row, dd, dmask)
+                    vv = _rows(V, base, j, jm, row, dd, dmask)
+                    s = tl.dot(q, tl.trans(kk.to(ACC)), input_precision="ieee")
+                    ok = jm[None, :] & ((t // CS)[:, None] == c) & (j[None, :] <= t[:, None] - W)
+                    m_i, l_i, acc = _fold(s + eb, ok, vv.to(ACC), m_i, l_i, acc)
+        # 3. the fading band
+        if HAS_FAD:
+            fb = tl.load(FB + h).to(ACC)
+            for n0 in range(m0 - W - NF + 1, m0 + BLOCK_M - W, BLOCK_N):
+                j = n0 + tl.arange(0, BLOCK_N)
+                jm = (j >= 0) & (j < L)
+                kk = _rows(KF, base, j, jm, row, dd, dmask)
+                vv = _rows(VF, base, j, jm, row, dd, dmask)
+                s = tl.dot(q, tl.trans(kk.to(ACC)), input_precision="ieee")
+                ok = (
+                    jm[None, :]
+                    & (j[None, :] <= t[:, None] - W)
+                    & (j[None, :] > t[:, None] - W - NF)
+                )
+                m_i, l_i, acc = _fold(s + fb, ok, vv.to(ACC), m_i, l_i, acc)
+        y = acc / tl.where(l_i > 0, l_i, 1.0)[:, None]  # rows past the end read nothing
+        tl.store(
+            Y + base + t[:, None] * row + dd[None, :],
+            y.to(Y.dtype.element_ty),
+            (t[:, None] < L) & dmask[None, :],
+        )
+
+
+def _pow2(n: int, low: int = 16) -> int:
+    return max(low, 1 << (max(int(n), 1) - 1).bit_length())
+
+
+def _forward(a):
+    q = a.q.contiguous()
+    B, L, H, hd = q.shape
+    y = torch.empty_like(q)
+    dummy = q.new_zeros(1)
+    idx = valid = dummy
+    M = 0
+    if a.has_eidetic:
+        idx = a.eidetic_index.contiguous()
+        valid = a.eidetic_valid.to(torch.int8).contiguous()
+        M = idx.shape[-1]
+    kf = a.fading_k.contiguous() if a.has_fading else dummy
+    vf = a.fading_v.contiguous() if a.has_fading else dummy
+    eb = a.eidetic_bias.contiguous() if a.has_eidetic else dummy
+    fb = a.fading_bias.contiguous() if a.has_fading else dummy
+    BLOCK_M = 32 if L >= 32 else 16
+    BLOCK_N = 32 if a.window + BLOCK_M > 48 else 16
+    grid = (triton.cdiv(L, BLOCK_M), B * H)
+    _fwd[grid](
+        q, a.k.contiguous(), a.v.contiguous(), kf, vf, idx, valid,
+        a.slopes.contiguous(), eb, fb, y,
+        L, H, hd, a.n_chunks, M, a.window, a.chunk, a.n_fading, 1.0 / math.sqrt(hd),
+        HAS_EID=a.has_eidetic,
+        HAS_FAD=a.has_fading,
+        IS64=q.dtype == torch.float64,
+        BLOCK_M=BLOCK_M,
+        BLOCK_N=BLOCK_N,
+        BLOCK_E=_pow2(min(M, 64)),
+        BLOCK_D=_pow2(hd),
+    )  # fmt: skip
+    return y
+
+
+_NAMES = ("q", "k", "v", "slopes", "eidetic_bias", "fading_k", "fading_v", "fading_bias")
+
+
+class _WindowAttention(torch.autograd.Function):
+    """Triton forward; the backward recomputes the attention through ``chunk`` (autograd)."""
+
+    @staticmethod
+    def forward(ctx, a, *tensors):
+        ctx.a = a
+        ctx.save_for_backward(*tensors)
+        return _forward(a)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a = ctx.a
+        tensors = [None if x is None else x.detach().requires_grad_(n) for x, n in
+                   zip(ctx.saved_tensors, ctx.needs_input_grad[1:])]  # fmt: skip
+        kw = dict(zip(_NAMES, tensors))
+        with torch.enable_grad():
+            y = _chunk.window_attention(
+                **kw,
+                window=a.window,
+                chunk=a.chunk,
+                eidetic_index=a.eidetic_index,
+                eidetic_valid=a.eidetic_valid,
+                n_fading=a.n_fading,
+            )
+            wrt = [x for x in tensors if x is not None and x.requires_grad]
+            grads = iter(torch.autograd.grad(y, wrt, gy))
+        return (
+            None,
+            *(next(grads) if x is not None and x.requires_grad else None for x in tensors),
+        )
+
+
+def window_attention(
+    q,
+    k,
+    v,
+    slopes,
+    window,
+    *,
+    chunk=None,
+    eidetic_index=None,
+    eidetic_valid=None,
+    eidetic_bias=None,
+    fading_k=None,
+    fading_v=None,
+    fading_bias=None,
+    n_fading=0,
+):
+    """Window attention by the Triton kernel; the signature and result of
+    :func:`naive.window_attention`.
+
+    Raises
+    ------
+    realize.errors.InvalidValueError
+        Triton missing, or CPU tensors without ``TRITON_INTERPRET=1``.
+    """
+    if triton is None:
+        raise InvalidValueError("backend: expected triton to be installed for backend='triton'")
+    if q.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        raise InvalidValueError(
+            f"q: expected a CUDA tensor for backend='triton' (or TRITON_INTERPRET=1), got device {q.device}"
+        )
+    a = check_inputs(
+        q, k, v, slopes, window, chunk, eidetic_index, eidetic_valid, eidetic_bias,
+        fading_k, fading_v, fading_bias, n_fading,
+    )  # fmt: skip
+    tensors = (q, k, v, a.slopes, a.eidetic_bias, a.fading_k, a.fading_v, a.fading_bias)
+    return _WindowAttention.apply(a, *tensors)

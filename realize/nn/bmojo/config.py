@@ -126,6 +126,18 @@ class BMOJOConfig:
     configuration (a checkpoint's): vocab_size <= 16,777,216; d_model <= 65,536;
     n_layers <= 1,024; d_state <= 4,096; window, n_eidetic, n_fading <= 1,048,576;
     n_heads, conv_kernel <= 1,024; expand <= 64; mlp_ratio <= 64.
+
+    Examples
+    --------
+    >>> config = BMOJOConfig(vocab_size=50, d_model=32, window=8, n_eidetic=4)
+    >>> config.chunk, config.select_k  # defaults drawn from the window
+    (8, 2)
+    >>> BMOJOConfig.variant("mamba", d_model=32).attention
+    False
+    >>> BMOJOConfig(window=8, chunk=16)
+    Traceback (most recent call last):
+    ...
+    realize.errors.InvalidValueError: chunk: expected an integer in [1, 8], got 16
     """
 
     vocab_size: int = 256

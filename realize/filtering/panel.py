@@ -32,7 +32,14 @@ __all__ = ["is_dask", "Panel", "panel", "panel_loglik", "panel_filter", "panel_e
 
 
 def is_dask(x) -> bool:
-    """Whether ``x`` is a dask collection (decided without importing dask)."""
+    """Whether ``x`` is a dask collection (decided without importing dask).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da
+    >>> is_dask(da.zeros(3)), is_dask(np.zeros(3))
+    (True, False)
+    """
     return type(x).__module__.split(".")[0] == "dask"
 
 
@@ -62,6 +69,14 @@ class Panel:
     data : tuple
         The (rechunked, possibly persisted) y and u: the blocks' data live on a
         distributed cluster as long as the panel holds them.
+
+    Examples
+    --------
+    >>> import dask.array as da, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> pan = panel(sys, da.zeros((5, 20, 1), chunks=(2, 20, 1)))
+    >>> pan.N, pan.bounds, len(pan.blocks), pan.prep.T
+    (5, [(0, 2), (2, 4), (4, 5)], 3, 20)
     """
 
     model: dict
@@ -233,6 +248,16 @@ def panel_loglik(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) ->
     """:func:`realize.loglik` of a panel: the (N,) log-likelihoods, chunk by chunk.
 
     ``options`` are ``method``, ``steady_state`` and ``tol`` of :func:`realize.loglik`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = np.stack([sys.simulate(T=50, rng=seed) for seed in range(6)])  # (N, T, p)
+    >>> panel_y = da.from_array(y, chunks=(2, 50, 1))
+    >>> ll = panel_loglik(sys, panel_y)
+    >>> ll.shape, bool(np.allclose(ll, [realize.loglik(sys, series) for series in y]))
+    ((6,), True)
     """
     import dask
 
@@ -277,7 +302,20 @@ def _gather(parts: list, sizes: list):
 
 def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> FilterResult:
     """:func:`realize.kalman_filter` of a panel, gathered into one :class:`FilterResult`
-    with a leading axis N; ``options`` as in :func:`realize.kalman_filter`."""
+    with a leading axis N; ``options`` as in :func:`realize.kalman_filter`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = np.stack([sys.simulate(T=50, rng=seed) for seed in range(6)])  # (N, T, p)
+    >>> panel_y = da.from_array(y, chunks=(2, 50, 1))
+    >>> res = panel_filter(sys, panel_y)
+    >>> res.predicted_state.shape
+    (6, 50, 1)
+    >>> bool(np.allclose(res.loglik, [realize.loglik(sys, series) for series in y]))
+    True
+    """
     import dask
 
     from realize.filtering.filter import kalman_filter
@@ -325,6 +363,17 @@ def panel_em_start(sys, y, u=None, x0=None, P0=None, init="auto"):
         ``e_step(theta) -> (loglik, statistics)`` as
         :func:`~realize.filtering.em.expected_statistics`, one round trip to the
         workers per call; the panel is persisted once.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = np.stack([sys.simulate(T=50, rng=seed) for seed in range(6)])  # (N, T, p)
+    >>> panel_y = da.from_array(y, chunks=(2, 50, 1))
+    >>> theta, e_step = panel_em_start(sys, panel_y)
+    >>> loglik, statistics = e_step(theta)
+    >>> bool(np.isclose(loglik, sum(realize.loglik(sys, series) for series in y)))
+    True
     """
     import dask
 

@@ -40,7 +40,13 @@ _NEG = torch.tensor(float("-inf"))  # the mask of a key a query may not read
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
-    """ALiBi slopes ``2^(-8 h / n_heads)``, h = 1..n_heads (Press et al., 2022, Section 3)."""
+    """ALiBi slopes ``2^(-8 h / n_heads)``, h = 1..n_heads (Press et al., 2022, Section 3).
+
+    Examples
+    --------
+    >>> alibi_slopes(4).tolist()
+    [0.25, 0.0625, 0.015625, 0.00390625]
+    """
     return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_heads) for h in range(n_heads)])
 
 
@@ -57,6 +63,13 @@ def causal_depthwise_conv(x: torch.Tensor, weight: torch.Tensor, bias=None) -> t
     Returns
     -------
     y : (batch, length, d) tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.arange(1.0, 6.0).reshape(1, 5, 1)
+    >>> causal_depthwise_conv(x, torch.tensor([[1.0, 1.0]])).flatten().tolist()  # x[t-1] + x[t]
+    [1.0, 3.0, 5.0, 7.0, 9.0]
     """
     k = weight.shape[1]
     xp = F.pad(x.transpose(1, 2), (k - 1, 0))

@@ -38,6 +38,8 @@ import torch
 
 from realize._checks import as_float, as_int, as_timeseries
 from realize.errors import DataError, InvalidValueError, RealizeWarning
+from realize.identify import n4sid
+from realize.model import StateSpace
 from realize.nn.neural_ssm import NeuralStateSpace
 
 __all__ = ["fit_neural_ssm", "NeuralFitResult"]
@@ -136,15 +138,12 @@ def _validation_split(y, u, validation, window, horizon):
 
 def _linear_start(y, u, init, order):
     """(StateSpace, u_mean, y_mean) from init="auto", a StateSpace or an n4sid result."""
-    from realize.model import StateSpace
-
     m, p = u.shape[1], y.shape[1]
     if isinstance(init, str):
         if init != "auto":
             raise InvalidValueError(
                 f"init: expected 'auto', a StateSpace or an n4sid result, got {init!r}"
             )
-        from realize.identify import n4sid
 
         res = n4sid(y, u, order=order, feedthrough=True, detrend=True, stable=True)
         return res.model, res.u_mean, res.y_mean

@@ -51,8 +51,13 @@ import torch
 from torch import nn
 
 from realize._checks import as_float, as_int, as_matrix, as_timeseries
+from realize._ext._neural_simulate import mlp_state_recursion
 from realize._linalg import symmetrize
-from realize.errors import DataError, InvalidValueError, NonFiniteError
+from realize.errors import DataError, FormatError, InvalidValueError, NonFiniteError
+from realize.model import StateSpace
+from realize.nn import _checkpoint
+from realize.riccati import dlyap
+from realize.simulation import simulate_states
 
 __all__ = ["NeuralStateSpace", "ACTIVATIONS"]
 
@@ -469,8 +474,6 @@ class NeuralStateSpace(nn.Module):
 
     def _simulate_compiled(self, u: np.ndarray, x0: np.ndarray) -> np.ndarray:
         """Raw outputs (T, p) from a raw state x0 at the first sample of u."""
-        from realize._ext._neural_simulate import mlp_state_recursion
-
         w = self._weights()
         n, H = self.n, self.hidden
         un = (u - w["u_mean"]) / w["u_scale"]
@@ -524,8 +527,6 @@ class NeuralStateSpace(nn.Module):
         No pickle: the file holds the state dict and ``{"format": "realize.NeuralStateSpace",
         "config": ...}`` metadata (see :mod:`realize.nn._checkpoint`).
         """
-        from realize.nn import _checkpoint
-
         _checkpoint.save(path, self, _TAG, self.config())
 
     @classmethod
@@ -541,9 +542,6 @@ class NeuralStateSpace(nn.Module):
             Not such a file, a configuration out of bounds, tensors that do not match it,
             or NaN/Inf weights.
         """
-        from realize.errors import FormatError
-        from realize.nn import _checkpoint
-
         header = _checkpoint.read_header(path)
         config = _checkpoint.read_config(header, _TAG)
         keys = {"n", "m", "p", "hidden", "depth", "activation", "window", "dt"}
@@ -583,8 +581,6 @@ class NeuralStateSpace(nn.Module):
             ``(x, u)``. The constant terms of the affine approximation are not part of it.
             Before training it equals the starting realization (to rounding).
         """
-        from realize.model import StateSpace
-
         x = np.zeros(self.n) if x is None else as_matrix(x, "x", self.n, 1).ravel()
         u = np.zeros(self.m) if u is None else as_matrix(u, "u", self.m, 1).ravel()
         ref = self.A
@@ -681,8 +677,6 @@ def _normalized_realization(sys, *, u0, y0, u_mean, u_scale, y_mean, y_scale, x_
 
 
 def _linear_states(A, B, C, D, u):
-    from realize.simulation import simulate_states
-
     return simulate_states(A, B, C, D, u, None, None, np.zeros(A.shape[0]))
 
 
@@ -690,8 +684,6 @@ def _state_covariance(A, B):
     """Stationary state covariance under unit white inputs (identity if A is not stable)."""
     n = A.shape[0]
     if B.shape[1] and np.max(np.abs(np.linalg.eigvals(A))) < 1.0:
-        from realize.riccati import dlyap
-
         return dlyap(A, B @ B.T)
     return np.eye(n)
 

@@ -26,9 +26,12 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.linalg import block_diag
 from torch import nn
 
+from realize.bilinear import BilinearStateSpace
 from realize.errors import InvalidValueError, NotStableError, ShapeError
+from realize.model import StateSpace
 from realize.nn import lift as _lift
 from realize.nn.ops import (
     fft_conv,
@@ -301,7 +304,6 @@ class SSMLayer(nn.Module):
         lam_c = r * np.exp(1j * rng.uniform(0.05, np.pi - 0.05, n_c))
         lam_r = rng.uniform(0.5, 0.95, n_r)
         blocks = [np.diag(lam_r)] + [np.array([[z.real, -z.imag], [z.imag, z.real]]) for z in lam_c]
-        from scipy.linalg import block_diag
 
         Ad = block_diag(*blocks) if nd else np.zeros((0, 0))
         shift = np.eye(ns, k=-1)
@@ -361,8 +363,6 @@ class SSMLayer(nn.Module):
             A that has no such form ("diagonal" needs a diagonalizable A, "companion" a
             cyclic one), or an unknown parametrization.
         """
-        from realize.model import StateSpace
-
         if not isinstance(sys, StateSpace):
             raise InvalidValueError(f"sys: expected a realize.StateSpace, got {type(sys).__name__}")
         if parametrization not in PARAMETRIZATIONS:
@@ -412,8 +412,6 @@ class SSMLayer(nn.Module):
             In the layer's own coordinates (block-diagonal real modal form for
             "diagonal", companion form for "companion", ...).
         """
-        from realize.model import StateSpace
-
         with torch.no_grad():
             A, B, C, D = (x.detach().to("cpu", torch.float64).numpy() for x in self.matrices())
         return StateSpace(A, B, C, D)
@@ -774,8 +772,6 @@ class SelectiveSSM(nn.Module):
         With ``y = sys.simulate(v, noise=False)``, ``y[t] = h[t-1]`` (the state before step
         t), and ``C[t]' h[t] + D x_c[t]`` is the block's output (before the gate).
         """
-        from realize.bilinear import BilinearStateSpace
-
         N = self.d_state
         with torch.no_grad():
             delta, B, C, _ = self._features(x)

@@ -42,12 +42,22 @@ import json
 import math
 import os
 import time
+import tomllib
 
 import torch
 import torch.nn.functional as F
 
 from realize._progress import progress_bar
 from realize.errors import FormatError, InvalidValueError
+from realize.nn import _checkpoint
+from realize.nn.bmojo import BMOJOLM, BMOJOConfig
+from realize.nn.data import (
+    DEFAULT_VAL_PLAYS,
+    load_shakespeare,
+    mqar,
+    random_batch,
+    shakespeare_splits,
+)
 
 __all__ = ["load_config", "train", "main"]
 
@@ -118,8 +128,6 @@ def load_config(path) -> dict:
             with open(path, encoding="utf-8") as f:
                 cfg = json.load(f)
         else:
-            import tomllib
-
             with open(path, "rb") as f:
                 cfg = tomllib.load(f)
     except (OSError, ValueError) as err:
@@ -131,8 +139,6 @@ def load_config(path) -> dict:
 
 def normalize_config(cfg: dict) -> dict:
     """Fill defaults and reject unknown keys."""
-    from realize.nn.bmojo import BMOJOConfig
-
     extra = set(cfg) - {"model", "data", "train"}
     if extra:
         raise FormatError(
@@ -165,8 +171,6 @@ class _Data:
     def __init__(self, data: dict, seed: int):
         self.cfg, self.seed = data, seed
         if data["kind"] == "shakespeare":
-            from realize.nn.data import DEFAULT_VAL_PLAYS, load_shakespeare, shakespeare_splits
-
             text = load_shakespeare(data["path"])
             self.train_ids, self.val_ids, self.tokenizer = shakespeare_splits(
                 text, tuple(data["val_plays"] or DEFAULT_VAL_PLAYS)
@@ -176,8 +180,6 @@ class _Data:
             self.vocab_size = data["vocab_size"]
 
     def batch(self, step: int, split: str = "train", seq_len: int | None = None):
-        from realize.nn.data import mqar, random_batch
-
         d = self.cfg
         g = torch.Generator().manual_seed(
             self.seed * 1_000_003 + step + (1 << 40 if split == "val" else 0)
@@ -243,8 +245,6 @@ def _load_optimizer(opt, path: str) -> int:
     The whole file is checked (header, metadata, tensor names, shapes and finite values,
     see :mod:`realize.nn._checkpoint`) before the optimizer is changed.
     """
-    from realize.nn import _checkpoint
-
     params = [p for g in opt.param_groups for p in g["params"]]
     header = _checkpoint.read_header(path)
     meta = header.metadata
@@ -348,8 +348,6 @@ def train(cfg: dict, *, log=None) -> dict:
     (2, ['checkpoint.safetensors', 'config.json', 'final.json', 'metrics.jsonl',
          'optimizer.safetensors'])
     """
-    from realize.nn.bmojo import BMOJOLM
-
     cfg = normalize_config(cfg)
     t, d = cfg["train"], cfg["data"]
     world, rank = _process_group()
@@ -421,8 +419,6 @@ def _process_group() -> tuple[int, int]:
 
 def _model_config(model: dict, vocab_size: int, seq_len: int):
     """The BMOJOConfig of the [model] table, checked against the sequence length."""
-    from realize.nn.bmojo import BMOJOConfig
-
     config = BMOJOConfig(**{**model, "vocab_size": vocab_size})
     if config.attention and seq_len < config.window:
         raise InvalidValueError(

@@ -222,3 +222,49 @@ def test_dispatch():
     y = window_attention(x["q"], x["k"], x["v"], fixed["slopes"], 5)
     ref = window_attention(x["q"], x["k"], x["v"], fixed["slopes"], 5, backend="chunk")
     assert torch.equal(y, ref)
+
+
+def sequential_schedule(score, cs, M, selection, k, tau, eviction):
+    """The store of each chunk by merging chunk after chunk (B'MOJO's own bookkeeping)."""
+    from realize.nn.bmojo.selection import select_candidates, update_store
+
+    B, L = score.shape
+    nc = -(-L // cs)
+    store = {
+        "index": torch.zeros(B, M, dtype=torch.long),
+        "score": torch.full((B, M), float("-inf"), dtype=score.dtype),
+        "valid": torch.zeros(B, M, dtype=torch.bool),
+    }
+    idx, val = [], []
+    for c in range(nc):
+        idx.append(torch.where(store["valid"], store["index"], 0))
+        val.append(store["valid"])
+        if (c + 1) * cs <= L and c < nc - 1:
+            i, sc, v = select_candidates(score[:, c * cs : (c + 1) * cs], c * cs, selection, k, tau)
+            store = update_store(store, {"index": i, "score": sc, "valid": v}, M, eviction)
+    return torch.stack(idx, 1), torch.stack(val, 1)
+
+
+@pytest.mark.parametrize("selection", ["topk", "threshold"])
+@pytest.mark.parametrize("eviction", ["score", "fifo"])
+def test_eidetic_schedule_matches_sequential_store(selection, eviction):
+    from realize.nn.ops.window_attention import eidetic_schedule
+
+    g = torch.Generator().manual_seed(len(selection) + len(eviction))
+    n_stored = 0
+    for _ in range(25):
+        L, cs = (
+            int(torch.randint(2, 50, (1,), generator=g)),
+            int(torch.randint(1, 9, (1,), generator=g)),
+        )
+        M, k = (
+            int(torch.randint(1, 9, (1,), generator=g)),
+            int(torch.randint(1, cs + 1, (1,), generator=g)),
+        )
+        # integer scores: many ties, which both must break toward the earlier token
+        score = torch.randint(0, 6, (3, L), generator=g).double()
+        ref = sequential_schedule(score, cs, M, selection, k, 2.5, eviction)
+        got = eidetic_schedule(score, cs, M, selection, k, 2.5, eviction)
+        assert torch.equal(got[1], ref[1]) and torch.equal(got[0], ref[0]), (L, cs, M, k)
+        n_stored += int(ref[1].sum())
+    assert n_stored > 100  # the stores were not all empty

@@ -20,6 +20,9 @@ values (shapes and mask rules in :mod:`._common`). Backends, all with one signat
     eidetic keys and its fading keys, online softmax); the backward recomputes through
     ``chunk``. A GPU (or the CPU under ``TRITON_INTERPRET=1``).
 
+:func:`eidetic_schedule` computes the ``eidetic_index``/``eidetic_valid`` inputs, the store
+of B'MOJO seen by every chunk, with one batched sort (:mod:`.schedule`).
+
 ``backend="auto"`` picks ``flex`` for CUDA tensors (float16, bfloat16, float32) when torch
 has FlexAttention, ``triton`` for other CUDA tensors, and ``chunk`` otherwise: on the CPU
 FlexAttention cannot train and its eager form is slower than the chunked SDPA path
@@ -33,8 +36,9 @@ import importlib.util
 import os
 
 from realize.errors import InvalidValueError
+from realize.nn.ops.window_attention.schedule import eidetic_schedule
 
-__all__ = ["window_attention", "BACKENDS", "available_backends"]
+__all__ = ["window_attention", "eidetic_schedule", "BACKENDS", "available_backends"]
 
 BACKENDS = ("naive", "chunk", "flex", "triton")
 

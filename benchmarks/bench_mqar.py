@@ -97,16 +97,19 @@ def main(argv=None):
     p.add_argument("--min-gap", type=int, default=32)
     p.add_argument("--d-model", type=int, default=32)
     p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--alpha", type=float, default=0.05)
+    # the selection rule: BMOJOConfig's defaults unless given
+    p.add_argument("--alpha", type=float, default=None, help="threshold_alpha")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--window", type=int, default=8, help="B'MOJO's attention window")
     p.add_argument("--n-eidetic", type=int, default=12, help="B'MOJO's eidetic store size")
     p.add_argument("--d-state", type=int, default=8, help="B'MOJO's SSM state size")
-    p.add_argument("--chunk", type=int, default=8, help="B'MOJO's chunk (store update period)")
-    p.add_argument("--selection", default="topk", choices=["threshold", "topk"])
-    p.add_argument("--select-k", type=int, default=8, help="tokens per chunk for topk")
-    p.add_argument("--eviction", default="score", choices=["fifo", "score"])
+    p.add_argument("--chunk", type=int, default=None, help="B'MOJO's chunk (store update period)")
+    p.add_argument("--selection", default=None, choices=["threshold", "topk"])
+    p.add_argument("--select-k", type=int, default=None, help="tokens per chunk for topk")
+    p.add_argument("--eviction", default=None, choices=["fifo", "score"])
+    p.add_argument("--scale-momentum", type=float, default=None)
+    p.add_argument("--innovation-weight", type=float, default=None)
     p.add_argument("--eval-batches", type=int, default=8)
     p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     p.add_argument(
@@ -129,13 +132,17 @@ def main(argv=None):
         window=a.window,
         n_eidetic=a.n_eidetic,
         n_heads=4,
+    )
+    rule = dict(
         chunk=a.chunk,
         selection=a.selection,
         select_k=a.select_k,
         threshold_alpha=a.alpha,
         eviction=a.eviction,
-        innovation_weight=1.0,
+        scale_momentum=a.scale_momentum,
+        innovation_weight=a.innovation_weight,
     )
+    base.update({k: v for k, v in rule.items() if v is not None})
     ref = BMOJOLM(config=BMOJOConfig(**base))
     device = torch.device(a.device)
     budget, params = ref.memory_floats(), ref.num_parameters()

@@ -1,6 +1,6 @@
 #!/bin/bash
 # MQAR for the four B'MOJO variants on one CUDA GPU (see benchmarks/bench_mqar.py); the five
-# runs (B'MOJO with two selection rules, B'MOJO-F, SWA, Mamba-like) share the GPU in parallel
+# runs (B'MOJO with its default selection rule and with top-k, B'MOJO-F, SWA, Mamba-like) share the GPU in parallel
 # processes, each with a training-time budget of BUDGET seconds. Results: $OUT/mqar_*.json.
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} OPENBLAS_NUM_THREADS=1
 OUT=${OUT:-.}

@@ -1,0 +1,116 @@
+"""MQAR recall against the memory budget, for B'MOJO and its three variants (CPU).
+
+The budget is B'MOJO's floats stored per sequence when decoding
+(:meth:`realize.nn.BMOJOLM.memory_floats`), set by its eidetic store size ``n_eidetic``
+(one budget per value of ``--stores``); at each budget the other variants get the same floats
+as a larger SSM state (B'MOJO-F, Mamba-like) or a larger window (sliding-window
+Transformer), and an MLP width that matches B'MOJO's parameter count (as in
+``bench_mqar.py``, whose sizing this script reuses). B'MOJO runs with the default selection
+rule of :class:`realize.nn.BMOJOConfig`. Prints one table: recall per variant and budget.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_mqar_budget.py --steps 250 --stores 4,8,16,32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+from bench_mqar import sized
+
+from realize.nn import BMOJOLM, BMOJOConfig
+from realize.nn.train import train
+
+VARIANTS = ("bmojo", "bmojo-f", "swa", "mamba")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=250)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--vocab", type=int, default=32)
+    p.add_argument("--pairs", type=int, default=4)
+    p.add_argument("--seq-len", type=int, default=64)
+    p.add_argument("--min-gap", type=int, default=24)
+    p.add_argument("--d-model", type=int, default=32)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--window", type=int, default=8)
+    p.add_argument("--d-state", type=int, default=8)
+    p.add_argument("--stores", default="4,8,16,32", help="B'MOJO's n_eidetic, one per budget")
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="bench_mqar_budget.json")
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    rows = []
+    for store in (int(s) for s in a.stores.split(",")):
+        base = dict(
+            vocab_size=a.vocab,
+            d_model=a.d_model,
+            n_layers=a.layers,
+            d_state=a.d_state,
+            window=a.window,
+            n_eidetic=store,
+        )
+        ref = BMOJOLM(config=BMOJOConfig(**base))
+        budget, params = ref.memory_floats(), ref.num_parameters()
+        for name in a.variants.split(","):
+            cfg = sized(name, base, budget, params)
+            if cfg.attention and cfg.window >= a.min_gap:
+                print(f"{name} at budget {budget}: window {cfg.window} >= min_gap, skipped")
+                continue
+            run = {
+                "model": cfg.to_dict(),
+                "data": dict(
+                    kind="mqar",
+                    vocab_size=a.vocab,
+                    n_pairs=a.pairs,
+                    min_gap=a.min_gap,
+                    seq_len=a.seq_len,
+                    batch_size=a.batch,
+                ),
+                "train": dict(
+                    steps=a.steps,
+                    seed=a.seed,
+                    out_dir=f"runs/mqar_budget_{name}_{store}",
+                    checkpoint_every=0,
+                    eval_batches=8,
+                    resume=False,
+                    threads=1,
+                    progress=False,
+                ),
+            }
+            t0 = time.perf_counter()
+            m = train(run)
+            model = m.pop("model")
+            row = dict(
+                variant=name,
+                budget=budget,
+                memory_floats=model.memory_floats(),
+                params=model.num_parameters(),
+                window=cfg.window if cfg.attention else 0,
+                d_state=cfg.d_state if cfg.ssm else 0,
+                n_eidetic=cfg.n_eidetic,
+                steps=m["steps_done"],
+                val_acc=m["val_acc"],
+                seconds=time.perf_counter() - t0,
+            )
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    with open(a.out, "w") as f:
+        json.dump({"args": vars(a), "rows": rows}, f, indent=1)
+    budgets = sorted({r["budget"] for r in rows})
+    print("\n| variant | " + " | ".join(f"{b} floats" for b in budgets) + " |")
+    print("|---|" + "---|" * len(budgets))
+    for name in a.variants.split(","):
+        acc = {r["budget"]: r["val_acc"] for r in rows if r["variant"] == name}
+        cells = [f"{acc[b]:.3f}" if b in acc else "-" for b in budgets]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -87,6 +87,32 @@ def sized(name: str, base: dict, budget: int, params: int) -> BMOJOConfig:
     return best[1]
 
 
+def mqar_run(cfg: BMOJOConfig, a, steps: int, out_dir: str, **train_fields) -> dict:
+    """The :func:`realize.nn.train.train` configuration of one MQAR run (data from the
+    arguments ``a``: vocab, pairs, min_gap, seq_len, batch, seed)."""
+    return {
+        "model": cfg.to_dict(),
+        "data": dict(
+            kind="mqar",
+            vocab_size=a.vocab,
+            n_pairs=a.pairs,
+            min_gap=a.min_gap,
+            seq_len=a.seq_len,
+            batch_size=a.batch,
+        ),
+        "train": dict(
+            steps=steps,
+            seed=a.seed,
+            out_dir=out_dir,
+            checkpoint_every=0,
+            resume=False,
+            threads=1,
+            progress=False,
+            **train_fields,
+        ),
+    }
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=600)
@@ -158,32 +184,18 @@ def main(argv=None):
             rate = steps_per_second(cfg, a)
             steps = max(1, min(a.steps, int(rate * a.time_budget)))
             print(f"{name}: {rate:.1f} steps/s on {device}: {steps} steps", flush=True)
-        run = {
-            "model": cfg.to_dict(),
-            "data": dict(
-                kind="mqar",
-                vocab_size=a.vocab,
-                n_pairs=a.pairs,
-                min_gap=a.min_gap,
-                seq_len=a.seq_len,
-                batch_size=a.batch,
-            ),
-            "train": dict(
-                steps=steps,
-                lr=a.lr,
-                warmup=a.warmup,
-                seed=a.seed,
-                out_dir=f"runs/mqar_{name}{a.tag}",
-                checkpoint_every=0,
-                eval_batches=a.eval_batches,
-                log_every=25,
-                resume=False,
-                threads=1,
-                progress=False,
-                device=a.device,
-                max_seconds=1.2 * a.time_budget,
-            ),
-        }
+        run = mqar_run(
+            cfg,
+            a,
+            steps,
+            f"runs/mqar_{name}{a.tag}",
+            lr=a.lr,
+            warmup=a.warmup,
+            eval_batches=a.eval_batches,
+            log_every=25,
+            device=a.device,
+            max_seconds=1.2 * a.time_budget,
+        )
         t0 = time.perf_counter()
         m = train(run, log=lambda r, n=name + a.tag: print(n, r, flush=True))
         model = m.pop("model")

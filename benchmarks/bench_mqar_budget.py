@@ -6,7 +6,9 @@ The budget is B'MOJO's floats stored per sequence when decoding
 as a larger SSM state (B'MOJO-F, Mamba-like) or a larger window (sliding-window
 Transformer), and an MLP width that matches B'MOJO's parameter count (as in
 ``bench_mqar.py``, whose sizing this script reuses). B'MOJO runs with the default selection
-rule of :class:`realize.nn.BMOJOConfig`. Prints one table: recall per variant and budget.
+rule of :class:`realize.nn.BMOJOConfig`. Every query comes at least ``--min-gap`` positions
+after the pairs; a sliding-window Transformer whose window would reach that far at some
+budget is left out there ("-"). Prints one table: recall per variant and budget.
 
 Usage::
 
@@ -20,7 +22,7 @@ import json
 import time
 
 import torch
-from bench_mqar import sized
+from bench_mqar import mqar_run, sized
 
 from realize.nn import BMOJOLM, BMOJOConfig
 from realize.nn.train import train
@@ -34,8 +36,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--vocab", type=int, default=32)
     p.add_argument("--pairs", type=int, default=4)
-    p.add_argument("--seq-len", type=int, default=64)
-    p.add_argument("--min-gap", type=int, default=24)
+    p.add_argument("--seq-len", type=int, default=96)
+    p.add_argument("--min-gap", type=int, default=56)
     p.add_argument("--d-model", type=int, default=32)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--window", type=int, default=8)
@@ -63,27 +65,7 @@ def main(argv=None):
             if cfg.attention and cfg.window >= a.min_gap:
                 print(f"{name} at budget {budget}: window {cfg.window} >= min_gap, skipped")
                 continue
-            run = {
-                "model": cfg.to_dict(),
-                "data": dict(
-                    kind="mqar",
-                    vocab_size=a.vocab,
-                    n_pairs=a.pairs,
-                    min_gap=a.min_gap,
-                    seq_len=a.seq_len,
-                    batch_size=a.batch,
-                ),
-                "train": dict(
-                    steps=a.steps,
-                    seed=a.seed,
-                    out_dir=f"runs/mqar_budget_{name}_{store}",
-                    checkpoint_every=0,
-                    eval_batches=8,
-                    resume=False,
-                    threads=1,
-                    progress=False,
-                ),
-            }
+            run = mqar_run(cfg, a, a.steps, f"runs/mqar_budget_{name}_{store}", eval_batches=8)
             t0 = time.perf_counter()
             m = train(run)
             model = m.pop("model")

@@ -16,7 +16,8 @@ writes y once.
 
 The backward pass is not a kernel: a ``torch.autograd.Function`` saves the inputs and
 recomputes the attention through :mod:`.chunk` under autograd (one extra forward). Accumulation
-is float32 (float64 for float64 inputs). Runs under ``TRITON_INTERPRET=1`` on the CPU (for the
+is float32 (float64 for float64 inputs); 16-bit inputs enter the products as they are (tensor
+cores), float32 ones without TF32 rounding. Runs under ``TRITON_INTERPRET=1`` on the CPU (for the
 tests).
 """
 
@@ -43,7 +44,24 @@ except ImportError:  # pragma: no cover - triton is part of realize[nn] on Linux
 if triton is not None:
 
     @triton.jit
-    def _fold(s, ok, vals, m_i, l_i, acc):
+    def _dot(a, b, LOWP: tl.constexpr):
+        """``a @ b`` accumulated in float32: tensor cores for 16-bit inputs, exact products
+        (no TF32) for float32 and float64."""
+        if LOWP:
+            return tl.dot(a, b)
+        else:
+            return tl.dot(a, b, input_precision="ieee")
+
+    @triton.jit
+    def _cast(x, ACC: tl.constexpr, LOWP: tl.constexpr):
+        """16-bit tiles stay 16-bit (for the tensor cores); others go to the accumulator type."""
+        if LOWP:
+            return x
+        else:
+            return x.to(ACC)
+
+    @triton.jit
+    def _fold(s, ok, vals, m_i, l_i, acc, LOWP: tl.constexpr):
         """Fold one tile of scores ``s`` (masked by ``ok``) and values into the running
         maximum ``m_i``, normaliser ``l_i`` and weighted sum ``acc``."""
         s = tl.where(ok, s, float("-inf"))
@@ -53,7 +71,7 @@ if triton is not None:
         alpha = tl.exp(m_i - m_safe)
         p = tl.exp(s - m_safe[:, None])
         l_i = l_i * alpha + tl.sum(p, 1)
-        acc = acc * alpha[:, None] + tl.dot(p.to(vals.dtype), vals, input_precision="ieee")
+        acc = acc * alpha[:, None] + _dot(p.to(vals.dtype), vals, LOWP)
         return m_new, l_i, acc
 
     @triton.jit
@@ -70,6 +88,7 @@ if triton is not None:
         HAS_EID: tl.constexpr,
         HAS_FAD: tl.constexpr,
         IS64: tl.constexpr,
+        LOWP: tl.constexpr,
         BLOCK_M: tl.constexpr,
         BLOCK_N: tl.constexpr,
         BLOCK_E: tl.constexpr,
@@ -87,7 +106,7 @@ if triton is not None:
         base = b * L * row + h * HD
         ACC = tl.float64 if IS64 else tl.float32
         q = _rows(Q, base, t, t < L, row, dd, dmask)
-        q = (q.to(ACC) * scale).to(ACC)
+        q = _cast(q, ACC, LOWP)
         m_i = tl.full([BLOCK_M], float("-inf"), ACC)
         l_i = tl.zeros([BLOCK_M], ACC)
         acc = tl.zeros([BLOCK_M, BLOCK_D], ACC)
@@ -98,10 +117,10 @@ if triton is not None:
             jm = (j >= 0) & (j < L)
             kk = _rows(K, base, j, jm, row, dd, dmask)
             vv = _rows(V, base, j, jm, row, dd, dmask)
-            s = tl.dot(q, tl.trans(kk.to(ACC)), input_precision="ieee")
+            s = _dot(q, tl.trans(_cast(kk, ACC, LOWP)), LOWP) * scale
             dist = (t[:, None] - j[None, :]).to(ACC)
             ok = jm[None, :] & (j[None, :] <= t[:, None]) & (t[:, None] - j[None, :] < W)
-            m_i, l_i, acc = _fold(s - slope * dist, ok, vv.to(ACC), m_i, l_i, acc)
+            m_i, l_i, acc = _fold(s - slope * dist, ok, _cast(vv, ACC, LOWP), m_i, l_i, acc, LOWP)
         # 2. the eidetic keys of every chunk this block touches
         if HAS_EID:
             eb = tl.load(EB + h).to(ACC)
@@ -115,9 +134,9 @@ if triton is not None:
                     jm = em & ev & (j >= 0) & (j < L)
                     kk = _rows(K, base, j, jm, row, dd, dmask)
                     vv = _rows(V, base, j, jm, row, dd, dmask)
-                    s = tl.dot(q, tl.trans(kk.to(ACC)), input_precision="ieee")
+                    s = _dot(q, tl.trans(_cast(kk, ACC, LOWP)), LOWP) * scale
                     ok = jm[None, :] & ((t // CS)[:, None] == c) & (j[None, :] <= t[:, None] - W)
-                    m_i, l_i, acc = _fold(s + eb, ok, vv.to(ACC), m_i, l_i, acc)
+                    m_i, l_i, acc = _fold(s + eb, ok, _cast(vv, ACC, LOWP), m_i, l_i, acc, LOWP)
         # 3. the fading band
         if HAS_FAD:
             fb = tl.load(FB + h).to(ACC)
@@ -126,13 +145,13 @@ if triton is not None:
                 jm = (j >= 0) & (j < L)
                 kk = _rows(KF, base, j, jm, row, dd, dmask)
                 vv = _rows(VF, base, j, jm, row, dd, dmask)
-                s = tl.dot(q, tl.trans(kk.to(ACC)), input_precision="ieee")
+                s = _dot(q, tl.trans(_cast(kk, ACC, LOWP)), LOWP) * scale
                 ok = (
                     jm[None, :]
                     & (j[None, :] <= t[:, None] - W)
                     & (j[None, :] > t[:, None] - W - NF)
                 )
-                m_i, l_i, acc = _fold(s + fb, ok, vv.to(ACC), m_i, l_i, acc)
+                m_i, l_i, acc = _fold(s + fb, ok, _cast(vv, ACC, LOWP), m_i, l_i, acc, LOWP)
         y = acc / tl.where(l_i > 0, l_i, 1.0)[:, None]  # rows past the end read nothing
         tl.store(
             Y + base + t[:, None] * row + dd[None, :],
@@ -170,6 +189,7 @@ def _forward(a):
         HAS_EID=a.has_eidetic,
         HAS_FAD=a.has_fading,
         IS64=q.dtype == torch.float64,
+        LOWP=q.dtype in (torch.float16, torch.bfloat16),
         BLOCK_M=BLOCK_M,
         BLOCK_N=BLOCK_N,
         BLOCK_E=_pow2(min(M, 64)),

@@ -241,7 +241,15 @@ def test_store_update_matches_reference(eviction, seed):
 def test_store_visible_only_from_next_chunk():
     torch.manual_seed(0)
     blk = BMOJOBlock(
-        8, 3, 4, 3, n_heads=2, chunk=4, selection="topk", select_k=1, eviction="fifo",
+        8,
+        3,
+        4,
+        3,
+        n_heads=2,
+        chunk=4,
+        selection="topk",
+        select_k=1,
+        eviction="fifo",
         scan_backend="naive",
     ).double()
     blk(torch.randn(1, 20, 8, dtype=torch.float64))
@@ -279,6 +287,20 @@ def test_save_load_roundtrip(tmp_path):
     back = BMOJOLM.load(path).double()
     torch.testing.assert_close(back(tok), lm(tok), atol=1e-6, rtol=0)
     assert back.config == lm.config
+
+
+def test_running_scale_is_saved_only_for_the_threshold_test(tmp_path):
+    """A threshold model's checkpoint restores its calibration; a top-k model stores the
+    tensors it stored before the calibration existed, so its older checkpoints still load."""
+    lm = _lm(0)
+    with torch.no_grad():
+        lm.layers[1].mixer.innovation_scale.fill_(1.25)
+    lm.save(tmp_path / "a.safetensors")
+    back = BMOJOLM.load(tmp_path / "a.safetensors")
+    assert float(back.layers[1].mixer.innovation_scale) == 1.25
+    topk = _lm(0, selection="topk")
+    assert not any("innovation_scale" in k for k in topk.state_dict())
+    assert any("innovation_scale" in k for k in lm.state_dict())
 
 
 def test_bad_inputs(tmp_path):

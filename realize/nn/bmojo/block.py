@@ -103,8 +103,13 @@ class BMOJOBlock(nn.Module):
             self.scale_momentum = cfg.scale_momentum
             self.predictor = nn.Linear(cfg.d_model, cfg.d_model)
             self.log_lambda = nn.Parameter(torch.zeros(cfg.d_model))
-            # running median of the scores, a robust estimate of their scale (see threshold())
-            self.register_buffer("innovation_scale", torch.tensor(self.chi2_median))
+            # running median of the scores, a robust estimate of their scale (see threshold());
+            # saved only where the test uses it, so top-k checkpoints of earlier releases load
+            self.register_buffer(
+                "innovation_scale",
+                torch.tensor(self.chi2_median),
+                persistent=cfg.selection == "threshold",
+            )
         self.innovation_nll = torch.zeros(())
         self.eidetic_index = self.eidetic_valid = None
 

@@ -21,6 +21,8 @@ Layout
 ``_kalman_conventional.pxi`` covariance-form step (DK 4.3, 4.10)
 ``_kalman_univariate.pxi``   sequential step for diagonal R (DK 6.4)
 ``_kalman_square_root.pxi``  array (QR) square-root step (DK 6.3)
+``_kalman_diffuse.pxi``      exact diffuse step (Koopman 1997; DK 5.2, 6.4), which
+                             every method runs first under a diffuse start
 this module                  the driver :func:`filter_run`, and the likelihood-only
                              kernel in the modal basis :func:`conventional_loglik`
 
@@ -38,9 +40,10 @@ block), and two functions the driver calls at each step t:
     NULL), from the quantities the covariance part left in the work struct.
 
 Several series (N, T, p) sharing one missing pattern share the covariance part: it runs
-once per step, the state part once per series. An exact diffuse step (Koopman 1997;
-DK 5.2) fits the same interface: a covariance part that also carries P_inf and switches
-to the method's own step once P_inf is zero.
+once per step, the state part once per series. The exact diffuse step (Koopman 1997;
+DK 5.2) fits the same interface: its covariance part also carries P_inf, and once P_inf
+is zero the driver hands P_* to the method's own step (the square-root filter takes a
+factor of it) for the rest of the run.
 
 Steady state (written once, in the driver): for time-invariant matrices, once
 ``max|P[t+1] - P[t]| <= tol max|P[t]|`` at a fully observed step, the covariance part is
@@ -77,6 +80,7 @@ cdef double LOG2PI = 1.8378770664093453
 include "_kalman_conventional.pxi"
 include "_kalman_univariate.pxi"
 include "_kalman_square_root.pxi"
+include "_kalman_diffuse.pxi"
 
 cdef enum Method:
     CONVENTIONAL = 0
@@ -91,6 +95,7 @@ cdef struct Work:
     ConventionalWork conventional
     UnivariateWork univariate
     SquareRootWork square_root
+    DiffuseWork diffuse        # the diffuse period (any method)
 
 
 cdef size_t layout(Method method, Step* s, Work* w, Arena* a) noexcept nogil:
@@ -109,6 +114,7 @@ cdef size_t layout(Method method, Step* s, Work* w, Arena* a) noexcept nogil:
         univariate_layout(&w.univariate, a, n, p)
     else:
         square_root_layout(&w.square_root, a, n, p)
+    diffuse_layout(&w.diffuse, a, n, p)
     return a.used
 
 
@@ -152,19 +158,44 @@ cdef inline void advance(Method method, Step* s, Work* w, bint test) noexcept no
 
 
 cdef void start(Method method, Step* s, Work* w, const Model* m) noexcept nogil:
-    if method == SQUARE_ROOT:
+    if m.Pinf != NULL:
+        # the diffuse period carries P_* itself, whatever the method
+        memcpy(s.P, m.P0, sizeof(double) * s.n * s.n)
+        diffuse_start(&w.diffuse, m.Pinf, s.n)
+    elif method == SQUARE_ROOT:
         memcpy(w.square_root.L, m.P0, sizeof(double) * s.n * s.n)
         w.square_root.P_valid = 0
     else:
         memcpy(s.P, m.P0, sizeof(double) * s.n * s.n)
 
 
+cdef int hand_off(Method method, Step* s, Work* w) noexcept nogil:
+    """The end of the diffuse period: the method's own step continues from P_* (in s.P);
+    the square-root filter takes a factor of it. Returns 0, or dsyev's info."""
+    cdef int info = 0
+    if method == SQUARE_ROOT:
+        info = psd_factor_into(s.n, s.P, w.square_root.L, &w.diffuse)
+        w.square_root.P_valid = 1
+    return info
+
+
+cdef bint all_finite(const double* P, int n) noexcept nogil:
+    cdef int i
+    for i in range(n * n):
+        if not (P[i] - P[i] == 0.0):
+            return False
+    return True
+
+
 cdef inline void store_covariances(Method method, Step* s, Work* w, Outputs* o, int t,
-                                   bint frozen) noexcept nogil:
+                                   bint frozen, bint diffuse) noexcept nogil:
     """The outputs of step t shared by the series (kept values while frozen)."""
     cdef int n = s.n, p = s.p
+    if diffuse and o.Pinf != NULL and t < o.Td:
+        memcpy(o.Pinf + <size_t>t * n * n, w.diffuse.Pinf, sizeof(double) * n * n)
     if o.Pp != NULL:
-        memcpy(o.Pp + <size_t>t * n * n, predicted_cov(method, s, w), sizeof(double) * n * n)
+        memcpy(o.Pp + <size_t>t * n * n, s.P if diffuse else predicted_cov(method, s, w),
+               sizeof(double) * n * n)
     if o.Pf != NULL:
         memcpy(o.Pf + <size_t>t * n * n, s.Pf, sizeof(double) * n * n)
     if o.F != NULL:
@@ -179,9 +210,12 @@ cdef inline void store_covariances(Method method, Step* s, Work* w, Outputs* o, 
 
 cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
              double* Xn, double* Xf, double tol, bint steady_start,
-             int* bad_t) noexcept nogil:
-    """The driver loop. Returns 0, or the failing step's code with its time in bad_t."""
+             int* bad_t, int* n_diffuse) noexcept nogil:
+    """The driver loop. Returns 0, or the failing step's code with its time in bad_t
+    (code 3: the predicted covariance overflowed; 4: the diffuse period never ended);
+    the length of the diffuse period in n_diffuse."""
     cdef int n = m.n, p = m.p, N = m.N, T = m.T, t, i, code
+    cdef bint diffuse = 0
     cdef bint converged = steady_start and m.time_invariant, have_buf = 0
     cdef bint frozen, update, test = 0
     cdef double ll
@@ -195,6 +229,10 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
     cdef double* vs = o.v
     cdef double* llobs = o.llobs
     start(method, s, w, m)
+    diffuse = m.Pinf != NULL and w.diffuse.active
+    n_diffuse[0] = 0
+    if m.Pinf != NULL and not diffuse:
+        code = hand_off(method, s, w)
     for i in range(N):
         memcpy(X + i * n, panel_at(m.x0, i, 0), sizeof(double) * n)
         loglik[i] = 0.0
@@ -207,15 +245,22 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
         # time-invariant) step
         frozen = converged and have_buf
         update = not converged  # else (steady start) P stays at the Riccati solution
-        if not frozen:
+        if diffuse:
+            code = diffuse_covariance(s, &w.diffuse, m)
+            if code:
+                bad_t[0] = t
+                return code
+        elif not frozen:
             test = update and m.time_invariant and s.k == p and tol >= 0.0
             code = covariance_step(method, s, w, m, update, test)
             if code:
                 bad_t[0] = t
+                if not all_finite(predicted_cov(method, s, w), n):
+                    return 3
                 return code
             if test and has_converged(s.Pn, s.P, n, tol):
                 converged = 1
-        store_covariances(method, s, w, o, t, frozen)
+        store_covariances(method, s, w, o, t, frozen, diffuse)
         for i in range(N):
             x = X + i * n
             if xp != NULL:
@@ -224,8 +269,12 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
             if vs != NULL:
                 v = vs + (<size_t>i * T + t) * p
                 memset(v, 0, sizeof(double) * p)
-            ll = state_step(method, s, w, m, i, t, x, Xn + i * n,
-                            Xf if xf != NULL else NULL, v)
+            if diffuse:
+                ll = diffuse_state(s, &w.diffuse, m, i, t, x, Xn + i * n,
+                                   Xf if xf != NULL else NULL, v)
+            else:
+                ll = state_step(method, s, w, m, i, t, x, Xn + i * n,
+                                Xf if xf != NULL else NULL, v)
             loglik[i] += ll
             if llobs != NULL:
                 llobs[<size_t>i * T + t] = ll
@@ -234,10 +283,24 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
         swap = X
         X = Xn
         Xn = swap
-        if not frozen:
+        if diffuse:
+            diffuse_advance(s, &w.diffuse)
+            if not w.diffuse.active:
+                diffuse = 0
+                n_diffuse[0] = t + 1
+                if hand_off(method, s, w):
+                    bad_t[0] = t
+                    return 3
+        elif not frozen:
             if update:
                 advance(method, s, w, test)
             have_buf = s.k == p
+    if diffuse:
+        bad_t[0] = T
+        return 4
+    if not all_finite(predicted_cov(method, s, w), n):
+        bad_t[0] = T
+        return 3
     if xp != NULL:
         for i in range(N):
             memcpy(xp + (<size_t>i * (T + 1) + T) * n, X + i * n, sizeof(double) * n)
@@ -247,7 +310,8 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
 
 
 def filter_run(str method, problem, out, double tol,
-               const double[:, :, ::1] noise_factor=None, const double[:, ::1] P0_factor=None):
+               const double[:, :, ::1] noise_factor=None, const double[:, ::1] P0_factor=None,
+               const double[:, ::1] Pinf=None):
     """Run one filter over the series of ``problem`` that share the missing pattern of
     the first one.
 
@@ -258,11 +322,16 @@ def filter_run(str method, problem, out, double tol,
     is not stored, ``loglik`` always is); ``tol`` the steady-state tolerance (< 0: never
     freeze); ``problem.steady_start``: P0 is the Riccati solution. The square-root filter
     also takes ``noise_factor`` (TG, n+p, n+p), a factor of [[Q, S], [S', R]], and
-    ``P0_factor`` (n, n), a factor of P0. Q, R and P0 must be symmetric.
+    ``P0_factor`` (n, n), a factor of P0. Q, R and P0 must be symmetric. ``Pinf`` (n, n)
+    is the diffuse part of an exact diffuse start (``problem.P0`` its finite part, for
+    every method); ``out.Pinf`` (Td, n, n), when not empty, receives P_inf[t], t < Td.
 
-    Returns ``(code, t, channel)``: code 0 on success; 1 a singular innovation covariance
-    (a non-positive variance for the univariate filter) at time t; 2 (univariate) a zero
-    R_ii on a channel correlated with the state noise; channel -1 when not one channel.
+    Returns ``(code, t, channel, d)``: code 0 on success; 1 a singular innovation
+    covariance (a non-positive variance for the univariate filter) at time t; 2
+    (univariate, or the diffuse period) a zero R_ii (pivot of R_W) on a channel
+    correlated with the state noise; 3 the predicted covariance overflowed (an explosive
+    mode); 4 the diffuse part never vanished; channel -1 when not one channel; d the
+    length of the diffuse period.
     """
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
@@ -275,8 +344,9 @@ def filter_run(str method, problem, out, double tol,
     cdef Step s
     cdef Work w
     cdef Arena a
+    cdef bint diffuse = Pinf is not None
     model_from(&m, problem, noise_factor if mth == SQUARE_ROOT else None,
-               P0_factor if mth == SQUARE_ROOT else problem.P0)
+               P0_factor if mth == SQUARE_ROOT and not diffuse else problem.P0, Pinf)
     outputs_from(&o, out, m.N, m.T, m.n, m.p)
     cdef bint steady_start = problem.steady_start
     s.n, s.p, s.bad_channel = m.n, m.p, -1
@@ -292,11 +362,11 @@ def filter_run(str method, problem, out, double tol,
     cdef double* X = take(&a, <size_t>m.N * m.n)
     cdef double* Xn = take(&a, <size_t>m.N * m.n)
     cdef double* Xf = take(&a, m.n)
-    cdef int code = 0, bad_t = -1
+    cdef int code = 0, bad_t = -1, d = 0
     with nogil:
-        code = run(mth, &m, &o, &s, &w, X, Xn, Xf, tol, steady_start, &bad_t)
+        code = run(mth, &m, &o, &s, &w, X, Xn, Xf, tol, steady_start, &bad_t, &d)
     free(block)
-    return code, bad_t, s.bad_channel if code else -1
+    return code, bad_t, s.bad_channel if code in (1, 2) else -1, d
 
 
 def conventional_loglik(
@@ -320,7 +390,8 @@ def conventional_loglik(
     Row i of A is nonzero only in its block, the columns ``lo[i] <= l < hi[i]`` with
     ``hi[i] - lo[i]`` 1 or 2 (ValueError otherwise). Q must be symmetric. Shapes as
     :func:`filter_run` with the time axis of A, C, Q, R, S dropped.
-    Returns the first time index at which F was not positive definite, or -1.
+    Returns ``(code, t)``: code 0 on success, 1 if F was not positive definite at time
+    t, 3 if the predicted covariance overflowed (the codes of :func:`filter_run`).
     """
     cdef int N = y.shape[0], T = y.shape[1], p = y.shape[2], n = A.shape[0], i, j
     cdef int Nc = c.shape[0], Tc = c.shape[1], Nd = d.shape[0], Td = d.shape[1]
@@ -347,7 +418,7 @@ def conventional_loglik(
     a.base, a.used = block, 0
     cdef ModalWork w
     modal_layout(&a, &w, n, p, N)
-    cdef int bad = -1
+    cdef int bad = -1, code = 0
     for i in range(n):
         w.J0[i] = lo[i]
         w.J1[i] = hi[i] - 1
@@ -363,8 +434,14 @@ def conventional_loglik(
             loglik[i] = 0.0
         bad = modal_run(&w, n, p, N, T, &C[0, 0], &Q[0, 0], &R[0, 0], cc, dd, yy, tol,
                         steady_start, &loglik[0])
+        if bad >= 0:
+            code = 1
+        if not all_finite(w.P, n):
+            code = 3
+            if bad < 0:
+                bad = T
     free(block)
-    return bad
+    return code, bad
 
 
 cdef extern from "_kalman.h":

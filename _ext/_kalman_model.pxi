@@ -40,7 +40,9 @@ cdef struct Model:
     Stack G                    # (TG, n+p, n+p) a factor of the joint noise covariance
     #                            (the square-root filter only)
     Panel c, d, y, x0          # (Nc, Tc, n), (Nd, Td, p), (N, T, p), (N0, 1, n)
-    const double* P0           # (n, n): P0, or (square-root filter) a factor of it
+    const double* P0           # (n, n): P0, or (square-root filter) a factor of it;
+    #                            the finite part P_* under a diffuse start
+    const double* Pinf         # (n, n) the diffuse part P_inf, NULL without one
     # the matrices of the current step, set by model_at
     const double* At
     const double* Ct
@@ -83,10 +85,10 @@ cdef Panel panel_of(const double[:, :, ::1] a, int N, int T, int size, str name)
 
 
 cdef int model_from(Model* m, problem, const double[:, :, ::1] G,
-                    const double[:, ::1] P0) except -1:
+                    const double[:, ::1] P0, const double[:, ::1] Pinf=None) except -1:
     """Read the arrays of a validated problem (``realize.filtering._model.Prepared``:
-    attributes A, C, Q, R, S, c, d, y, x0) into m; G and P0 as given. The arrays must
-    outlive the run (the caller holds them)."""
+    attributes A, C, Q, R, S, c, d, y, x0) into m; G, P0 and Pinf (None: no diffuse
+    part) as given. The arrays must outlive the run (the caller holds them)."""
     cdef const double[:, :, ::1] y = problem.y
     cdef const double[:, ::1] x0 = problem.x0
     cdef int n = problem.A.shape[1], T = y.shape[1]
@@ -113,6 +115,11 @@ cdef int model_from(Model* m, problem, const double[:, :, ::1] G,
     if P0.shape[0] != n or P0.shape[1] != n:
         raise ValueError(f"P0: expected an ({n}, {n}) array")
     m.P0 = &P0[0, 0]
+    m.Pinf = NULL
+    if Pinf is not None:
+        if Pinf.shape[0] != n or Pinf.shape[1] != n:
+            raise ValueError(f"Pinf: expected an ({n}, {n}) array")
+        m.Pinf = &Pinf[0, 0]
     return 0
 
 
@@ -129,6 +136,8 @@ cdef struct Outputs:
     double* K                  # (T, n, p) predictor gains, zero at missing channels
     double* llobs              # (N, T) log-density of each step
     signed char* steady        # (T,) 1 where the recursion was frozen
+    double* Pinf               # (Td, n, n) diffuse parts P_inf[t], t < Td
+    int Td
 
 
 cdef double* optional(object a, tuple shape, str name) except? NULL:
@@ -159,6 +168,10 @@ cdef int outputs_from(Outputs* o, out, int N, int T, int n, int p) except -1:
     o.Finv = optional(out.Finv, (T, p, p), "Finv")
     o.K = optional(out.K, (T, n, p), "K")
     o.llobs = optional(out.llobs, (N, T), "llobs")
+    o.Pinf = NULL
+    o.Td = out.Pinf.shape[0]
+    if o.Td > 0:
+        o.Pinf = optional(out.Pinf, (o.Td, n, n), "Pinf")
     o.steady = NULL
     if steady.shape[0] > 0:
         if steady.shape[0] != T:

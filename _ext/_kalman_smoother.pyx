@@ -28,7 +28,8 @@ include "_kalman_model.pxi"
 
 
 def dk_smoother(problem, filtered, double tol, double[:, :, ::1] xs, double[:, :, ::1] Ps,
-                double[:, :, ::1] Pc, double[:, ::1] r_out, double[:, ::1] N_out):
+                double[:, :, ::1] Pc, double[:, ::1] r_out, double[:, ::1] N_out,
+                int t_stop=0):
     """Backward pass over the output of one filter run.
 
     ``problem`` the validated problem the filter ran on (its A (TA, n, n) and
@@ -37,6 +38,8 @@ def dk_smoother(problem, filtered, double tol, double[:, :, ::1] xs, double[:, :
     used), ``tol`` the filter's steady-state tolerance (< 0: never freeze). Outputs:
     xs (N, T, n), Ps (T, n, n), Pc (T-1, n, n) with Pc[t] = cov(x[t+1], x[t] | y), and
     r_out (N, n), N_out (n, n) holding r[-1] and N[-1] (for the smoothed initial state).
+    With ``t_stop`` > 0 (the end of a diffuse period) the pass stops there: the entries
+    t < t_stop are left alone, and r_out, N_out hold r[t_stop - 1], N[t_stop - 1].
     """
     cdef Model m
     cdef Outputs f
@@ -90,7 +93,7 @@ def dk_smoother(problem, filtered, double tol, double[:, :, ::1] xs, double[:, :
     with nogil:
         memset(Nm, 0, sizeof(double) * nn)
         memset(r, 0, sizeof(double) * Ns * n)
-        for t in range(T - 1, -1, -1):
+        for t in range(T - 1, t_stop - 1, -1):
             At = at(A, t)
             Ct = at(C, t)
             Pt = Pp + <size_t>t * nn

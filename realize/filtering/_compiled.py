@@ -34,10 +34,28 @@ _ERRORS = {
         "sys: expected a positive definite innovation covariance, got a singular one at t={t}"
     ),
 }
+# the codes every method shares
+OVERFLOW = (
+    "sys: the predicted covariance overflowed by t={t} (a mode of A is explosive over this "
+    "horizon; unobserved, it leaves the likelihood finite but its variance is not)"
+)
+DIFFUSE_CORRELATED = (
+    "sys: an exact diffuse start with correlated noise S needs a nonsingular R on the "
+    "observed channels, got a singular one at t={t}, channel {j}"
+)
 
 
-def raise_for(method: str, code: int, t: int, j: int = -1) -> None:
-    """Raise the error of a failed run (code != 0) of ``method`` at step t, channel j."""
+def raise_for(method: str, code: int, t: int, j: int = -1, diffuse: bool = False) -> None:
+    """Raise the error of a failed run (code != 0) of ``method`` at step t, channel j
+    (codes: :func:`realize._ext._kalman_filter.filter_run`)."""
+    if code == 3:
+        raise InvalidValueError(OVERFLOW.format(t=t))
+    if code == 4:
+        from realize.filtering.diffuse import not_identified
+
+        raise not_identified(t)
+    if code == 2 and diffuse:
+        raise InvalidValueError(DIFFUSE_CORRELATED.format(t=t, j=j))
     if code:
         raise InvalidValueError(_ERRORS[method, code].format(t=t, j=j))
 
@@ -61,9 +79,17 @@ def run_compiled(
 
     tol = -1.0 if tol is None else float(tol)
     groups = []
+    Td = min(prep.T + 1, 8 + 4 * prep.n) if prep.Pinf is not None and store else 0
     for idx in series_groups(prep.y):
-        out = FilterOutputs.allocate(len(idx), prep.T, prep.n, prep.p, store, filtered_cov)
-        code, t, j = filter_run(method, prep.series(idx), out, tol, **factors)
-        raise_for(method, code, t, j)
+        while True:
+            out = FilterOutputs.allocate(
+                len(idx), prep.T, prep.n, prep.p, store, filtered_cov, diffuse_steps=Td
+            )
+            code, t, j, d = filter_run(method, prep.series(idx), out, tol, Pinf=prep.Pinf, **factors)
+            if not (store and Td and d > Td):
+                break
+            Td = prep.T + 1  # a longer diffuse period than room was made for: again
+        raise_for(method, code, t, j, prep.Pinf is not None and t < prep.T and code == 2)
+        out.n_diffuse = d
         groups.append(FilterGroup(idx, out))
     return groups

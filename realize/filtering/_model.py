@@ -8,14 +8,32 @@ T (time-varying), the inputs folded into the intercepts ``c[t] = B[t] u[t]`` and
 
 Initialization (the ``init`` argument)
 --------------------------------------
+The initial state is ``x_0 = x0 + delta + eta`` with ``eta ~ N(0, P_*)`` and ``delta``
+diffuse: ``cov(delta) = kappa P_inf`` with ``kappa -> infinity`` (Durbin & Koopman 2012,
+section 5.1). ``P0`` is the finite part P_*, ``P0_diffuse`` the diffuse part P_inf; a
+state with zero rows in both is known, one with P_* only stationary (or known-variance),
+one in the range of P_inf diffuse. A nonzero P_inf starts the exact diffuse filter
+(:mod:`realize.filtering.diffuse`).
+
 ``"auto"`` (default)
     The stationary distribution, ``x0 = 0`` and ``P0 = dlyap(A, Q)``, when A (its first
-    value, if time-varying) is stable; otherwise the approximate diffuse start.
+    value, if time-varying) is stable. Otherwise the real Schur form of A splits the
+    state: the invariant subspace of the eigenvalues on or outside the unit circle
+    (unit roots, explosive modes) is exactly diffuse, and the stable remainder, an
+    autonomous stationary process in the Schur basis, starts from its stationary
+    covariance.
 ``"stationary"``
     As above, and :class:`~realize.errors.NotStableError` for an unstable A.
 ``"diffuse"``
-    The approximate diffuse start ``x0 = 0``, ``P0 = kappa I`` with ``kappa = 1e6``
-    (statsmodels' ``approximate_diffuse`` default; Durbin & Koopman 2012, section 5.1).
+    The exact diffuse start (Koopman 1997): ``P_inf = I`` (or ``P0_diffuse``),
+    ``P_* = 0`` (or ``P0``).
+``"approximate_diffuse"``
+    The large-variance start ``P0 = kappa I``, with ``kappa = 1e6 s`` and s the data's
+    scale: the largest mean square of an observed channel divided by the squared norm
+    of its row of C (statsmodels' ``approximate_diffuse`` uses ``kappa = 1e6``, whatever
+    the scale). It warns (:class:`~realize.errors.IllConditionedWarning`) when kappa is
+    so large against the noise that the first updates lose more than half the digits,
+    or so small that the start is not diffuse against the state's own variance.
 ``"steady_state"``
     Start in steady state: ``P0`` is the stabilizing solution of the filter Riccati
     equation, so the gain and innovation covariance are those of the innovation form
@@ -62,7 +80,7 @@ __all__ = [
 DIFFUSE_KAPPA = 1e6
 #: default steady-state tolerance: freeze once max|P[t+1] - P[t]| <= tol * max|P[t]|
 STEADY_STATE_TOL = 1e-13
-INITS = ("auto", "stationary", "diffuse", "steady_state")
+INITS = ("auto", "stationary", "diffuse", "approximate_diffuse", "steady_state")
 
 
 @dataclass
@@ -88,7 +106,9 @@ class Prepared:
     x0 : (N0, n) array
         Initial state mean.
     P0 : (n, n) array
-        Initial state covariance.
+        Initial state covariance (its finite part P_* under a diffuse start).
+    Pinf : (n, n) array or None
+        The diffuse part P_inf of the initial covariance (None: no diffuse state).
     batched : bool
         Whether y was given as (N, T, p).
     steady_start : bool
@@ -119,6 +139,7 @@ class Prepared:
     u: np.ndarray | None  # (Nu, T, m)
     x0: np.ndarray  # (N0, n)
     P0: np.ndarray  # (n, n)
+    Pinf: np.ndarray | None  # (n, n) diffuse part, or None
     batched: bool  # y was given as (N, T, p)
     steady_start: bool
     init: str
@@ -128,6 +149,12 @@ class Prepared:
     p = property(lambda self: self.C.shape[1])
     N = property(lambda self: self.y.shape[0])
     T = property(lambda self: self.y.shape[1])
+
+    @property
+    def Pinf_scale(self) -> float:
+        """The size ``max |P_inf|`` of the diffuse part (1 without one): the tolerances of
+        the exact diffuse filter are relative to it."""
+        return 1.0 if self.Pinf is None else float(np.max(np.abs(self.Pinf)))
 
     @property
     def time_invariant(self) -> bool:
@@ -304,12 +331,20 @@ def noise_matrices(sys):
     )
 
 
-def _initial_cov(init: str, P0, A, C, Q, R, S) -> tuple[np.ndarray, bool]:
-    """(P0, steady_start) from an explicit P0 or the ``init`` rule (module docstring)."""
+def _initial_cov(init: str, P0, P0_diffuse, A, C, Q, R, S, y) -> tuple:
+    """(P0, Pinf, steady_start) from explicit P0 / P0_diffuse or the ``init`` rule
+    (module docstring); Pinf is None when no state is diffuse."""
     n = A.shape[1]
     steady_start = False
-    P0_res = None
-    if init == "steady_state":
+    P0_res = Pinf = None
+    if P0_diffuse is not None:
+        if init not in ("auto", "diffuse"):
+            raise InvalidValueError(
+                f"P0_diffuse: an exact diffuse part needs init='diffuse' or 'auto', got {init!r}"
+            )
+        Pinf = _check_psd_stack(_stack(P0_diffuse, "P0_diffuse", n, n, 1), "P0_diffuse")[0]
+        P0_res = np.zeros((n, n))
+    elif init == "steady_state":
         if not all(M.shape[0] == 1 for M in (A, C, Q, R, S)):
             raise InvalidValueError(
                 "init: 'steady_state' needs time-invariant A, C, Q, R, S, got a time-varying model"
@@ -318,6 +353,11 @@ def _initial_cov(init: str, P0, A, C, Q, R, S) -> tuple[np.ndarray, bool]:
 
         P0_res = kalman_gain(A[0], C[0], Q[0], R[0], S[0])[0]
         steady_start = P0 is None
+    elif init == "diffuse":
+        P0_res, Pinf = np.zeros((n, n)), np.eye(n)
+    elif init == "approximate_diffuse":
+        if P0 is None:
+            P0_res = approximate_diffuse_kappa(y, C[0], Q[0], R[0]) * np.eye(n)
     elif P0 is None:
         rho = float(np.max(np.abs(np.linalg.eigvals(A[0]))))
         if init == "stationary" and rho >= 1.0:
@@ -325,15 +365,84 @@ def _initial_cov(init: str, P0, A, C, Q, R, S) -> tuple[np.ndarray, bool]:
                 "init: 'stationary' needs a stable A (spectral radius < 1), "
                 f"got spectral radius {rho:.6g}"
             )
-        if init in ("auto", "stationary") and rho < 1.0:
+        if rho < 1.0:
             from realize.riccati import dlyap
 
             P0_res = dlyap(A[0], Q[0])
         else:
-            P0_res = DIFFUSE_KAPPA * np.eye(n)
+            P0_res, Pinf = _stationary_and_diffuse(A[0], Q[0])
     if P0 is not None:
         P0_res = _check_psd_stack(_stack(P0, "P0", n, n, 1), "P0")[0]
-    return np.ascontiguousarray(P0_res), steady_start
+        if init == "auto" and P0_diffuse is None:
+            Pinf = None
+    if Pinf is not None and not np.any(Pinf):
+        Pinf = None
+    return (
+        np.ascontiguousarray(P0_res),
+        None if Pinf is None else np.ascontiguousarray(Pinf),
+        steady_start,
+    )
+
+
+def _stationary_and_diffuse(A: np.ndarray, Q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P_*, P_inf) of ``init="auto"`` for an A with eigenvalues on or outside the unit
+    circle. In the real Schur basis ``A = U [[T11, T12], [0, T22]] U'`` with the
+    eigenvalues of modulus >= 1 in T11, the coordinates of T22 evolve on their own and
+    are stable: they start from their stationary covariance, the others are diffuse
+    (a finite covariance added to a diffuse one does not change the limit)."""
+    from scipy.linalg import schur
+
+    from realize.riccati import dlyap
+
+    # 1e-9: a unit root computed as 1 - 1e-15 is still a unit root
+    Tm, U, k = schur(A, output="real", sort=lambda re, im: np.hypot(re, im) >= 1.0 - 1e-9)
+    U1, U2 = U[:, :k], U[:, k:]
+    Pinf = U1 @ U1.T
+    Pstar = np.zeros_like(A)
+    if k < A.shape[0]:
+        Q2 = U2.T @ Q @ U2
+        Pstar = U2 @ dlyap(Tm[k:, k:], 0.5 * (Q2 + Q2.T)) @ U2.T
+    return 0.5 * (Pstar + Pstar.T), 0.5 * (Pinf + Pinf.T)
+
+
+def approximate_diffuse_kappa(y: np.ndarray, C: np.ndarray, Q: np.ndarray, R: np.ndarray):
+    """The variance kappa of the approximate diffuse start ``P0 = kappa I``, scaled with
+    the data (module docstring), warning when the start is not reliable.
+
+    ``kappa = DIFFUSE_KAPPA s`` with ``s = max_j mean(y_j^2) / |C_j|^2`` over the observed
+    channels j with a nonzero row of C. Two warnings: kappa |C|^2 / sigma^2 > 1e8 (sigma^2
+    the smallest positive noise variance seen by an output: the first update subtracts
+    numbers 1e8 times larger than its result, so half the digits are gone), and
+    kappa < 1e4 max diag(Q) (the start is not diffuse against the state noise).
+    """
+    import warnings
+
+    from realize.errors import IllConditionedWarning
+
+    rows = np.einsum("ij,ij->i", C, C)
+    ms = np.nanmean(y * y, axis=(0, 1))
+    ok = (rows > 0) & np.isfinite(ms)
+    s = float(np.max(ms[ok] / rows[ok])) if np.any(ok) else 1.0
+    kappa = DIFFUSE_KAPPA * max(s, np.finfo(float).tiny)
+    noise = np.concatenate([np.diag(R), np.einsum("ij,jk,ik->i", C, Q, C)])
+    noise = noise[noise > 0]
+    cmax = float(np.max(rows)) if rows.size else 0.0
+    if noise.size and kappa * cmax / noise.min() > 1e8:
+        warnings.warn(
+            f"init: the approximate diffuse start (kappa = {kappa:.3g}) is {kappa * cmax / noise.min():.2g} "
+            "times the smallest noise variance: its first updates lose more than half the "
+            "digits; prefer init='diffuse' (exact)",
+            IllConditionedWarning,
+            stacklevel=4,
+        )
+    elif kappa < 1e4 * float(np.max(np.diag(Q), initial=0.0)):
+        warnings.warn(
+            f"init: the approximate diffuse start (kappa = {kappa:.3g}) is small against the "
+            "state noise: it is not diffuse; prefer init='diffuse' (exact)",
+            IllConditionedWarning,
+            stacklevel=4,
+        )
+    return kappa
 
 
 def _initial_mean(x0, n: int, N: int) -> np.ndarray:
@@ -353,7 +462,7 @@ def _initial_mean(x0, n: int, N: int) -> np.ndarray:
     return np.ascontiguousarray(x0_res)
 
 
-def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
+def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto", P0_diffuse=None) -> Prepared:
     """Validate and normalize a filtering problem (see the module docstring).
 
     Parameters
@@ -368,9 +477,12 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
     x0 : (n,) or (N, n) array, optional
         Initial state mean (default from ``init``).
     P0 : (n, n) array, optional
-        Initial state covariance (default from ``init``).
+        Initial state covariance (default from ``init``); its finite part under a
+        diffuse start.
     init : str
         One of ``INITS``: how to initialize x0, P0 when they are not given.
+    P0_diffuse : (n, n) array, optional
+        The diffuse part P_inf of the initial covariance (exact diffuse start).
 
     Returns
     -------
@@ -427,7 +539,7 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
     c = _intercept(B, uu, n)
     d = _intercept(D, uu, p)
 
-    P0_res, steady_start = _initial_cov(init, P0, A, C, Q, R, S)
+    P0_res, Pinf, steady_start = _initial_cov(init, P0, P0_diffuse, A, C, Q, R, S, yy)
     x0_res = _initial_mean(x0, n, N)
     return Prepared(
         A=A,
@@ -443,6 +555,7 @@ def prepare(sys, y, u=None, x0=None, P0=None, init: str = "auto") -> Prepared:
         u=uu,
         x0=x0_res,
         P0=P0_res,
+        Pinf=Pinf,
         batched=batched,
         steady_start=steady_start,
         init=init,

@@ -10,7 +10,7 @@ The field names are the kernels' (Durbin & Koopman's a, P, v, F, K), documented 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -56,6 +56,11 @@ class FilterOutputs:
         Log-density of each step.
     steady : (T,) int8 array
         1 where the steady-state switch froze the covariance recursion.
+    Pinf : (Td, n, n) array
+        The diffuse parts P_inf[t] of the predicted covariances, t < Td, under an exact
+        diffuse start (``Pp`` holds the finite parts P_* there); empty otherwise.
+    n_diffuse : int
+        The length d of the diffuse period (P_inf[d] = 0; d < Td when stored).
 
     Examples
     --------
@@ -78,6 +83,8 @@ class FilterOutputs:
     K: np.ndarray
     llobs: np.ndarray
     steady: np.ndarray
+    Pinf: np.ndarray = field(default_factory=lambda: _E3)
+    n_diffuse: int = 0
 
     def __repr__(self) -> str:
         return compact_repr(self)
@@ -92,12 +99,14 @@ class FilterOutputs:
         store: bool = True,
         filtered_cov: bool = True,
         zeros: bool = False,
+        diffuse_steps: int = 0,
     ) -> FilterOutputs:
         """Outputs of one run: every array when ``store``, else ``loglik`` alone.
 
         ``filtered_cov=False`` leaves out ``Pf``; ``zeros`` fills with zeros (for the
         NumPy references, which leave missing channels untouched) instead of leaving the
-        arrays uninitialized (the kernels write every entry).
+        arrays uninitialized (the kernels write every entry); ``diffuse_steps`` is the
+        room Td for the diffuse parts P_inf (stored only with ``store``).
         """
         if not store:
             e3 = _E3
@@ -115,6 +124,7 @@ class FilterOutputs:
             K=new((T, n, p)),
             llobs=new((N, T)),
             steady=new(T, dtype=np.int8),
+            Pinf=np.zeros((diffuse_steps, n, n)) if diffuse_steps else _E3,
         )
 
 

@@ -38,7 +38,7 @@ def _modal_loglik(prep: Prepared, basis, tol: float | None) -> list[FilterGroup]
     for idx in series_groups(prep.y):
         part = prep.series(idx)
         out = FilterOutputs.allocate(len(idx), prep.T, prep.n, prep.p, store=False)
-        bad = conventional_loglik(
+        code, t = conventional_loglik(
             Ab,
             C,
             Q,
@@ -55,7 +55,7 @@ def _modal_loglik(prep: Prepared, basis, tol: float | None) -> list[FilterGroup]
             hi,
             out.loglik,
         )
-        raise_for("conventional", int(bad >= 0), bad)
+        raise_for("conventional", code, t)
         groups.append(FilterGroup(idx, out))
     return groups
 
@@ -100,7 +100,7 @@ def conventional_filter(
     >>> series.tolist(), out.xp.shape, out.Pp.shape, out.K.shape
     ([0, 1], (2, 21, 1), (21, 1, 1), (20, 1, 1))
     """
-    if not store and prep.time_invariant:
+    if not store and prep.time_invariant and prep.Pinf is None:
         from realize.filtering._basis import modal_basis
 
         basis = modal_basis(prep.A[0])

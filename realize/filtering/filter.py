@@ -118,7 +118,26 @@ def assemble(prep: Prepared, groups: list[FilterGroup], method: str) -> FilterRe
     if not prep.batched:
         res = {k: (v if callable(v) else v[0]) for k, v in res.items()}
         res["loglik"] = float(res["loglik"])
-    return FilterResult(**res, method=method, raw=dict(prep=prep, groups=groups))
+    d, Pinf = _diffuse_parts(prep, groups)
+    return FilterResult(
+        **res,
+        method=method,
+        raw=dict(prep=prep, groups=groups),
+        n_diffuse=d,
+        predicted_diffuse_cov=Pinf,
+    )
+
+
+def _diffuse_parts(prep: Prepared, groups: list[FilterGroup]):
+    """(d, P_inf[:d]) of the result: d the longest diffuse period of the groups (it
+    depends on the missing pattern), P_inf (d, n, n) or, for N series, (N, d, n, n)
+    (zero after a series' own diffuse period)."""
+    d = max(out.n_diffuse for _, out in groups)
+    Pinf = np.zeros((prep.N, d, prep.n, prep.n))
+    for idx, out in groups:
+        if out.n_diffuse:
+            Pinf[idx, : out.n_diffuse] = out.Pinf[: out.n_diffuse]
+    return d, (Pinf if prep.batched else Pinf[0])
 
 
 def _filtered_cov(prep: Prepared, groups: list[FilterGroup]):

@@ -1,19 +1,20 @@
-"""Plain NumPy reference: the filters' definitions and the classical RTS smoother.
+"""Plain NumPy reference: the filters' definitions and the fixed-interval smoother.
 
 Slow (a Python loop over time) and written for reading: the definitions the compiled
 kernels are tested against. :func:`reference_run` mirrors the compiled driver (one loop,
 one step function per method, the interface of
 :func:`realize.filtering.conventional.conventional_filter`); this module holds the
 conventional step (:func:`reference_filter`, which can back :func:`realize.kalman_filter`
-as ``method="reference"``), ``univariate`` and ``square_root`` hold theirs. The
-references are the exact recursion (no steady-state switch), one series at a time.
+as ``method="reference"``), ``univariate`` and ``square_root`` hold theirs, and
+:mod:`realize.filtering.diffuse` the exact diffuse step that every method runs first
+under a diffuse start. The references are the exact recursion (no steady-state switch),
+one series at a time.
 
-The smoother here is the textbook Rauch-Tung-Striebel form (Rauch, Tung & Striebel 1965;
-Shumway & Stoffer 2017, Property 6.2 and eq. 6.55 for the lag-one covariance), a different
-algorithm from the compiled Durbin-Koopman backward recursion, so the two check each
-other. Correlated noise is handled by decorrelation (Anderson & Moore 1979, section 5.5):
-with W the observed channels, ``x[t+1] = (A - G C_W) x[t] + B u + G (y_W - D_W u) + w~``
-with ``G = S_W R_W^-1`` and ``cov(w~) = Q - G S_W'``, which needs R_W nonsingular.
+The smoother is the backward recursion of Durbin & Koopman (2012, sections 4.4.4, 4.7
+and, for the diffuse period, 5.3), step by step from the filter's definitions: it
+inverts only the innovation covariances F, never the predicted covariance P[t+1] of
+the Rauch-Tung-Striebel form, so it holds where P[t+1] is singular (an AR(p) in
+companion form without measurement noise, exactly known states).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from realize.errors import InvalidValueError
 from realize.filtering._compiled import SINGULAR_F
 from realize.filtering._model import Prepared, stack_at
 from realize.filtering._outputs import FilterGroup, FilterOutputs
+from realize.filtering.diffuse import diffuse_smooth, diffuse_step, not_identified
 
 __all__ = ["reference_filter", "reference_smoother", "reference_run"]
 
@@ -47,6 +49,15 @@ def reference_run(
     returns ``(x[t+1], cov[t+1])``. ``cov`` is what the method carries (P, or a factor
     of it): ``start(P0)`` is the first, ``finish(cov)`` the predicted covariance.
 
+    Under an exact diffuse start (``prep.Pinf``) every method first runs
+    :func:`~realize.filtering.diffuse.diffuse_step` until P_inf is zero, then its own step
+    from ``start(P_*)``.
+
+    Raises
+    ------
+    DataError
+        If P_inf is still nonzero after the last sample.
+
     Examples
     --------
     >>> import numpy as np, realize
@@ -61,11 +72,20 @@ def reference_run(
     groups = []
     for i in range(prep.N):
         y, c, d, x = prep.data(i)
-        x, cov = x.copy(), start(prep.P0)
-        out = FilterOutputs.allocate(1, T, n, p, zeros=True)
+        diffuse = prep.Pinf is not None
+        x = x.copy()
+        cov = (prep.P0.copy(), prep.Pinf.copy()) if diffuse else start(prep.P0)
+        out = FilterOutputs.allocate(1, T, n, p, zeros=True, diffuse_steps=T + 1 if diffuse else 0)
         for t in range(T):
             W = np.flatnonzero(~np.isnan(y[t]))
+            if diffuse:
+                x, cov = diffuse_step(prep, t, W, y[t], stack_at(c, t), stack_at(d, t), x, cov, out)
+                if not np.any(cov[1]):
+                    diffuse, out.n_diffuse, cov = False, t + 1, start(cov[0])
+                continue
             x, cov = step(prep, t, W, y[t], stack_at(c, t), stack_at(d, t), x, cov, out)
+        if diffuse:
+            raise not_identified(T)
         out.xp[0, T], out.Pp[T] = x, finish(cov)
         out.loglik = out.llobs.sum(axis=1)
         groups.append(FilterGroup(np.array([i]), out))
@@ -122,14 +142,17 @@ def reference_filter(prep: Prepared, store: bool = True, tol=None) -> list[Filte
 
 
 def reference_smoother(prep: Prepared, out: FilterOutputs, i: int = 0) -> tuple:
-    """Classical RTS smoother of series ``i`` from a reference filter output.
+    """Fixed-interval smoother of series ``i`` from a reference filter output: the
+    backward recursion of Durbin & Koopman (2012, eqs. 4.44, 4.69; 5.3 for the diffuse
+    period, :func:`~realize.filtering.diffuse.diffuse_smooth`), no inverse of P[t+1].
 
     Parameters
     ----------
     prep : Prepared
         The validated problem from :func:`~realize.filtering._model.prepare`.
     out : FilterOutputs
-        The outputs of :func:`reference_filter` for series ``i``.
+        The outputs of :func:`reference_filter` (or a reference filter of another
+        method) for series ``i``.
     i : int
         The series.
 
@@ -140,40 +163,46 @@ def reference_smoother(prep: Prepared, out: FilterOutputs, i: int = 0) -> tuple:
     lag1 : (T-1, n, n) array
         ``lag1[t] = cov(x[t+1], x[t] | y)``.
 
+    Notes
+    -----
+    With ``L_t = A_t - K_t C_t`` (K_t zero at the missing channels) and
+    ``r_{T-1} = 0``, ``N_{T-1} = 0``::
+
+        r_{t-1} = C' F^-1 v_t + L_t' r_t,   N_{t-1} = C' F^-1 C + L_t' N_t L_t
+        xs_t = a_t + P_t r_{t-1},           Ps_t = P_t - P_t N_{t-1} P_t
+        cov(x_{t+1}, x_t | y) = (I - P_{t+1} N_t) L_t P_t
+
     Examples
     --------
-    The textbook RTS recursion agrees with the compiled Durbin-Koopman backward pass:
+    The reference agrees with the compiled backward pass, and holds for an AR(2) in
+    companion form without measurement noise (singular P[t+1]):
 
     >>> import numpy as np, realize
     >>> from realize.filtering._model import prepare
     >>> from realize.filtering.reference import reference_filter, reference_smoother
-    >>> model = realize.StateSpace([[0.8]], C=[[1.0]], Q=[[0.5]], R=[[1.0]])
+    >>> model = realize.StateSpace([[0.5, 0.3], [1.0, 0.0]], C=[[1.0, 0.0]],
+    ...                            Q=[[1.0, 0.0], [0.0, 0.0]], R=[[0.0]])
     >>> y = model.simulate(T=30, rng=3)
     >>> prep = prepare(model, y)
     >>> xs, Ps, lag1 = reference_smoother(prep, reference_filter(prep)[0].out)
     >>> bool(np.allclose(xs, realize.kalman_smoother(model, y).smoothed_state)), lag1.shape
-    (True, (29, 1, 1))
+    (True, (29, 2, 2))
     """
     T, n = prep.T, prep.n
-    xf, Pf, xp, Pp = out.xf[0], out.Pf, out.xp[0], out.Pp
-    xs, Ps, lag1 = xf.copy(), Pf.copy(), np.zeros((max(T - 1, 0), n, n))
-    y = prep.y[i]
-    for t in range(T - 2, -1, -1):
-        A, C, _, R, S = prep.at(t)
-        W = ~np.isnan(y[t])
-        At = A
-        try:
-            if W.any() and np.any(S[:, W]):
-                G = np.linalg.solve(R[np.ix_(W, W)], S[:, W].T).T
-                At = A - G @ C[W]
-            J = np.linalg.solve(Pp[t + 1], At @ Pf[t]).T
-        except np.linalg.LinAlgError:
-            raise InvalidValueError(
-                "sys: expected a nonsingular predicted covariance P[t+1] (and R on the observed "
-                f"channels when S != 0) for the reference RTS smoother, got a singular one at "
-                f"t={t}; use method='conventional' (no inverse of P)"
-            ) from None
-        xs[t] = xf[t] + J @ (xs[t + 1] - xp[t + 1])
-        Ps[t] = Pf[t] + J @ (Ps[t + 1] - Pp[t + 1]) @ J.T
-        lag1[t] = Ps[t + 1] @ J.T
+    d = out.n_diffuse
+    xp, Pp, v, Finv, K = out.xp[0], out.Pp, out.v[0], out.Finv, out.K
+    xs, Ps, lag1 = np.zeros((T, n)), np.zeros((T, n, n)), np.zeros((max(T - 1, 0), n, n))
+    r, N = np.zeros(n), np.zeros((n, n))
+    for t in range(T - 1, d - 1, -1):
+        A, C = prep.at(t)[:2]
+        L = A - K[t] @ C
+        if t + 1 < T:
+            lag1[t] = (np.eye(n) - Pp[t + 1] @ N) @ L @ Pp[t]
+        r = C.T @ Finv[t] @ v[t] + L.T @ r
+        N = symmetrize(C.T @ Finv[t] @ C + L.T @ N @ L)
+        xs[t] = xp[t] + Pp[t] @ r
+        Ps[t] = symmetrize(Pp[t] - Pp[t] @ N @ Pp[t])
+    if d:
+        one = prep.series(np.array([i]))
+        diffuse_smooth(one, out, d, r[None], N, xs[None], Ps, lag1)
     return xs, Ps, lag1

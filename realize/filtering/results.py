@@ -57,6 +57,13 @@ class FilterResult:
         ``E[x_T | y_0..y_{T-1}]`` and its covariance (the one-step forecast).
     steady : (T,) bool array
         True where the steady-state gain was reused instead of the covariance recursion.
+    n_diffuse : int
+        The length d of the diffuse period under an exact diffuse start (0 without one):
+        for t < d, ``predicted_cov[t]`` and ``filtered_cov[t]`` are the finite parts P_*
+        of the covariances and ``loglik_obs[t]`` follows the diffuse convention
+        (:mod:`realize.filtering.diffuse`).
+    predicted_diffuse_cov : (d, n, n) array
+        The diffuse parts P_inf[t] of the predicted covariances, t < d.
     method : str
         The filter that ran: ``'conventional'``, ``'univariate'`` or ``'square_root'``.
     raw : dict
@@ -87,6 +94,8 @@ class FilterResult:
     steady: np.ndarray
     method: str
     raw: dict = field(repr=False, default_factory=dict)
+    n_diffuse: int = 0
+    predicted_diffuse_cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
 
     @property
     def filtered_cov(self) -> np.ndarray:

@@ -48,6 +48,7 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
     True
     """
     from realize._ext._kalman_smoother import dk_smoother
+    from realize.filtering.diffuse import diffuse_smooth
 
     T, n, N = prep.T, prep.n, prep.N
     ktol = -1.0 if tol is None else float(tol)
@@ -66,7 +67,11 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
             ps = np.empty((T, n, n))
             pc = np.empty((max(T - 1, 0), n, n))
             r, N_ = np.empty((len(idx), n)), np.empty((n, n))  # r[-1], N[-1] (unused here)
-            dk_smoother(prep.series(idx), out, ktol, xg, ps, pc, r, N_)
+            part, d = prep.series(idx), out.n_diffuse
+            dk_smoother(part, out, ktol, xg, ps, pc, r, N_, d)
+            if d:
+                # the diffuse period in NumPy: d steps, usually a few
+                diffuse_smooth(part, out, d, r, N_, xg, ps, pc)
             if not shared:
                 xs[idx] = xg
         if shared:

@@ -162,7 +162,13 @@ def test_default_initialization(rng):
     np.testing.assert_array_equal(res.predicted_state[0], 0.0)
     unstable = sys.replace(A=sys.A * 1.5 / sys.spectral_radius())
     res = realize.kalman_filter(unstable, y)
-    np.testing.assert_array_equal(res.predicted_cov[0], DIFFUSE_KAPPA * np.eye(3))
+    # every mode explosive: the exact diffuse start, P_* = 0 and P_inf = I
+    np.testing.assert_allclose(res.predicted_cov[0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(res.predicted_diffuse_cov[0], np.eye(3), atol=1e-12)
+    res = realize.kalman_filter(unstable, y, init="approximate_diffuse")
+    kappa = res.predicted_cov[0, 0, 0]
+    np.testing.assert_array_equal(res.predicted_cov[0], kappa * np.eye(3))
+    assert kappa >= DIFFUSE_KAPPA * np.nanmean(y**2) / np.max(np.sum(unstable.C**2, axis=1))
     with pytest.raises(realize.errors.NotStableError):
         realize.kalman_filter(unstable, y, init="stationary")
     x0, P0 = rng.standard_normal(3), np.eye(3)

@@ -85,7 +85,9 @@ def run_compiled(
             out = FilterOutputs.allocate(
                 len(idx), prep.T, prep.n, prep.p, store, filtered_cov, diffuse_steps=Td
             )
-            code, t, j, d = filter_run(method, prep.series(idx), out, tol, Pinf=prep.Pinf, **factors)
+            code, t, j, d = filter_run(
+                method, prep.series(idx), out, tol, Pinf=prep.Pinf, **factors
+            )
             if not (store and Td and d > Td):
                 break
             Td = prep.T + 1  # a longer diffuse period than room was made for: again

@@ -86,6 +86,7 @@ __all__ = [
     "diffuse_step",
     "diffuse_smooth",
     "not_identified",
+    "refuse_diffuse",
 ]
 
 LOG2PI = np.log(2.0 * np.pi)
@@ -111,6 +112,16 @@ def not_identified(t: int) -> DataError:
         f"all {t} samples: a unit-root or explosive direction the outputs never see, or too "
         "few observations); give those states a finite P0, or use init='approximate_diffuse'"
     )
+
+
+def refuse_diffuse(prep, what: str) -> None:
+    """InvalidValueError naming ``init`` when ``what`` meets an exact diffuse start."""
+    if prep.Pinf is not None:
+        raise InvalidValueError(
+            f"init: {what} does not support the exact diffuse start yet (a diffuse initial "
+            "state, from init='diffuse', P0_diffuse or init='auto' on an unstable A); give "
+            "a finite P0 or use init='approximate_diffuse'"
+        )
 
 
 def observation_transform(RW: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +156,9 @@ def channel_updates(Ct, D, Pstar, Pinf, scale=1.0):
         fi, fs = float(c @ mi), float(c @ ms) + D[j]
         if fi > DIFFUSE_TOL * scale * max(float(c @ c), np.finfo(float).tiny):
             chans.append(Channel(2, c, fi, fs, mi, ms))
-            Pstar = Pstar + np.outer(mi, mi) * (fs / fi**2) - (np.outer(ms, mi) + np.outer(mi, ms)) / fi
+            Pstar = (
+                Pstar + np.outer(mi, mi) * (fs / fi**2) - (np.outer(ms, mi) + np.outer(mi, ms)) / fi
+            )
             Pinf = Pinf - np.outer(mi, mi) / fi
         elif fs > 0.0:
             chans.append(Channel(1, c, fi, fs, mi, ms))

@@ -267,6 +267,9 @@ def with_disturbances(result: SmootherResult, prep: Prepared, groups) -> Disturb
     >>> res.smoothed_state_disturbance.shape, res.smoothed_observation_disturbance.shape
     ((50, 1), (50, 1))
     """
+    from realize.filtering.diffuse import refuse_diffuse
+
+    refuse_diffuse(prep, "the disturbance smoother")
     parts = smooth_disturbances(prep, groups)
     if not prep.batched:
         parts = {k: a[0] for k, a in parts.items()}

@@ -85,7 +85,9 @@ def run_filter(
     ([0], True)
     """
     method = as_choice(method, "method", (*METHODS, "reference"))
-    extra = {} if filtered_cov or method != "conventional" else {"filtered_cov": False}
+    # the filtered covariances of a diffuse period are not P - P C' F^-1 C P: stored
+    lazy = not filtered_cov and method == "conventional" and prep.Pinf is None
+    extra = {"filtered_cov": False} if lazy else {}
     groups = _runner(method)(prep, store=store, tol=tol, **extra)
     for idx, out in groups:
         if not np.all(np.isfinite(out.loglik)):
@@ -166,6 +168,7 @@ def kalman_filter(
     P0=None,
     *,
     init: str = "auto",
+    P0_diffuse=None,
     method: str = "conventional",
     steady_state: bool = True,
     tol: float = STEADY_STATE_TOL,
@@ -195,11 +198,21 @@ def kalman_filter(
     x0 : (n,) array, optional
         Mean of x_0 before y_0 is seen (``predicted_state[0] = x0``); default zero.
     P0 : (n, n) array, optional
-        Covariance of x_0; the default follows ``init``.
-    init : {"auto", "stationary", "diffuse", "steady_state"}
-        ``"auto"``: the stationary covariance ``P0 = dlyap(A, Q)`` for a stable A, else the
-        approximate diffuse ``P0 = 1e6 I``. ``"steady_state"``: start from the Riccati
+        Covariance of x_0 (its finite part P_* under an exact diffuse start); the default
+        follows ``init``.
+    init : {"auto", "stationary", "diffuse", "approximate_diffuse", "steady_state"}
+        ``"auto"``: the stationary covariance ``P0 = dlyap(A, Q)`` for a stable A; for an
+        A with unit-root or explosive modes, those modes start exactly diffuse and the
+        stable rest stationary. ``"diffuse"``: the exact diffuse start (Koopman 1997;
+        all states, or ``P0_diffuse``), see :mod:`realize.filtering.diffuse` for the
+        log-likelihood convention and how to reproduce statsmodels' numbers.
+        ``"approximate_diffuse"``: ``P0 = kappa I`` with kappa 1e6 times the data's
+        scale (warns when unreliable). ``"steady_state"``: start from the Riccati
         solution, i.e. with the innovation form's gain K and covariance Lambda.
+    P0_diffuse : (n, n) array, optional
+        The diffuse part P_inf of the initial covariance (``cov(x_0) = P0 + kappa
+        P0_diffuse``, kappa -> infinity): mixed diffuse / stationary / known states,
+        with ``init="diffuse"`` or ``"auto"``.
     method : {"conventional", "univariate", "square_root"}
         ``"conventional"``: the compiled covariance filter (default; the only one with
         one covariance recursion shared by N series). ``"univariate"``: compiled
@@ -235,7 +248,11 @@ def kalman_filter(
     DataError
         y entirely missing.
     InvalidValueError
-        A singular innovation covariance, or a non-finite log-likelihood.
+        A singular innovation covariance, a non-finite log-likelihood, or a predicted
+        covariance that overflowed (an explosive mode, seen by the outputs or not:
+        :func:`realize.loglik` raises the same).
+    DataError
+        A diffuse initial state that the data never identify.
 
     Notes
     -----
@@ -263,12 +280,14 @@ def kalman_filter(
     ((200, 1), (200, 1, 1), True)
     """
     method = public_method(method)
+    if is_dask(y) and P0_diffuse is not None:
+        raise InvalidValueError("P0_diffuse: not supported for a dask panel y; use init='diffuse'")
     if is_dask(y):
         from realize.filtering.panel import panel_filter
 
         options = dict(method=method, steady_state=steady_state, tol=tol)
         return panel_filter(sys, y, u, x0, P0, init=init, **options)
     tol = steady_state_tol(tol, steady_state)
-    prep = prepare(sys, y, u, x0, P0, init)
+    prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)
     groups = run_filter(prep, method, store=True, tol=tol)
     return assemble(prep, groups, method)

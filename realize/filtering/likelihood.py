@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering._outputs import merge
 from realize.filtering.filter import public_method, run_filter
@@ -18,6 +19,7 @@ def loglik(
     P0=None,
     *,
     init: str = "auto",
+    P0_diffuse=None,
     method: str = "conventional",
     steady_state: bool = True,
     tol: float = STEADY_STATE_TOL,
@@ -33,7 +35,7 @@ def loglik(
 
     Parameters
     ----------
-    sys, y, u, x0, P0, init, method, steady_state, tol
+    sys, y, u, x0, P0, init, P0_diffuse, method, steady_state, tol
         As in :func:`realize.kalman_filter`.
 
     Returns
@@ -58,10 +60,12 @@ def loglik(
     True
     """
     method = public_method(method)
+    if is_dask(y) and P0_diffuse is not None:
+        raise InvalidValueError("P0_diffuse: not supported for a dask panel y; use init='diffuse'")
     if is_dask(y):
         options = dict(method=method, steady_state=steady_state, tol=tol)
         return panel_loglik(sys, y, u, x0, P0, init=init, **options)
     tol = steady_state_tol(tol, steady_state)
-    prep = prepare(sys, y, u, x0, P0, init)
+    prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)
     ll = merge(prep.N, run_filter(prep, method, store=False, tol=tol), "loglik")
     return ll if prep.batched else float(ll[0])

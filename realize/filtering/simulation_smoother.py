@@ -275,6 +275,9 @@ def simulation_smoother(
     method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init)
+    from realize.filtering.diffuse import refuse_diffuse
+
+    refuse_diffuse(prep, "the simulation smoother")
     rng = np.random.default_rng(rng)
     out = mean_correction(prep, *draw_disturbances(prep, draws, rng), method=method, tol=tol)
     if not prep.batched:

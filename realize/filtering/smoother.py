@@ -92,6 +92,7 @@ def kalman_smoother(
     P0=None,
     *,
     init: str = "auto",
+    P0_diffuse=None,
     method: str = "conventional",
     steady_state: bool = True,
     tol: float = STEADY_STATE_TOL,
@@ -101,7 +102,7 @@ def kalman_smoother(
 
     Parameters
     ----------
-    sys, y, u, x0, P0, init, method, steady_state, tol
+    sys, y, u, x0, P0, init, P0_diffuse, method, steady_state, tol
         As in :func:`realize.kalman_filter` (``method`` chooses the forward filter; the
         deprecated ``"reference"`` also uses the textbook RTS backward pass in NumPy).
     disturbances : bool, default False
@@ -154,7 +155,7 @@ def kalman_smoother(
     method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
     disturbances = as_bool(disturbances, "disturbances")
-    prep = prepare(sys, y, u, x0, P0, init)
+    prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)
     groups = run_filter(prep, method, store=True, tol=tol, filtered_cov=False)
     filt = assemble(prep, groups, method)
     sm = smooth_groups(prep, groups, tol, method)

@@ -210,10 +210,11 @@ cdef inline void store_covariances(Method method, Step* s, Work* w, Outputs* o, 
 
 cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
              double* Xn, double* Xf, double tol, bint steady_start,
-             int* bad_t, int* n_diffuse) noexcept nogil:
+             int* bad_t, int* n_diffuse, double* x_end, double* P_end) noexcept nogil:
     """The driver loop. Returns 0, or the failing step's code with its time in bad_t
     (code 3: the predicted covariance overflowed; 4: the diffuse period never ended);
-    the length of the diffuse period in n_diffuse."""
+    the length of the diffuse period in n_diffuse. With x_end and P_end (not NULL) the
+    run stops where the diffuse period ends, leaving the states (N, n) and P_* there."""
     cdef int n = m.n, p = m.p, N = m.N, T = m.T, t, i, code
     cdef bint diffuse = 0
     cdef bint converged = steady_start and m.time_invariant, have_buf = 0
@@ -288,6 +289,10 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
             if not w.diffuse.active:
                 diffuse = 0
                 n_diffuse[0] = t + 1
+                if x_end != NULL:
+                    memcpy(x_end, X, sizeof(double) * N * n)
+                    memcpy(P_end, s.P, sizeof(double) * n * n)
+                    return 0
                 if hand_off(method, s, w):
                     bad_t[0] = t
                     return 3
@@ -311,7 +316,8 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
 
 def filter_run(str method, problem, out, double tol,
                const double[:, :, ::1] noise_factor=None, const double[:, ::1] P0_factor=None,
-               const double[:, ::1] Pinf=None):
+               const double[:, ::1] Pinf=None, double[:, ::1] x_end=None,
+               double[:, ::1] P_end=None):
     """Run one filter over the series of ``problem`` that share the missing pattern of
     the first one.
 
@@ -325,6 +331,9 @@ def filter_run(str method, problem, out, double tol,
     ``P0_factor`` (n, n), a factor of P0. Q, R and P0 must be symmetric. ``Pinf`` (n, n)
     is the diffuse part of an exact diffuse start (``problem.P0`` its finite part, for
     every method); ``out.Pinf`` (Td, n, n), when not empty, receives P_inf[t], t < Td.
+    With ``x_end`` (N, n) and ``P_end`` (n, n) the run stops where the diffuse period
+    ends (after d steps), leaving x[d] and P_*[d] there (the log-likelihood so far in
+    ``out.loglik``), so that another kernel can go on.
 
     Returns ``(code, t, channel, d)``: code 0 on success; 1 a singular innovation
     covariance (a non-positive variance for the univariate filter) at time t; 2
@@ -363,8 +372,17 @@ def filter_run(str method, problem, out, double tol,
     cdef double* Xn = take(&a, <size_t>m.N * m.n)
     cdef double* Xf = take(&a, m.n)
     cdef int code = 0, bad_t = -1, d = 0
+    cdef double* xe = NULL
+    cdef double* Pe = NULL
+    if x_end is not None:
+        if (P_end is None or x_end.shape[0] != m.N or x_end.shape[1] != m.n
+                or P_end.shape[0] != m.n or P_end.shape[1] != m.n or not diffuse):
+            free(block)
+            raise ValueError("x_end, P_end: expected (N, n) and (n, n) with a diffuse start")
+        xe = &x_end[0, 0]
+        Pe = &P_end[0, 0]
     with nogil:
-        code = run(mth, &m, &o, &s, &w, X, Xn, Xf, tol, steady_start, &bad_t, &d)
+        code = run(mth, &m, &o, &s, &w, X, Xn, Xf, tol, steady_start, &bad_t, &d, xe, Pe)
     free(block)
     return code, bad_t, s.bad_channel if code in (1, 2) else -1, d
 

@@ -14,6 +14,8 @@ state basis (``conventional_loglik`` in ``_ext/_kalman_filter.pyx``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from realize._linalg import symmetrize
@@ -60,6 +62,42 @@ def _modal_loglik(prep: Prepared, basis, tol: float | None) -> list[FilterGroup]
     return groups
 
 
+def _diffuse_then_modal(prep: Prepared, basis, tol: float | None) -> list[FilterGroup]:
+    """The log-likelihood under an exact diffuse start: the driver's diffuse steps (they
+    stop where P_inf vanishes, after d steps), then the modal kernel from x[d], P_*[d]."""
+    from realize._ext._kalman_filter import filter_run
+
+    ktol = -1.0 if tol is None else float(tol)
+    groups = []
+    for idx in series_groups(prep.y):
+        part = prep.series(idx)
+        out = FilterOutputs.allocate(len(idx), prep.T, prep.n, prep.p, store=False)
+        x_end, P_end = np.empty((len(idx), prep.n)), np.empty((prep.n, prep.n))
+        code, t, j, d = filter_run(
+            "conventional", part, out, ktol, Pinf=prep.Pinf, x_end=x_end, P_end=P_end
+        )
+        raise_for("conventional", code, t, j, code == 2)
+        if d < prep.T:
+
+            def later(a, d=d):
+                return a if a.shape[1] == 1 else np.ascontiguousarray(a[:, d:])
+
+            rest = replace(
+                part,
+                y=later(part.y),
+                c=later(part.c),
+                d=later(part.d),
+                x0=x_end,
+                P0=P_end,
+                Pinf=None,
+            )
+            [(_, tail)] = _modal_loglik(rest, basis, tol)
+            out.loglik += tail.loglik
+        out.n_diffuse = d
+        groups.append(FilterGroup(idx, out))
+    return groups
+
+
 def conventional_filter(
     prep: Prepared,
     store: bool = True,
@@ -100,10 +138,12 @@ def conventional_filter(
     >>> series.tolist(), out.xp.shape, out.Pp.shape, out.K.shape
     ([0, 1], (2, 21, 1), (21, 1, 1), (20, 1, 1))
     """
-    if not store and prep.time_invariant and prep.Pinf is None:
+    if not store and prep.time_invariant:
         from realize.filtering._basis import modal_basis
 
         basis = modal_basis(prep.A[0])
+        if basis is not None and prep.Pinf is not None:
+            return _diffuse_then_modal(prep, basis, tol)
         if basis is not None:
             # likelihood only, a well-conditioned modal basis: the lean kernel (same
             # recursion, nothing stored); otherwise the driver, whose dgemm products beat

@@ -359,3 +359,34 @@ def test_reference_run_hands_the_diffuse_part_to_every_method(rng):
     for out in (uni, sqr):
         close(out.loglik, conv.loglik, rtol=1e-12)
         close(out.xp, conv.xp)
+
+
+@pytest.mark.parametrize("shared_pattern", [True, False])
+def test_loglik_kernel_after_the_diffuse_period_equals_the_filter(rng, shared_pattern):
+    """The likelihood alone runs the diffuse steps, then the modal-basis kernel from
+    x[d], P_*[d]; inputs, N series, missing entries."""
+    from realize.filtering.conventional import _diffuse_then_modal
+
+    n, p, m, N, T = 3, 2, 1, 3, 60
+    A = np.diag([1.0, 0.6, -0.4]) + 0.1 * np.triu(rng.standard_normal((n, n)), 1)
+    model = dict(
+        A=A,
+        B=rng.standard_normal((n, m)),
+        C=rng.standard_normal((p, n)),
+        D=rng.standard_normal((p, m)),
+        Q=np.eye(n),
+        R=0.5 * np.eye(p),
+    )
+    y = rng.standard_normal((N, T, p))
+    u = rng.standard_normal((N, T, m))
+    y[:, 0, :] = np.nan
+    y[:, 7, 1] = np.nan
+    if not shared_pattern:
+        y[1, 3, 0] = np.nan
+    ll = realize.loglik(model, y, u, init="diffuse")
+    close(ll, realize.kalman_filter(model, y, u, init="diffuse").loglik, rtol=1e-11)
+    prep = prepare(model, y, u, init="diffuse")
+    groups = _diffuse_then_modal(prep, realize.filtering._basis.modal_basis(A), None)
+    assert all(1 < out.n_diffuse < T for _, out in groups)
+    ref = [g.out.loglik[0] for g in reference_filter(prep)]
+    close(np.concatenate([out.loglik for _, out in groups]), ref, rtol=1e-11)

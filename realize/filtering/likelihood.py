@@ -44,6 +44,15 @@ def loglik(
     chunk of series)
         ``-1/2 sum_t (|W_t| log 2 pi + log det F_t + v_t' F_t^-1 v_t)`` over the
         observed entries (prediction-error decomposition, Durbin & Koopman 2012, 7.2.1).
+        Under an exact diffuse start (``init="diffuse"``, ``P0_diffuse``, or ``"auto"``
+        on an unstable A) it is the diffuse log-likelihood (DK 2012, eq. 7.4): each
+        observed channel with ``F_inf > 0`` contributes ``-1/2 (log 2 pi + log F_inf)``,
+        statsmodels' convention for ``initialize_diffuse()``. On the Nile local-level
+        model (level variance 1469.1, irregular 15099) that is -633.46; statsmodels'
+        ``UnobservedComponents`` default, -632.54, is
+        ``kalman_filter(sys, y, P0=1e6 * np.eye(n)).loglik_obs[n:].sum()``, and
+        ``loglik(sys, y, P0=1e6 * np.eye(n))`` (realize's former ``"diffuse"``) -640.99
+        (:mod:`realize.filtering.diffuse`).
 
     Raises
     ------

@@ -390,3 +390,27 @@ def test_loglik_kernel_after_the_diffuse_period_equals_the_filter(rng, shared_pa
     assert all(1 < out.n_diffuse < T for _, out in groups)
     ref = [g.out.loglik[0] for g in reference_filter(prep)]
     close(np.concatenate([out.loglik for _, out in groups]), ref, rtol=1e-11)
+
+
+def test_long_diffuse_period_and_series_with_their_own_missing_patterns():
+    """A diffuse period longer than the room first made for P_inf (the run is redone),
+    and N series whose missing patterns end their diffuse periods at different times."""
+    y = nile()[:80]
+    Y = np.stack([y, y, y])[..., None].copy()
+    Y[0, :50] = np.nan
+    Y[1, :3] = np.nan
+    res = realize.kalman_filter(NILE, Y, init="diffuse")
+    assert res.n_diffuse == 51
+    assert res.predicted_diffuse_cov.shape == (3, 51, 1, 1)
+    close(res.predicted_diffuse_cov[0, :, 0, 0], 1.0)
+    close(res.predicted_diffuse_cov[1, :4, 0, 0], 1.0)
+    assert not np.any(res.predicted_diffuse_cov[1, 4:]) and not np.any(
+        res.predicted_diffuse_cov[2, 1:]
+    )
+    for i in range(3):
+        one = realize.kalman_smoother(NILE, Y[i], init="diffuse")
+        close(res.loglik[i], one.loglik)
+        [(_, out)] = reference_filter(prepare(NILE, Y[i], init="diffuse"))
+        close(out.loglik[0], one.loglik)
+        close(reference_smoother(prepare(NILE, Y[i], init="diffuse"), out)[0], one.smoothed_state)
+    close(realize.loglik(NILE, Y, init="diffuse"), res.loglik)

@@ -32,8 +32,8 @@ one in the range of P_inf diffuse. A nonzero P_inf starts the exact diffuse filt
     scale: the largest mean square of an observed channel divided by the squared norm
     of its row of C (statsmodels' ``approximate_diffuse`` uses ``kappa = 1e6``, whatever
     the scale). It warns (:class:`~realize.errors.IllConditionedWarning`) when kappa is
-    so large against the noise that the first updates lose more than half the digits,
-    or so small that the start is not diffuse against the state's own variance.
+    so large against the noise that the first updates lose more than 10 of the 16
+    digits, or so small that the start is not diffuse against the state noise.
 ``"steady_state"``
     Start in steady state: ``P0`` is the stabilizing solution of the filter Riccati
     equation, so the gain and innovation covariance are those of the innovation form
@@ -410,9 +410,9 @@ def approximate_diffuse_kappa(y: np.ndarray, C: np.ndarray, Q: np.ndarray, R: np
     the data (module docstring), warning when the start is not reliable.
 
     ``kappa = DIFFUSE_KAPPA s`` with ``s = max_j mean(y_j^2) / |C_j|^2`` over the observed
-    channels j with a nonzero row of C. Two warnings: kappa |C|^2 / sigma^2 > 1e8 (sigma^2
+    channels j with a nonzero row of C. Two warnings: kappa |C|^2 / sigma^2 > 1e10 (sigma^2
     the smallest positive noise variance seen by an output: the first update subtracts
-    numbers 1e8 times larger than its result, so half the digits are gone), and
+    numbers 1e10 times larger than its result, so 10 of the 16 digits are gone), and
     kappa < 1e4 max diag(Q) (the start is not diffuse against the state noise).
     """
     import warnings
@@ -427,10 +427,10 @@ def approximate_diffuse_kappa(y: np.ndarray, C: np.ndarray, Q: np.ndarray, R: np
     noise = np.concatenate([np.diag(R), np.einsum("ij,jk,ik->i", C, Q, C)])
     noise = noise[noise > 0]
     cmax = float(np.max(rows)) if rows.size else 0.0
-    if noise.size and kappa * cmax / noise.min() > 1e8:
+    if noise.size and kappa * cmax / noise.min() > 1e10:
         warnings.warn(
             f"init: the approximate diffuse start (kappa = {kappa:.3g}) is {kappa * cmax / noise.min():.2g} "
-            "times the smallest noise variance: its first updates lose more than half the "
+            "times the smallest noise variance: its first updates lose more than 10 of the 16 "
             "digits; prefer init='diffuse' (exact)",
             IllConditionedWarning,
             stacklevel=4,

@@ -2,6 +2,8 @@
 (itself checked against KFAS and Koopman 1997), the NumPy reference, and the
 approximate diffuse start as kappa grows."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -318,7 +320,9 @@ def test_bad_inputs():
 
 def test_approximate_diffuse_scales_with_the_data_and_warns(rng):
     y = nile()
-    res = realize.kalman_filter(NILE, y, init="approximate_diffuse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reliable here: no warning
+        res = realize.kalman_filter(NILE, y, init="approximate_diffuse")
     kappa = res.predicted_cov[0, 0, 0]
     assert kappa == pytest.approx(1e6 * np.mean(y**2))
     assert (
@@ -329,8 +333,11 @@ def test_approximate_diffuse_scales_with_the_data_and_warns(rng):
         < 1e-3
     )
     small = realize.StateSpace([[1.0]], C=[[1.0]], Q=[[1.0]], R=[[1e-6]])
-    with pytest.warns(IllConditionedWarning, match="half the digits"):
+    with pytest.warns(IllConditionedWarning, match="10 of the 16 digits"):
         realize.loglik(small, rng.standard_normal(20), init="approximate_diffuse")
+    big_noise = realize.StateSpace([[1.0]], C=[[1.0]], Q=[[1e3]], R=[[1.0]])
+    with pytest.warns(IllConditionedWarning, match="not diffuse"):
+        realize.loglik(big_noise, 1e-3 * rng.standard_normal(20), init="approximate_diffuse")
 
 
 def test_reference_run_hands_the_diffuse_part_to_every_method(rng):

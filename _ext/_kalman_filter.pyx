@@ -290,6 +290,9 @@ cdef int run(Method method, Model* m, Outputs* o, Step* s, Work* w, double* X,
                 diffuse = 0
                 n_diffuse[0] = t + 1
                 if x_end != NULL:
+                    if not all_finite(s.P, n):
+                        bad_t[0] = t
+                        return 3
                     memcpy(x_end, X, sizeof(double) * N * n)
                     memcpy(P_end, s.P, sizeof(double) * n * n)
                     return 0

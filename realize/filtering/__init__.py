@@ -9,14 +9,16 @@ driver loop (``_ext/_kalman_filter.pyx``) with a step function per method.
                   (step ``_ext/_kalman_univariate.pxi``, NumPy step beside it)
 ``square_root``   array (QR) square-root filter for ill-conditioned problems
                   (step ``_ext/_kalman_square_root.pxi``, NumPy step beside it)
+``diffuse``       exact diffuse start (Koopman 1997): NumPy step and diffuse-period
+                  smoother (compiled step ``_ext/_kalman_diffuse.pxi``, every method)
 ``smoother``      fixed-interval RTS smoother, compiled (``_ext/_kalman_smoother.pyx``)
 ``disturbance``   disturbance smoother (r, N and the smoothed disturbances, NumPy)
 ``simulation_smoother``  draws of the states given the data (Durbin & Koopman 2002)
 ``forecast``      h-step forecasts of states and outputs with intervals
 ``likelihood``    the log-likelihood alone
 ``em``            Shumway-Stoffer expectation-maximization
-``reference``     plain NumPy driver, conventional step and textbook RTS smoother (the
-                  definitions the compiled kernels are tested against)
+``reference``     plain NumPy driver, conventional step and the Durbin-Koopman smoother
+                  (the definitions the compiled kernels are tested against)
 ``results``       FilterResult, SmootherResult, EMResult (public)
 ``_outputs``      FilterOutputs: what one filter run hands to the other modules
 ``_compiled``     the bridge to the compiled driver (groups of series, error codes)

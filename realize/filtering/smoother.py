@@ -25,7 +25,7 @@ def smooth_groups(prep, groups, tol, method: str = "conventional") -> dict:
     tol : float or None
         The steady-state tolerance the filter ran with.
     method : str
-        ``'reference'`` for the textbook RTS smoother, else the compiled one.
+        ``'reference'`` for the NumPy reference smoother, else the compiled one.
 
     Returns
     -------
@@ -104,7 +104,7 @@ def kalman_smoother(
     ----------
     sys, y, u, x0, P0, init, P0_diffuse, method, steady_state, tol
         As in :func:`realize.kalman_filter` (``method`` chooses the forward filter; the
-        deprecated ``"reference"`` also uses the textbook RTS backward pass in NumPy).
+        deprecated ``"reference"`` also uses the NumPy reference backward pass).
     disturbances : bool, default False
         Also smooth the state and observation disturbances (Durbin & Koopman 2012,
         section 4.5): the result is then a

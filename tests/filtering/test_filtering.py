@@ -63,7 +63,7 @@ def reference_kalman_filter(model, y, u=None):
 
 
 def reference_kalman_smoother(model, y, u=None):
-    """The reference filter and the textbook RTS smoother: ``(xs, Ps, Pc)`` of one series."""
+    """The reference filter and smoother: ``(xs, Ps, Pc)`` of one series."""
     prep = prepare(model, y, u, None, None, "auto")
     sm = smooth_groups(prep, reference_filter(prep), None, "reference")
     return sm["xs"][0], sm["Ps"][0], sm["Pc"][0]

@@ -1,4 +1,5 @@
-"""Fixed-interval smoother: against statsmodels, pykalman and the textbook RTS reference."""
+"""Fixed-interval smoother: against statsmodels, pykalman, the NumPy reference and the
+classical RTS form."""
 
 import numpy as np
 import pytest
@@ -27,16 +28,43 @@ def test_smoother_matches_statsmodels(seed, time_varying):
     _close(res.smoothed_lag1_cov, ref["autocov"][:-1])
 
 
+def rts_smoother(prep, out):
+    """The classical Rauch-Tung-Striebel smoother of one series (Shumway & Stoffer 2017,
+    Property 6.2 and eq. 6.55 for the lag-one covariance), correlated noise removed by
+    decorrelation (Anderson & Moore 1979, 5.5): a different algorithm from the
+    Durbin-Koopman recursion of the kernels and the reference. It inverts P[t+1]."""
+    T, n = prep.T, prep.n
+    xf, Pf, xp, Pp = out.xf[0], out.Pf, out.xp[0], out.Pp
+    xs, Ps, lag1 = xf.copy(), Pf.copy(), np.zeros((max(T - 1, 0), n, n))
+    for t in range(T - 2, -1, -1):
+        A, C, _, R, S = prep.at(t)
+        W = ~np.isnan(prep.y[0, t])
+        if W.any() and np.any(S[:, W]):
+            A = A - np.linalg.solve(R[np.ix_(W, W)], S[:, W].T).T @ C[W]
+        J = np.linalg.solve(Pp[t + 1], A @ Pf[t]).T
+        xs[t] = xf[t] + J @ (xs[t + 1] - xp[t + 1])
+        Ps[t] = Pf[t] + J @ (Ps[t + 1] - Pp[t + 1]) @ J.T
+        lag1[t] = Ps[t + 1] @ J.T
+    return xs, Ps, lag1
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_smoother_matches_rts_reference(seed):
-    """The compiled Durbin-Koopman recursion against the classical RTS form (decorrelated
-    for S != 0): two different algorithms for the same quantities."""
+    """The compiled Durbin-Koopman recursion and the NumPy reference against the
+    classical RTS form (decorrelated for S != 0): different algorithms for the same
+    quantities."""
+    from realize.filtering._model import prepare
+    from realize.filtering.reference import reference_filter
+
     rng = np.random.default_rng(200 + seed)
     model, u, y = random_problem(rng, 4, 1, 3, 90, time_varying=seed == 1, missing=0.2)
     fast = realize.kalman_smoother(model, y, u)
     ref = reference_kalman_smoother(model, y, u)
-    for key, r in zip(("smoothed_state", "smoothed_cov", "smoothed_lag1_cov"), ref):
+    prep = prepare(model, y, u)
+    rts = rts_smoother(prep, reference_filter(prep)[0].out)
+    for key, r, o in zip(("smoothed_state", "smoothed_cov", "smoothed_lag1_cov"), ref, rts):
         _close(getattr(fast, key), r, 1e-9)
+        _close(getattr(fast, key), o, 1e-9)
 
 
 def test_smoother_matches_pykalman(rng):

@@ -165,6 +165,11 @@ def em(
         theta = starting_point(prep)
         e_step = partial(expected_statistics, y=prep.y, u=prep.u)
     noise_matrices(sys)  # raises without a noise model
+    if theta["Pinf"] is not None and {"x0", "P0"} & set(estimate):
+        raise InvalidValueError(
+            "estimate: x0 and P0 cannot be estimated under an exact diffuse start (init="
+            f"{init!r} made part of the initial state diffuse); give a finite P0"
+        )
     theta, lls, converged = _iterate(theta, e_step, estimate, n_iter, tol, progress)
     return _result(sys, theta, lls, converged)
 
@@ -216,7 +221,8 @@ def _result(sys, theta: dict, lls: list, converged: bool) -> EMResult:
 
 
 def starting_point(prep) -> dict:
-    """The starting A, B, C, D, Q, R, x0, P0 of EM; its requirements checked.
+    """The starting A, B, C, D, Q, R, x0, P0 of EM (and ``Pinf``, the diffuse part of the
+    initial covariance, or None); its requirements checked.
 
     Examples
     --------
@@ -226,7 +232,7 @@ def starting_point(prep) -> dict:
     >>> y = sys.simulate(T=50, rng=0)[None]  # one series: (1, T, p)
     >>> theta = starting_point(prepare(sys, y, None, None, None, "auto"))
     >>> sorted(theta), theta["A"].tolist()
-    (['A', 'B', 'C', 'D', 'P0', 'Q', 'R', 'x0'], [[0.5]])
+    (['A', 'B', 'C', 'D', 'P0', 'Pinf', 'Q', 'R', 'x0'], [[0.5]])
     """
     if not prep.time_invariant or prep.B.shape[0] > 1 or prep.D.shape[0] > 1:
         raise InvalidValueError("sys: em expects a time-invariant model, got time-varying matrices")
@@ -244,6 +250,7 @@ def starting_point(prep) -> dict:
         R=prep.R[0].copy(),
         x0=np.broadcast_to(prep.x0, (prep.N, prep.n)).copy() if many else prep.x0[0].copy(),
         P0=prep.P0.copy(),
+        Pinf=prep.Pinf,
     )
 
 
@@ -282,7 +289,7 @@ def expected_statistics(theta: dict, y: np.ndarray, u: np.ndarray | None):
     ['N', 'Ps0', 'Sxx', 'Sxz', 'Syy', 'Syz', 'Szz', 'Szz0', 'T', 'xs0']
     """
     model = {k: theta[k] for k in "ABCDQR"}
-    pr = prepare(model, y, u, theta["x0"], theta["P0"], "auto")
+    pr = prepare(model, y, u, theta["x0"], theta["P0"], "auto", theta.get("Pinf"))
     groups = run_filter(pr, "conventional", store=True, tol=None, filtered_cov=False)
     ll = float(sum(o.loglik.sum() for _, o in groups))
     return ll, lambda: _moments(pr, smooth_groups(pr, groups, None), theta)
@@ -368,7 +375,7 @@ def maximize(st: dict, theta: dict, estimate) -> dict:
         dev = st["xs0"] - np.broadcast_to(x0v, (N, n))
         P0m = st["Ps0"] / N + dev.T @ dev / N
         P0m = symmetrize(P0m)
-    return dict(A=A, B=B, C=C, D=D, Q=Q, R=R, x0=x0v, P0=P0m)
+    return dict(A=A, B=B, C=C, D=D, Q=Q, R=R, x0=x0v, P0=P0m, Pinf=theta.get("Pinf"))
 
 
 def _conditional_output(W, C, D, R):

@@ -440,3 +440,18 @@ def test_long_diffuse_period_and_series_with_their_own_missing_patterns():
         close(out.loglik[0], one.loglik)
         close(reference_smoother(prepare(NILE, Y[i], init="diffuse"), out)[0], one.smoothed_state)
     close(realize.loglik(NILE, Y, init="diffuse"), res.loglik)
+
+
+def test_em_under_an_exact_diffuse_start():
+    """EM's likelihood is the diffuse one from the first iteration, and never decreases
+    (the diffuse likelihood is the limit of likelihoods shifted by a constant); x0 and
+    P0 are not estimable there."""
+    y = nile()
+    y[[10, 11]] = np.nan
+    res = realize.em(NILE, y, init="diffuse", n_iter=20, tol=0.0)
+    assert res.loglik[0] == pytest.approx(realize.loglik(NILE, y, init="diffuse"), rel=1e-12)
+    assert np.all(np.diff(res.loglik) >= -1e-9 * abs(res.loglik[0]))
+    assert res.loglik[-1] > res.loglik[0]
+    assert res.loglik[-1] == pytest.approx(realize.loglik(res.model, y, init="diffuse"), rel=1e-12)
+    with pytest.raises(InvalidValueError, match="estimate: x0 and P0"):
+        realize.em(NILE, y, init="diffuse", estimate=("A", "Q", "R", "P0"))

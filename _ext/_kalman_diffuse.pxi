@@ -130,8 +130,9 @@ cdef void observation_ldl(DiffuseWork* w, const double* R, int p, int k,
 cdef int diffuse_covariance(Step* s, DiffuseWork* w, const Model* m) noexcept nogil:
     """The covariance part of a diffuse step: the channels' gains and log F, P_*[t|t]
     into s.Pf, P_*[t+1] into s.Pn, P_inf[t+1] into w.Pinfn (zeroed, and w.active cleared,
-    once negligible); F, K (and a zero F^-1) when stored. Returns 2 for correlated noise
-    on an observed channel with a zero pivot of R_W (s.bad_channel the channel)."""
+    once negligible); F, K (and a zero F^-1) when stored. Returns 2 for state noise
+    correlated with a transformed channel whose pivot of R_W is zero (s.bad_channel the
+    channel)."""
     cdef int n = s.n, p = s.p, k = s.k, i, j, l, r
     cdef const int* idx = s.idx
     cdef const double* Ct = m.Ct
@@ -220,14 +221,14 @@ cdef int diffuse_covariance(Step* s, DiffuseWork* w, const Model* m) noexcept no
     memcpy(w.Q2, m.Qt, sizeof(double) * n * n)
     if w.corr:
         for j in range(k):
-            if not w.D[j] > 0.0:
-                s.bad_channel = idx[j]
-                return 2
             for i in range(n):
                 q = 0.0
                 for l in range(j + 1):
                     q = q + St[i * p + idx[l]] * w.Li[j * p + l]
-                w.G[i * k + j] = q / w.D[j]
+                if q != 0.0 and not w.D[j] > 0.0:
+                    s.bad_channel = idx[j]
+                    return 2
+                w.G[i * k + j] = q / w.D[j] if q != 0.0 else 0.0
         for i in range(n):
             for l in range(n):
                 q = 0.0

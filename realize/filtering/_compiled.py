@@ -41,7 +41,8 @@ OVERFLOW = (
 )
 DIFFUSE_CORRELATED = (
     "sys: an exact diffuse start with correlated noise S needs a nonsingular R on the "
-    "observed channels, got a singular one at t={t}, channel {j}"
+    "observed channels correlated with the state noise, got a singular one at t={t}, "
+    "channel {j}"
 )
 
 
@@ -91,7 +92,8 @@ def run_compiled(
             if not (store and Td and d > Td):
                 break
             Td = prep.T + 1  # a longer diffuse period than room was made for: again
-        raise_for(method, code, t, j, prep.Pinf is not None and t < prep.T and code == 2)
+        # a failure inside the diffuse period reports d = 0
+        raise_for(method, code, t, j, prep.Pinf is not None and d == 0)
         out.n_diffuse = d
         groups.append(FilterGroup(idx, out))
     return groups

@@ -191,12 +191,14 @@ def _decorrelation(A, Q, S, W, Ct, D, Li, t):
     SW = S[:, W] @ Li.T
     if not np.any(SW):
         return np.zeros_like(SW), A, Q
-    if np.any(D <= 0.0):
+    bad = np.any(SW != 0.0, axis=0) & (D <= 0.0)
+    if np.any(bad):
         raise InvalidValueError(
             "sys: an exact diffuse start with correlated noise S needs a nonsingular R on "
-            f"the observed channels, got a singular one at t={t}"
+            f"the observed channels correlated with the state noise, got a singular one at "
+            f"t={t}, channel {int(W[np.flatnonzero(bad)[0]])}"
         )
-    G = SW / D
+    G = np.divide(SW, D, out=np.zeros_like(SW), where=SW != 0.0)
     return G, A - G @ Ct, Q - (G * D) @ G.T
 
 

@@ -455,3 +455,25 @@ def test_em_under_an_exact_diffuse_start():
     assert res.loglik[-1] == pytest.approx(realize.loglik(res.model, y, init="diffuse"), rel=1e-12)
     with pytest.raises(InvalidValueError, match="estimate: x0 and P0"):
         realize.em(NILE, y, init="diffuse", estimate=("A", "Q", "R", "P0"))
+
+
+def test_singular_noncorrelated_channel_in_the_diffuse_period(rng):
+    """R singular (an exactly measured channel) next to a channel correlated with the
+    state noise: the zero pivot of R_W needs no decorrelation; compiled = reference."""
+    model = dict(
+        A=[[1.0, 0.2], [0.0, 0.5]],
+        C=[[1.0, 0.0], [1.0, 1.0]],
+        Q=np.eye(2),
+        R=np.diag([1.0, 0.0]),
+        S=[[0.5, 0.0], [0.0, 0.0]],
+    )
+    y = rng.standard_normal((30, 2))
+    y[4, 0] = np.nan
+    prep = prepare(model, y, init="diffuse")
+    [(_, ref)] = reference_filter(prep)
+    for method in ("conventional", "square_root"):
+        [(_, out)] = run_filter(prep, method, store=True, tol=None)
+        assert out.n_diffuse == ref.n_diffuse == 1
+        close(out.loglik, ref.loglik, rtol=1e-11)
+        close(out.xp, ref.xp)
+        close(out.K, ref.K)

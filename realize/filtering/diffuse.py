@@ -1,5 +1,5 @@
-r"""Exact diffuse initialization (Koopman 1997; Durbin & Koopman 2012, chapter 5), in the
-univariate treatment of Koopman & Durbin (2000): the NumPy definitions.
+r"""Exact diffuse initialization (Koopman 1997 [1]_; Durbin & Koopman 2012 [3]_, chapter
+5), in the univariate treatment of Koopman & Durbin (2000) [2]_: the NumPy definitions.
 
 The initial state is ``x_0 = x0 + delta + eta`` with ``eta ~ N(0, P_*)`` and a diffuse
 ``delta``, ``cov(delta) = kappa P_inf``, kappa -> infinity. Every predicted covariance

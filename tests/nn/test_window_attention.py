@@ -280,3 +280,20 @@ def test_float16_forward_matches_naive(backend):
     y1, _ = run(backend, x16, {**fixed, "slopes": fixed["slopes"].half()}, grads=False)
     assert y1.dtype == torch.float16
     torch.testing.assert_close(y1.double(), y0, atol=5e-3, rtol=5e-3)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "flex"])
+def test_slope_gradient_matches_naive(backend):
+    x, fixed = make(4, *CASES[0])
+    grads = []
+    for name in ("naive", backend):
+        slopes = fixed["slopes"].clone().requires_grad_()
+        kw = {n: t for n, t in fixed.items() if n not in ("slopes", "window")}
+        y = window_attention(
+            x["q"], x["k"], x["v"], slopes, fixed["window"], **kw,
+            **{n: x[n] for n in NAMES[3:]}, backend=name,
+        )  # fmt: skip
+        (y * torch.cos(torch.arange(y.numel(), dtype=y.dtype)).reshape(y.shape)).sum().backward()
+        grads.append(slopes.grad)
+    assert grads[0].abs().min() > 0
+    torch.testing.assert_close(grads[1], grads[0], atol=1e-12, rtol=1e-10)

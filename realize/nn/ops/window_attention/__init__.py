@@ -16,17 +16,19 @@ values (shapes and mask rules in :mod:`._common`). Backends, all with one signat
     compiled on CUDA (a fused forward and backward); on the CPU eager, dense and forward only
     (torch has no FlexAttention backward there).
 ``triton``
-    a Triton forward kernel (one query block against its window keys, the gathered
-    eidetic keys and its fading keys, online softmax); the backward recomputes through
-    ``chunk``. A GPU (or the CPU under ``TRITON_INTERPRET=1``).
+    Triton kernels for the forward and the backward pass (one query block against its
+    window keys, the eidetic keys read through ``eidetic_index`` and its fading keys,
+    online softmax; FlashAttention-2's backward with atomics for the key gradients).
+    A GPU (or the CPU under ``TRITON_INTERPRET=1``).
 
 :func:`eidetic_schedule` computes the ``eidetic_index``/``eidetic_valid`` inputs, the store
 of B'MOJO seen by every chunk, with one batched sort (:mod:`.schedule`).
 
-``backend="auto"`` picks ``flex`` for CUDA tensors (float16, bfloat16, float32) when torch
-has FlexAttention, ``triton`` for other CUDA tensors, and ``chunk`` otherwise: on the CPU
-FlexAttention cannot train and its eager form is slower than the chunked SDPA path
-(``benchmarks/bench_window_attention.py``).
+``backend="auto"`` picks ``triton`` for CUDA tensors (no compilation, no block mask to build
+per call; ``benchmarks/gpu_check_attention.py`` times it against ``flex``), ``flex`` on CUDA
+without Triton, and ``chunk`` otherwise: on the CPU
+FlexAttention cannot train and is ten times slower than the chunked SDPA path in the forward
+pass, eager or compiled (``benchmarks/bench_window_attention.py --compile``).
 """
 
 from __future__ import annotations
@@ -68,10 +70,10 @@ def available_backends(device="cpu", dtype=None) -> list[str]:
     flex = _has("torch.nn.attention.flex_attention")
     out = []
     if device.type == "cuda":
-        if flex and dtype in (torch.float16, torch.bfloat16, torch.float32):
-            out.append("flex")
         if _has("triton"):
             out.append("triton")
+        if flex and dtype in (torch.float16, torch.bfloat16, torch.float32):
+            out.append("flex")
         return out + ["chunk", "naive"]
     if _has("triton") and os.environ.get("TRITON_INTERPRET") == "1":
         out.append("triton")

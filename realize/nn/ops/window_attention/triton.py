@@ -14,8 +14,11 @@ FlashAttention, Dao et al., 2022), so the ``(length, keys)`` score matrix never 
 kernel reads q, k, v (and the fading keys) about ``(window + BLOCK_M) / BLOCK_M`` times and
 writes y once.
 
-The backward pass is not a kernel: a ``torch.autograd.Function`` saves the inputs and
-recomputes the attention through :mod:`.chunk` under autograd (one extra forward). Accumulation
+The forward kernel also stores each row's log-sum-exp; the backward kernel (FlashAttention-2's,
+Dao, 2023) runs over the same query blocks and tiles, recomputes the weights from it, keeps
+``dq`` in registers and adds ``dk``, ``dv`` (window and eidetic keys land on the same
+sequence rows) and the fading ``dk``, ``dv`` with atomics; the gradients of the ALiBi slopes
+and the memory biases are per-program partial sums reduced by torch. Accumulation
 is float32 (float64 for float64 inputs); 16-bit inputs enter the products as they are (tensor
 cores), float32 ones without TF32 rounding. Runs under ``TRITON_INTERPRET=1`` on the CPU (for the
 tests).
@@ -29,7 +32,6 @@ import os
 import torch
 
 from realize.errors import InvalidValueError
-from realize.nn.ops.window_attention import chunk as _chunk
 from realize.nn.ops.window_attention._common import check_inputs
 
 __all__ = ["window_attention"]
@@ -83,7 +85,7 @@ if triton is not None:
 
     @triton.jit
     def _fwd(
-        Q, K, V, KF, VF, IDX, VALID, SLOPES, EB, FB, Y,
+        Q, K, V, KF, VF, IDX, VALID, SLOPES, EB, FB, Y, LSE,
         L, H, HD, NC, M, W, CS, NF, scale,
         HAS_EID: tl.constexpr,
         HAS_FAD: tl.constexpr,
@@ -152,85 +154,276 @@ if triton is not None:
                     & (j[None, :] > t[:, None] - W - NF)
                 )
                 m_i, l_i, acc = _fold(s + fb, ok, _cast(vv, ACC, LOWP), m_i, l_i, acc, LOWP)
-        y = acc / tl.where(l_i > 0, l_i, 1.0)[:, None]  # rows past the end read nothing
+        l_i = tl.where(l_i > 0, l_i, 1.0)  # rows past the end read nothing
+        y = acc / l_i[:, None]
+        tl.store(LSE + bh * L + t, m_i + tl.log(l_i), t < L)
         tl.store(
             Y + base + t[:, None] * row + dd[None, :],
             y.to(Y.dtype.element_ty),
             (t[:, None] < L) & dmask[None, :],
         )
 
+    @triton.jit
+    def _weights(s, ok, lse, do, di, vv):
+        """Attention weights ``p`` of one tile and the gradient ``ds`` of its scores,
+        ``ds = p (do . v - di)`` (FlashAttention-2's backward, Dao, 2023, Algorithm 2)."""
+        p = tl.where(ok, tl.exp(s - lse[:, None]), 0.0)
+        dp = tl.dot(do, tl.trans(vv), input_precision="ieee")
+        return p, p * (dp - di[:, None])
+
+    @triton.jit
+    def _scatter(ptr, base, j, ok, row, dd, dmask, x):
+        """Add the rows of ``x`` to rows ``j`` of one head (atomics: a key may be read by
+        several query blocks, and an eidetic key twice within one tile)."""
+        tl.atomic_add(ptr + base + j[:, None] * row + dd[None, :], x, ok[:, None] & dmask[None, :])
+
+    @triton.jit
+    def _bwd(
+        Q, K, V, KF, VF, IDX, VALID, SLOPES, EB, FB, Y, LSE, DY,
+        DQ, DK, DV, DKF, DVF, DPART,
+        L, H, HD, NC, M, W, CS, NF, scale, NBH,
+        HAS_EID: tl.constexpr,
+        HAS_FAD: tl.constexpr,
+        IS64: tl.constexpr,
+        BLOCK_M: tl.constexpr,
+        BLOCK_N: tl.constexpr,
+        BLOCK_E: tl.constexpr,
+        BLOCK_D: tl.constexpr,
+    ):  # fmt: skip
+        pid_m = tl.program_id(0)
+        bh = tl.program_id(1)
+        b = bh // H
+        h = bh % H
+        m0 = pid_m * BLOCK_M
+        t = m0 + tl.arange(0, BLOCK_M)
+        tm = t < L
+        dd = tl.arange(0, BLOCK_D)
+        dmask = dd < HD
+        row = H * HD
+        base = b * L * row + h * HD
+        ACC = tl.float64 if IS64 else tl.float32
+        q = _rows(Q, base, t, tm, row, dd, dmask).to(ACC)
+        do = _rows(DY, base, t, tm, row, dd, dmask).to(ACC)
+        di = tl.sum(do * _rows(Y, base, t, tm, row, dd, dmask).to(ACC), 1)
+        lse = tl.load(LSE + bh * L + t, tm, 0.0).to(ACC)
+        dq = tl.zeros([BLOCK_M, BLOCK_D], ACC)
+        d_slope = tl.zeros([BLOCK_M], ACC)
+        d_eb = tl.zeros([BLOCK_M], ACC)
+        d_fb = tl.zeros([BLOCK_M], ACC)
+        slope = tl.load(SLOPES + h).to(ACC)
+        for n0 in range(m0 - W + 1, m0 + BLOCK_M, BLOCK_N):
+            j = n0 + tl.arange(0, BLOCK_N)
+            jm = (j >= 0) & (j < L)
+            kk = _rows(K, base, j, jm, row, dd, dmask).to(ACC)
+            vv = _rows(V, base, j, jm, row, dd, dmask).to(ACC)
+            dist = (t[:, None] - j[None, :]).to(ACC)
+            s = tl.dot(q, tl.trans(kk), input_precision="ieee") * scale - slope * dist
+            ok = (
+                tm[:, None]
+                & jm[None, :]
+                & (j[None, :] <= t[:, None])
+                & (t[:, None] - j[None, :] < W)
+            )
+            p, ds = _weights(s, ok, lse, do, di, vv)
+            dq += tl.dot(ds, kk, input_precision="ieee")
+            d_slope -= tl.sum(ds * dist, 1)
+            _scatter(
+                DK,
+                base,
+                j,
+                jm,
+                row,
+                dd,
+                dmask,
+                tl.dot(tl.trans(ds), q, input_precision="ieee") * scale,
+            )
+            _scatter(
+                DV, base, j, jm, row, dd, dmask, tl.dot(tl.trans(p), do, input_precision="ieee")
+            )
+        if HAS_EID:
+            eb = tl.load(EB + h).to(ACC)
+            c_hi = tl.minimum((m0 + BLOCK_M - 1) // CS, NC - 1)
+            for c in range(m0 // CS, c_hi + 1):
+                for e0 in range(0, M, BLOCK_E):
+                    e = e0 + tl.arange(0, BLOCK_E)
+                    em = e < M
+                    j = tl.load(IDX + (b * NC + c) * M + e, em, 0)
+                    ev = tl.load(VALID + (b * NC + c) * M + e, em, 0) != 0
+                    jm = em & ev & (j >= 0) & (j < L)
+                    kk = _rows(K, base, j, jm, row, dd, dmask).to(ACC)
+                    vv = _rows(V, base, j, jm, row, dd, dmask).to(ACC)
+                    s = tl.dot(q, tl.trans(kk), input_precision="ieee") * scale + eb
+                    ok = (
+                        tm[:, None]
+                        & jm[None, :]
+                        & ((t // CS)[:, None] == c)
+                        & (j[None, :] <= t[:, None] - W)
+                    )
+                    p, ds = _weights(s, ok, lse, do, di, vv)
+                    dq += tl.dot(ds, kk, input_precision="ieee")
+                    d_eb += tl.sum(ds, 1)
+                    _scatter(
+                        DK,
+                        base,
+                        j,
+                        jm,
+                        row,
+                        dd,
+                        dmask,
+                        tl.dot(tl.trans(ds), q, input_precision="ieee") * scale,
+                    )
+                    _scatter(
+                        DV,
+                        base,
+                        j,
+                        jm,
+                        row,
+                        dd,
+                        dmask,
+                        tl.dot(tl.trans(p), do, input_precision="ieee"),
+                    )
+        if HAS_FAD:
+            fb = tl.load(FB + h).to(ACC)
+            for n0 in range(m0 - W - NF + 1, m0 + BLOCK_M - W, BLOCK_N):
+                j = n0 + tl.arange(0, BLOCK_N)
+                jm = (j >= 0) & (j < L)
+                kk = _rows(KF, base, j, jm, row, dd, dmask).to(ACC)
+                vv = _rows(VF, base, j, jm, row, dd, dmask).to(ACC)
+                s = tl.dot(q, tl.trans(kk), input_precision="ieee") * scale + fb
+                ok = (
+                    tm[:, None]
+                    & jm[None, :]
+                    & (j[None, :] <= t[:, None] - W)
+                    & (j[None, :] > t[:, None] - W - NF)
+                )
+                p, ds = _weights(s, ok, lse, do, di, vv)
+                dq += tl.dot(ds, kk, input_precision="ieee")
+                d_fb += tl.sum(ds, 1)
+                _scatter(
+                    DKF,
+                    base,
+                    j,
+                    jm,
+                    row,
+                    dd,
+                    dmask,
+                    tl.dot(tl.trans(ds), q, input_precision="ieee") * scale,
+                )
+                _scatter(
+                    DVF,
+                    base,
+                    j,
+                    jm,
+                    row,
+                    dd,
+                    dmask,
+                    tl.dot(tl.trans(p), do, input_precision="ieee"),
+                )
+        tl.store(
+            DQ + base + t[:, None] * row + dd[None, :], dq * scale, tm[:, None] & dmask[None, :]
+        )
+        # per-program partial sums of the bias gradients, reduced by torch (no atomics)
+        part = DPART + (pid_m * NBH + bh) * 3
+        tl.store(part, tl.sum(d_slope, 0))
+        tl.store(part + 1, tl.sum(d_eb, 0))
+        tl.store(part + 2, tl.sum(d_fb, 0))
+
 
 def _pow2(n: int, low: int = 16) -> int:
     return max(low, 1 << (max(int(n), 1) - 1).bit_length())
 
 
-def _forward(a):
+def _launch(a):
+    """Contiguous operands, block sizes and the grid shared by the two kernels."""
     q = a.q.contiguous()
     B, L, H, hd = q.shape
-    y = torch.empty_like(q)
     dummy = q.new_zeros(1)
-    idx = valid = dummy
-    M = 0
-    if a.has_eidetic:
-        idx = a.eidetic_index.contiguous()
-        valid = a.eidetic_valid.to(torch.int8).contiguous()
-        M = idx.shape[-1]
-    kf = a.fading_k.contiguous() if a.has_fading else dummy
-    vf = a.fading_v.contiguous() if a.has_fading else dummy
-    eb = a.eidetic_bias.contiguous() if a.has_eidetic else dummy
-    fb = a.fading_bias.contiguous() if a.has_fading else dummy
+    M = a.eidetic_index.shape[-1] if a.has_eidetic else 0
+    ops = [
+        q,
+        a.k.contiguous(),
+        a.v.contiguous(),
+        a.fading_k.contiguous() if a.has_fading else dummy,
+        a.fading_v.contiguous() if a.has_fading else dummy,
+        a.eidetic_index.contiguous() if a.has_eidetic else dummy,
+        a.eidetic_valid.to(torch.int8).contiguous() if a.has_eidetic else dummy,
+        a.slopes.contiguous(),
+        a.eidetic_bias.contiguous() if a.has_eidetic else dummy,
+        a.fading_bias.contiguous() if a.has_fading else dummy,
+    ]
+    sizes = (L, H, hd, a.n_chunks, M, a.window, a.chunk, a.n_fading, 1.0 / math.sqrt(hd))
     BLOCK_M = 32 if L >= 32 else 16
-    BLOCK_N = 32 if a.window + BLOCK_M > 48 else 16
-    grid = (triton.cdiv(L, BLOCK_M), B * H)
-    _fwd[grid](
-        q, a.k.contiguous(), a.v.contiguous(), kf, vf, idx, valid,
-        a.slopes.contiguous(), eb, fb, y,
-        L, H, hd, a.n_chunks, M, a.window, a.chunk, a.n_fading, 1.0 / math.sqrt(hd),
+    blocks = dict(
         HAS_EID=a.has_eidetic,
         HAS_FAD=a.has_fading,
         IS64=q.dtype == torch.float64,
-        LOWP=q.dtype in (torch.float16, torch.bfloat16),
         BLOCK_M=BLOCK_M,
-        BLOCK_N=BLOCK_N,
+        BLOCK_N=32 if a.window + BLOCK_M > 48 else 16,
         BLOCK_E=_pow2(min(M, 64)),
         BLOCK_D=_pow2(hd),
-    )  # fmt: skip
-    return y
+    )
+    return ops, sizes, blocks, (triton.cdiv(L, BLOCK_M), B * H)
 
 
-_NAMES = ("q", "k", "v", "slopes", "eidetic_bias", "fading_k", "fading_v", "fading_bias")
+def _forward(a):
+    """Outputs (batch, length, H, hd) and the log-sum-exp of every row, (batch * H, length)."""
+    ops, sizes, blocks, grid = _launch(a)
+    q = ops[0]
+    y = torch.empty_like(q)
+    acc = torch.float64 if q.dtype == torch.float64 else torch.float32
+    lse = torch.empty(grid[1], q.shape[1], dtype=acc, device=q.device)
+    LOWP = q.dtype in (torch.float16, torch.bfloat16)
+    _fwd[grid](*ops, y, lse, *sizes, LOWP=LOWP, **blocks)
+    return y, lse
+
+
+def _backward(a, y, lse, gy):
+    """Gradients of q, k, v, slopes, eidetic_bias, fading_k, fading_v, fading_bias."""
+    ops, sizes, blocks, grid = _launch(a)
+    q = ops[0]
+    acc = lse.dtype
+    dq = torch.empty(q.shape, dtype=acc, device=q.device)
+    dk, dv = (torch.zeros(q.shape, dtype=acc, device=q.device) for _ in range(2))
+    dkf, dvf = (
+        (torch.zeros(q.shape, dtype=acc, device=q.device) for _ in range(2))
+        if a.has_fading
+        else (dq, dq)  # never written
+    )
+    part = torch.empty(grid[0], grid[1], 3, dtype=acc, device=q.device)
+    _bwd[grid](*ops, y, lse, gy.contiguous(), dq, dk, dv, dkf, dvf, part, *sizes, grid[1], **blocks)
+    H = q.shape[2]
+    d_slope, d_eb, d_fb = part.reshape(-1, H, 3).sum(0).unbind(-1)
+
+    def cast(g, like):
+        return None if like is None else g.to(like.dtype)
+
+    return (
+        cast(dq, q),
+        cast(dk, q),
+        cast(dv, q),
+        cast(d_slope, a.slopes),
+        cast(d_eb, a.eidetic_bias),
+        cast(dkf, a.fading_k),
+        cast(dvf, a.fading_v),
+        cast(d_fb, a.fading_bias),
+    )
 
 
 class _WindowAttention(torch.autograd.Function):
-    """Triton forward; the backward recomputes the attention through ``chunk`` (autograd)."""
+    """Triton forward and backward kernels."""
 
     @staticmethod
     def forward(ctx, a, *tensors):
+        y, lse = _forward(a)
         ctx.a = a
-        ctx.save_for_backward(*tensors)
-        return _forward(a)
+        ctx.save_for_backward(y, lse)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
-        a = ctx.a
-        tensors = [None if x is None else x.detach().requires_grad_(n) for x, n in
-                   zip(ctx.saved_tensors, ctx.needs_input_grad[1:])]  # fmt: skip
-        kw = dict(zip(_NAMES, tensors))
-        with torch.enable_grad():
-            y = _chunk.window_attention(
-                **kw,
-                window=a.window,
-                chunk=a.chunk,
-                eidetic_index=a.eidetic_index,
-                eidetic_valid=a.eidetic_valid,
-                n_fading=a.n_fading,
-            )
-            wrt = [x for x in tensors if x is not None and x.requires_grad]
-            grads = iter(torch.autograd.grad(y, wrt, gy))
-        return (
-            None,
-            *(next(grads) if x is not None and x.requires_grad else None for x in tensors),
-        )
+        y, lse = ctx.saved_tensors
+        grads = _backward(ctx.a, y, lse, gy)
+        return (None, *(g if need else None for g, need in zip(grads, ctx.needs_input_grad[1:])))
 
 
 def window_attention(

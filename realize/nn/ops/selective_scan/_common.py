@@ -30,7 +30,7 @@ import torch
 
 from realize.errors import InvalidValueError, ShapeError
 
-__all__ = ["check_inputs", "check_step_inputs", "compute_dtype", "SUPPORTED_DTYPES"]
+__all__ = ["check_inputs", "check_step_inputs", "check_tensor", "compute_dtype", "SUPPORTED_DTYPES"]
 
 SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -40,7 +40,8 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def _check_tensor(x, name: str, shape: tuple, dtypes=SUPPORTED_DTYPES) -> None:
+def check_tensor(x, name: str, shape: tuple, dtypes=SUPPORTED_DTYPES) -> None:
+    """Raise a named error unless ``x`` is a tensor of ``shape`` with a dtype in ``dtypes``."""
     if not isinstance(x, torch.Tensor):
         raise ShapeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.dtype not in dtypes:
@@ -71,11 +72,11 @@ def check_inputs(
         got = tuple(A.shape) if isinstance(A, torch.Tensor) else type(A).__name__
         raise ShapeError(f"A: expected a (d, N) tensor, got {got}")
     N = A.shape[1]
-    _check_tensor(u, "u", (b, L, d), dtypes)
-    _check_tensor(delta, "delta", (b, L, d), dtypes)
-    _check_tensor(A, "A", (d, N), dtypes)
-    _check_tensor(B, "B", (b, L, N), dtypes)
-    _check_tensor(C, "C", (b, L, N), dtypes)
+    check_tensor(u, "u", (b, L, d), dtypes)
+    check_tensor(delta, "delta", (b, L, d), dtypes)
+    check_tensor(A, "A", (d, N), dtypes)
+    check_tensor(B, "B", (b, L, N), dtypes)
+    check_tensor(C, "C", (b, L, N), dtypes)
     for x, name, shape in (
         (D, "D", (d,)),
         (z, "z", (b, L, d)),
@@ -83,7 +84,7 @@ def check_inputs(
         (h0, "h0", (b, d, N)),
     ):
         if x is not None:
-            _check_tensor(x, name, shape, dtypes)
+            check_tensor(x, name, shape, dtypes)
     devices = {x.device for x in (u, delta, A, B, C, D, z, delta_bias, h0) if x is not None}
     if len(devices) > 1:
         raise InvalidValueError(
@@ -103,10 +104,10 @@ def check_step_inputs(u_t, delta_t, A, B_t, C_t, D=None, z_t=None, h=None, delta
             f"A: expected a (d, N) tensor, got {getattr(A, 'shape', type(A).__name__)}"
         )
     N = A.shape[1]
-    _check_tensor(delta_t, "delta_t", (b, d))
-    _check_tensor(A, "A", (d, N))
-    _check_tensor(B_t, "B_t", (b, N))
-    _check_tensor(C_t, "C_t", (b, N))
+    check_tensor(delta_t, "delta_t", (b, d))
+    check_tensor(A, "A", (d, N))
+    check_tensor(B_t, "B_t", (b, N))
+    check_tensor(C_t, "C_t", (b, N))
     for x, name, shape in (
         (D, "D", (d,)),
         (z_t, "z_t", (b, d)),
@@ -114,7 +115,7 @@ def check_step_inputs(u_t, delta_t, A, B_t, C_t, D=None, z_t=None, h=None, delta
         (delta_bias, "delta_bias", (d,)),
     ):
         if x is not None:
-            _check_tensor(x, name, shape)
+            check_tensor(x, name, shape)
     return b, d, N
 
 

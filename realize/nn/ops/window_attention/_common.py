@@ -32,10 +32,9 @@ from __future__ import annotations
 import torch
 
 from realize.errors import InvalidValueError, ShapeError
+from realize.nn.ops.selective_scan._common import check_tensor
 
 __all__ = ["WindowAttentionArgs", "check_inputs"]
-
-FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 class WindowAttentionArgs:
@@ -44,17 +43,6 @@ class WindowAttentionArgs:
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
-
-
-def _shape(x, name: str, shape: tuple, dtypes=FLOATS) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise ShapeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
-    if dtypes is not None and x.dtype not in dtypes:
-        names = ", ".join(str(d).replace("torch.", "") for d in dtypes)
-        raise InvalidValueError(f"{name}: expected dtype in ({names}), got {x.dtype}")
-    if tuple(x.shape) != tuple(shape):
-        want = "(" + ", ".join(str(s) for s in shape) + ")"
-        raise ShapeError(f"{name}: expected shape {want}, got {tuple(x.shape)}")
 
 
 def check_inputs(
@@ -86,10 +74,10 @@ def check_inputs(
             f"q: expected a (batch, length, heads, head_dim) tensor, got {getattr(q, 'shape', q)!r}"
         )
     B, L, H, hd = q.shape
-    _shape(q, "q", (B, L, H, hd))
-    _shape(k, "k", (B, L, H, hd))
-    _shape(v, "v", (B, L, H, hd))
-    _shape(slopes, "slopes", (H,))
+    check_tensor(q, "q", (B, L, H, hd))
+    check_tensor(k, "k", (B, L, H, hd))
+    check_tensor(v, "v", (B, L, H, hd))
+    check_tensor(slopes, "slopes", (H,))
     window, n_fading = int(window), int(n_fading)
     chunk = window if chunk is None else int(chunk)
     if window < 1 or chunk < 1:
@@ -100,18 +88,18 @@ def check_inputs(
     has_eidetic = eidetic_index is not None and eidetic_index.shape[-1] > 0
     if has_eidetic:
         M = eidetic_index.shape[-1]
-        _shape(eidetic_index, "eidetic_index", (B, nc, M), (torch.int64,))
-        _shape(eidetic_valid, "eidetic_valid", (B, nc, M), (torch.bool,))
+        check_tensor(eidetic_index, "eidetic_index", (B, nc, M), (torch.int64,))
+        check_tensor(eidetic_valid, "eidetic_valid", (B, nc, M), (torch.bool,))
         if eidetic_bias is None:
             raise ShapeError("eidetic_bias: expected a (heads,) tensor with eidetic_index")
-        _shape(eidetic_bias, "eidetic_bias", (H,))
+        check_tensor(eidetic_bias, "eidetic_bias", (H,))
     has_fading = fading_k is not None and n_fading > 0
     if has_fading:
-        _shape(fading_k, "fading_k", (B, L, H, hd))
-        _shape(fading_v, "fading_v", (B, L, H, hd))
+        check_tensor(fading_k, "fading_k", (B, L, H, hd))
+        check_tensor(fading_v, "fading_v", (B, L, H, hd))
         if fading_bias is None:
             raise ShapeError("fading_bias: expected a (heads,) tensor with fading_k")
-        _shape(fading_bias, "fading_bias", (H,))
+        check_tensor(fading_bias, "fading_bias", (H,))
     return WindowAttentionArgs(
         q=q,
         k=k,

@@ -164,18 +164,23 @@ if triton is not None:
         )
 
     @triton.jit
-    def _weights(s, ok, lse, do, di, vv):
-        """Attention weights ``p`` of one tile and the gradient ``ds`` of its scores,
-        ``ds = p (do . v - di)`` (FlashAttention-2's backward, Dao, 2023, Algorithm 2)."""
-        p = tl.where(ok, tl.exp(s - lse[:, None]), 0.0)
-        dp = tl.dot(do, tl.trans(vv), input_precision="ieee")
-        return p, p * (dp - di[:, None])
-
-    @triton.jit
     def _scatter(ptr, base, j, ok, row, dd, dmask, x):
         """Add the rows of ``x`` to rows ``j`` of one head (atomics: a key may be read by
         several query blocks, and an eidetic key twice within one tile)."""
         tl.atomic_add(ptr + base + j[:, None] * row + dd[None, :], x, ok[:, None] & dmask[None, :])
+
+    @triton.jit
+    def _bwd_tile(q, do, di, lse, kk, vv, s, ok, DKP, DVP, base, j, jm, row, dd, dmask, scale):
+        """One tile of the backward pass (FlashAttention-2's, Dao, 2023, Algorithm 2): the
+        weights ``p = exp(s - lse)``, the score gradients ``ds = p (do . v - di)``; adds the
+        tile's key and value gradients to rows ``j`` of ``DKP``, ``DVP`` and returns its share
+        of ``dq / scale`` and ``ds``."""
+        p = tl.where(ok, tl.exp(s - lse[:, None]), 0.0)
+        ds = p * (tl.dot(do, tl.trans(vv), input_precision="ieee") - di[:, None])
+        dk = tl.dot(tl.trans(ds), q, input_precision="ieee") * scale
+        _scatter(DKP, base, j, jm, row, dd, dmask, dk)
+        _scatter(DVP, base, j, jm, row, dd, dmask, tl.dot(tl.trans(p), do, input_precision="ieee"))
+        return tl.dot(ds, kk, input_precision="ieee"), ds
 
     @triton.jit
     def _bwd(
@@ -224,22 +229,11 @@ if triton is not None:
                 & (j[None, :] <= t[:, None])
                 & (t[:, None] - j[None, :] < W)
             )
-            p, ds = _weights(s, ok, lse, do, di, vv)
-            dq += tl.dot(ds, kk, input_precision="ieee")
+            dq_t, ds = _bwd_tile(
+                q, do, di, lse, kk, vv, s, ok, DK, DV, base, j, jm, row, dd, dmask, scale
+            )
+            dq += dq_t
             d_slope -= tl.sum(ds * dist, 1)
-            _scatter(
-                DK,
-                base,
-                j,
-                jm,
-                row,
-                dd,
-                dmask,
-                tl.dot(tl.trans(ds), q, input_precision="ieee") * scale,
-            )
-            _scatter(
-                DV, base, j, jm, row, dd, dmask, tl.dot(tl.trans(p), do, input_precision="ieee")
-            )
         if HAS_EID:
             eb = tl.load(EB + h).to(ACC)
             c_hi = tl.minimum((m0 + BLOCK_M - 1) // CS, NC - 1)
@@ -259,29 +253,11 @@ if triton is not None:
                         & ((t // CS)[:, None] == c)
                         & (j[None, :] <= t[:, None] - W)
                     )
-                    p, ds = _weights(s, ok, lse, do, di, vv)
-                    dq += tl.dot(ds, kk, input_precision="ieee")
+                    dq_t, ds = _bwd_tile(
+                        q, do, di, lse, kk, vv, s, ok, DK, DV, base, j, jm, row, dd, dmask, scale
+                    )
+                    dq += dq_t
                     d_eb += tl.sum(ds, 1)
-                    _scatter(
-                        DK,
-                        base,
-                        j,
-                        jm,
-                        row,
-                        dd,
-                        dmask,
-                        tl.dot(tl.trans(ds), q, input_precision="ieee") * scale,
-                    )
-                    _scatter(
-                        DV,
-                        base,
-                        j,
-                        jm,
-                        row,
-                        dd,
-                        dmask,
-                        tl.dot(tl.trans(p), do, input_precision="ieee"),
-                    )
         if HAS_FAD:
             fb = tl.load(FB + h).to(ACC)
             for n0 in range(m0 - W - NF + 1, m0 + BLOCK_M - W, BLOCK_N):
@@ -296,29 +272,11 @@ if triton is not None:
                     & (j[None, :] <= t[:, None] - W)
                     & (j[None, :] > t[:, None] - W - NF)
                 )
-                p, ds = _weights(s, ok, lse, do, di, vv)
-                dq += tl.dot(ds, kk, input_precision="ieee")
+                dq_t, ds = _bwd_tile(
+                    q, do, di, lse, kk, vv, s, ok, DKF, DVF, base, j, jm, row, dd, dmask, scale
+                )
+                dq += dq_t
                 d_fb += tl.sum(ds, 1)
-                _scatter(
-                    DKF,
-                    base,
-                    j,
-                    jm,
-                    row,
-                    dd,
-                    dmask,
-                    tl.dot(tl.trans(ds), q, input_precision="ieee") * scale,
-                )
-                _scatter(
-                    DVF,
-                    base,
-                    j,
-                    jm,
-                    row,
-                    dd,
-                    dmask,
-                    tl.dot(tl.trans(p), do, input_precision="ieee"),
-                )
         tl.store(
             DQ + base + t[:, None] * row + dd[None, :], dq * scale, tm[:, None] & dmask[None, :]
         )

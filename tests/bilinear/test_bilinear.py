@@ -281,7 +281,11 @@ def second_order_kernels(sys, k=3):
 def test_subspace_step_already_carries_N(rng, seed_offset):
     # white input: a linear projection of the future on the past cannot see N (the old
     # subspace step returned N = 0 and its model simulated no better than the linear one);
-    # the past products u (x) x1 make the subspace estimate alone carry the bilinear term
+    # the past products u (x) x1 make the subspace estimate alone carry the bilinear term.
+    # The estimate is consistent, its error falling like 1/sqrt(T) (median kernel error 0.066
+    # at T = 3000, 0.037 at T = 12000 over 30 draws); at T = 3000 the tail of the draws
+    # (0.19) crosses the 15% bound and a simulation under a burst of large inputs amplifies
+    # the error in N (A + N u(t) expands), so the bounds are checked at T = 12000.
     rng = np.random.default_rng(rng.integers(2**31) + seed_offset)
     true = BilinearStateSpace(
         [[0.6, 0.3], [-0.2, 0.5]],
@@ -291,7 +295,7 @@ def test_subspace_step_already_carries_N(rng, seed_offset):
         [[0.1]],
         R=[[1e-4]],
     ).similarity(rng.standard_normal((2, 2)) + 2 * np.eye(2))
-    u = rng.standard_normal((3000, 1))
+    u = rng.standard_normal((12000, 1))
     fit = identify_bilinear(u, true.simulate(u, rng=rng), 2, refine=False)
     init = fit.initial_model
     kt, kf = second_order_kernels(true), second_order_kernels(init)

@@ -30,20 +30,61 @@ METHODS = ["n4sid", "moesp", "cva"]
 
 
 def clear_system(rng, n=3, m=1, p=1, noise=0.1):
-    """A stable system with well-separated, well-damped poles and a small innovation."""
-    for _ in range(100):
-        poles = rng.uniform(0.3, 0.85, n) * rng.choice([-1, 1], n)
-        if np.min(np.abs(np.subtract.outer(poles, poles)) + np.eye(n)) > 0.15:
+    """A stable system that is identifiable by construction, in random coordinates.
+
+    Real poles with 0.3 <= |z| <= 0.85, at least 0.3 apart (a root moves by a perturbation of
+    the characteristic polynomial divided by its distance to the other roots); no zero of the input model
+    ``(A, B, C, D)`` within 0.15 of a pole, none of the innovation model (the eigenvalues of
+    ``A - K C``) within 0.1; the predictor stable (radius below 0.95); in modal coordinates every entry of B and C
+    of magnitude in [0.5, 1.5] and of K in [0.2, 0.5]; the similarity has condition number below
+    10. A pole near a zero is a near pole-zero cancellation: the pole's residue is small and its
+    standard error grows like noise / (|residue| sqrt(T)), so no finite-sample tolerance on the
+    poles holds (draws with a residue 0.0125, or a zero 0.04 from a pole, gave pole errors of
+    0.1-0.4 at T = 40000 whatever the method).
+    """
+
+    def magnitudes(lo, hi, shape):
+        return rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape)
+
+    def gap(zeros, poles):
+        return np.min(np.abs(np.subtract.outer(zeros, poles)), initial=np.inf)
+
+    for _ in range(1000):
+        poles = magnitudes(0.3, 0.85, n)
+        if np.min(np.abs(np.subtract.outer(poles, poles)) + np.eye(n), initial=1.0) >= 0.3:
             break
-    V = rng.standard_normal((n, n)) + 2 * np.eye(n)
-    A = V @ np.diag(poles) @ np.linalg.inv(V)
-    B = rng.standard_normal((n, m))
-    C = rng.standard_normal((p, n))
-    D = rng.standard_normal((p, m))
-    K = 0.2 * rng.standard_normal((n, p))
-    while np.max(np.abs(np.linalg.eigvals(A - K @ C))) >= 0.95:
-        K *= 0.5
-    return StateSpace(A, B, C, D, K=K, Lambda=noise**2 * np.eye(p))
+    else:
+        raise AssertionError("no pole draw with separation 0.3")
+    for _ in range(1000):
+        V = rng.standard_normal((n, n)) + 2 * np.eye(n)
+        if np.linalg.cond(V) < 10:
+            break
+    else:
+        raise AssertionError("no similarity with condition number below 10")
+    Vi = np.linalg.inv(V)
+    for _ in range(1000):
+        Bm, Cm, Km = (
+            magnitudes(0.5, 1.5, (n, m)),
+            magnitudes(0.5, 1.5, (p, n)),
+            magnitudes(0.2, 0.5, (n, p)),
+        )
+        sys = StateSpace(
+            V @ np.diag(poles) @ Vi,
+            V @ Bm,
+            Cm @ Vi,
+            rng.standard_normal((p, m)),
+            K=V @ Km,
+            Lambda=noise**2 * np.eye(p),
+        )
+        predictor = np.linalg.eigvals(np.diag(poles) - Km @ Cm)
+        zeros = sys.zeros() if m else np.array([])
+        if (
+            np.max(np.abs(predictor)) < 0.95
+            and gap(predictor, poles) >= 0.1
+            and gap(zeros, poles) >= 0.15
+        ):
+            return sys
+    raise AssertionError("no draw without a near pole-zero cancellation")
 
 
 def reference_hankel(records, lay):
@@ -195,7 +236,13 @@ def test_detrend_removes_offsets(rng):
     res = realize.n4sid(y + 3.0, u - 2.0, order=2, horizon=4, feedthrough=True, detrend=True)
     np.testing.assert_allclose(res.u_mean, u.mean(0) - 2.0, atol=1e-12)
     np.testing.assert_allclose(res.model.markov(8), true.markov(8), atol=1e-6)
-    assert res.fit[0] > 99.9
+    # the exact model started in the steady state of the mean input misses the centred
+    # output by the constant G(1) mean(u) - mean(y), an O(1/T) end effect of the finite
+    # record (sum_k g_k times the sum of the last k inputs, over T); the least-squares x0
+    # does at least as well
+    offset = (true.dcgain() @ u.mean(0) - y.mean(0))[0]
+    best = 100 * (1 - abs(offset) * np.sqrt(len(y)) / np.linalg.norm(y - y.mean(0)))
+    assert 99 < best <= res.fit[0] + 1e-6
 
 
 def test_initial_state_estimate(rng):
@@ -279,7 +326,7 @@ def test_bad_estimator(rng):
 @pytest.mark.parametrize("method", METHODS)
 def test_output_only_identification(rng, method):
     true = clear_system(rng, n=2, m=0, p=2, noise=1.0)
-    y = true.simulate(T=30000, rng=rng)
+    y = true.simulate(T=60000, rng=rng)
     res = realize.n4sid(y, order=2, method=method)
     assert res.model.m == 0
     assert pole_error(res.model, true) < 0.05

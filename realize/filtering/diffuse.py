@@ -85,8 +85,9 @@ __all__ = [
     "channel_updates",
     "diffuse_step",
     "diffuse_smooth",
+    "step_channels",
+    "DiffuseStepChannels",
     "not_identified",
-    "refuse_diffuse",
 ]
 
 LOG2PI = np.log(2.0 * np.pi)
@@ -112,16 +113,6 @@ def not_identified(t: int) -> DataError:
         f"all {t} samples: a unit-root or explosive direction the outputs never see, or too "
         "few observations); give those states a finite P0, or use init='approximate_diffuse'"
     )
-
-
-def refuse_diffuse(prep, what: str) -> None:
-    """InvalidValueError naming ``init`` when ``what`` meets an exact diffuse start."""
-    if prep.Pinf is not None:
-        raise InvalidValueError(
-            f"init: {what} does not support the exact diffuse start yet (a diffuse initial "
-            "state, from init='diffuse', P0_diffuse or init='auto' on an unstable A); give "
-            "a finite P0 or use init='approximate_diffuse'"
-        )
 
 
 def observation_transform(RW: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -289,7 +280,46 @@ def _rows(M: np.ndarray, t: int) -> np.ndarray:
     return M[:, t if M.shape[1] > 1 else 0]
 
 
-def diffuse_smooth(prep, out, d, r, N, xs, Ps, Pc):
+class DiffuseStepChannels(NamedTuple):
+    """Diffuse step t replayed for the backward pass (:func:`step_channels`)."""
+
+    W: np.ndarray  # (k,) observed channels
+    Li: np.ndarray  # (k, k) the decorrelating transform of the observed noise
+    D: np.ndarray  # (k,) the transformed channels' noise variances
+    G: np.ndarray  # (n, k) the decorrelation gain S_W Li' D^-1
+    At: np.ndarray  # (n, n) A~ = A - G Li C_W
+    Qt: np.ndarray  # (n, n) Q~ = Q - G D G'
+    chans: list  # the Channel of each transformed channel
+    e: np.ndarray  # (Ns, k) their innovations
+    Pf: np.ndarray  # (n, n) P_*[t|t]
+    Pinf_f: np.ndarray  # (n, n) P_inf[t|t]
+
+
+def step_channels(prep, out, t) -> DiffuseStepChannels:
+    """Diffuse step ``t < d`` of a stored filter run (``out``, the series of ``prep``,
+    which share their missing pattern), its channels and innovations recomputed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from realize.filtering._model import prepare
+    >>> from realize.filtering.filter import run_filter
+    >>> prep = prepare(dict(A=[[1.0]], C=[[1.0]], Q=[[1.0]], R=[[2.0]]), np.ones(5), init="diffuse")
+    >>> [(_, out)] = run_filter(prep, "conventional", store=True, tol=None)
+    >>> step = step_channels(prep, out, 0)
+    >>> step.chans[0].kind, step.e.tolist()  # a diffuse channel; e = y_0 - 0
+    (2, [[1.0]])
+    """
+    W = np.flatnonzero(~np.isnan(prep.y[0, t]))
+    A, C, R, Li, D, Ct, G, At, Qt = _transformed(prep, t, W)
+    chans, Pf, Pinf_f = channel_updates(Ct, D, out.Pp[t], out.Pinf[t], prep.Pinf_scale)
+    xp = out.xp[:, t]
+    yW = (_rows(prep.y, t)[:, W] - _rows(prep.d, t)[:, W]) @ Li.T
+    _, _, e = channel_states(chans, np.broadcast_to(yW, (xp.shape[0], W.size)), xp)
+    return DiffuseStepChannels(W, Li, D, G, At, Qt, chans, e, Pf, Pinf_f)
+
+
+def diffuse_smooth(prep, out, d, r, N, xs, Ps, Pc, trace=None):
     """The backward pass over the diffuse period ``t < d``, in place.
 
     Parameters
@@ -308,6 +338,11 @@ def diffuse_smooth(prep, out, d, r, N, xs, Ps, Pc):
         The group's smoothed states (Ns, T, n), covariances (T, n, n) and lag-one
         covariances (T-1, n, n): the entries ``t < d`` are written.
 
+    trace : tuple of arrays, optional
+        ``(r0, N0)`` of shapes (Ns, d, n) and (d, n, n): filled with ``r^(0)_t`` and
+        ``N^(0)_t`` at the level of ``x_{t+1}`` (``r_t`` and ``N_t`` of the ordinary pass),
+        t < d, which the diffuse disturbance smoother uses (DK 2012, section 5.4).
+
     Returns
     -------
     r0 : (Ns, n) array, N0 : (n, n) array
@@ -317,10 +352,11 @@ def diffuse_smooth(prep, out, d, r, N, xs, Ps, Pc):
     r0, r1 = r.copy(), np.zeros_like(r)
     N0, N1, N2 = N.copy(), np.zeros((n, n)), np.zeros((n, n))
     for t in range(d - 1, -1, -1):
-        W = np.flatnonzero(~np.isnan(prep.y[0, t]))
-        A, C, R, Li, D, Ct, G, At, Qt = _transformed(prep, t, W)
+        if trace is not None:
+            trace[0][:, t], trace[1][t] = r0, N0
+        step = step_channels(prep, out, t)
+        At, Pf, Pinf_f = step.At, step.Pf, step.Pinf_f
         Pstar, Pinf = out.Pp[t], out.Pinf[t]
-        chans, Pf, Pinf_f = channel_updates(Ct, D, Pstar, Pinf, prep.Pinf_scale)
         if t + 1 < prep.T:
             # the lag-one covariance, with N at the level of x_{t+1} (module docstring)
             Pn = out.Pp[t + 1]
@@ -332,9 +368,7 @@ def diffuse_smooth(prep, out, d, r, N, xs, Ps, Pc):
         r0, r1 = r0 @ At, r1 @ At
         N0, N1, N2 = At.T @ N0 @ At, At.T @ N1 @ At, At.T @ N2 @ At
         xp = out.xp[:, t]
-        yW = (_rows(prep.y, t)[:, W] - _rows(prep.d, t)[:, W]) @ Li.T
-        _, _, e = channel_states(chans, np.broadcast_to(yW, (xp.shape[0], W.size)), xp)
-        r0, r1, N0, N1, N2 = _outer_update(chans, e, r0, r1, N0, N1, N2)
+        r0, r1, N0, N1, N2 = _outer_update(step.chans, step.e, r0, r1, N0, N1, N2)
         xs[:, t] = xp + r0 @ Pstar + r1 @ Pinf
         Ps[t] = symmetrize(
             Pstar - Pstar @ N0 @ Pstar - Pstar @ N1 @ Pinf - Pinf @ N1.T @ Pstar - Pinf @ N2 @ Pinf

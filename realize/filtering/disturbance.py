@@ -23,12 +23,37 @@ With S = 0 these are the book's ``E[eps|y] = H (F^-1 v - K' r)``, ``E[eta|y] = Q
 columns of ``K`` are zero there, so the sums run over the observed channels, and
 ``E[v_t | y]`` of a missing channel is its regression on the observed ones.
 
+Exact diffuse start
+-------------------
+Over the diffuse period ``t < d`` (:mod:`realize.filtering.diffuse`) the same
+projection is taken in the univariate form, in the limit kappa -> infinity (Durbin &
+Koopman 2012, section 5.4; Koopman & Durbin 2000). With ``z = [w_t; v_t]``, the
+step's transformed channels ``e_j = c_j (x_t - a_{t,j-1}) + v~_j`` and
+``x_{t+1} - a_{t+1} = A~ (x_t - a_{t,k}) + w~_t`` (``w~ = w - G v~``), the covariances
+``X_j = cov(z, x_t - a_{t,j})`` run forward over the channels from ``X_0 = 0``::
+
+    g_j = X_{j-1} c_j' + cov(z, v~_j)            (= cov(z, e_j))
+    X_j = X_{j-1} - g_j K_j'                     K_j = M_inf / F_inf, or M_* / F_* where F_inf = 0
+    Gamma = X_k A~' + cov(z, w~)                 (= cov(z, x_{t+1} - a_{t+1}))
+
+and, with ``r^(0)_t``, ``N^(0)_t`` of the diffuse backward pass at the level of
+``x_{t+1}`` (:func:`~realize.filtering.diffuse.diffuse_smooth`)::
+
+    E[z | y]   = sum_{F_inf,j = 0} g_j e_j / F_*,j + Gamma r^(0)_t
+    cov(z | y) = [[Q, S], [S', R]] - sum_{F_inf,j = 0} g_j g_j' / F_*,j - Gamma N^(0)_t Gamma'
+
+A channel with ``F_inf > 0`` has ``F^-1 = O(1/kappa)``: it informs z only through the
+state error it leaves (``K0``). Without S and with one channel this is the book's
+``E[eps_t | y] = -H K0' r^(0)_t``, ``E[eta_t | y] = Q r^(0)_t``.
+
 References
 ----------
 .. [1] J. Durbin and S. J. Koopman, *Time Series Analysis by State Space Methods*,
    2nd ed., Oxford University Press, 2012, section 4.5.
 .. [2] P. de Jong, "Smoothing and interpolation with the state-space model", JASA
    84(408), 1989.
+.. [3] S. J. Koopman and J. Durbin, "Fast filtering and smoothing for multivariate state
+   space models", J. Time Series Analysis 21(3), 2000.
 """
 
 from __future__ import annotations
@@ -37,7 +62,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from realize.filtering._model import Prepared
+from realize.filtering._model import Prepared, joint_noise_cov
 from realize.filtering._outputs import FilterGroup, FilterOutputs
 from realize.filtering.results import SmootherResult
 from realize.model import short_value
@@ -47,6 +72,7 @@ __all__ = [
     "smooth_disturbances",
     "backward_recursion",
     "with_disturbances",
+    "diffuse_disturbances",
 ]
 
 
@@ -122,24 +148,113 @@ def backward_recursion(prep: Prepared, out: FilterOutputs, covariances: bool = T
     return r, 0.5 * (N + _t(N)), rt
 
 
+def diffuse_disturbances(prep: Prepared, out: FilterOutputs, r: np.ndarray, N: np.ndarray) -> dict:
+    """The disturbance smoother over the diffuse period ``t < d`` of one group (the
+    module docstring's "Exact diffuse start").
+
+    Parameters
+    ----------
+    prep : Prepared
+        The problem of the group's series.
+    out : FilterOutputs
+        Their stored filter outputs, ``d = out.n_diffuse >= 1``.
+    r : (Ns, n) array, N : (n, n) array
+        ``r_{d-1}`` and ``N_{d-1}`` of the ordinary backward pass.
+
+    Returns
+    -------
+    dict
+        ``r`` (Ns, d, n) and ``N`` (d, n, n), the kappa^0 parts ``r^(0)_t``, ``N^(0)_t``;
+        ``w`` (Ns, d, n), ``Pw`` (d, n, n), ``v`` (Ns, d, p), ``Pv`` (d, p, p).
+
+    Examples
+    --------
+    The Nile local level's first observation: ``E[v_0 | y] = -R K0' r^(0)_0``, ``K0 = 1``
+    (Durbin & Koopman 2012, section 5.4):
+
+    >>> import numpy as np, realize
+    >>> from realize.filtering._model import prepare
+    >>> from realize.filtering.filter import run_filter
+    >>> sys = realize.StateSpace([[1.0]], C=[[1.0]], Q=[[1.0]], R=[[2.0]])
+    >>> prep = prepare(sys, sys.simulate(T=10, x0=[0.0], rng=0), init="diffuse")
+    >>> [(_, out)] = run_filter(prep, "conventional", store=True, tol=None)
+    >>> r, N, _ = backward_recursion(prep, out)
+    >>> part = diffuse_disturbances(prep, out, r[:, 0], N[0])
+    >>> bool(np.isclose(part["v"][0, 0, 0], -2.0 * part["r"][0, 0, 0]))
+    True
+    """
+    from realize.filtering.diffuse import diffuse_smooth, step_channels
+
+    d, n, p = out.n_diffuse, prep.n, prep.p
+    Ns = out.xp.shape[0]
+    r0s, N0s = np.empty((Ns, d, n)), np.empty((d, n, n))
+    # the backward pass of the diffuse period (its states go to scratch arrays)
+    scratch = (np.empty((Ns, d, n)), np.empty((d, n, n)), np.empty((d, n, n)))
+    diffuse_smooth(prep, out, d, r, N, *scratch, trace=(r0s, N0s))
+    w, v = np.empty((Ns, d, n)), np.empty((Ns, d, p))
+    Pw, Pv = np.empty((d, n, n)), np.empty((d, p, p))
+    for t in range(d):
+        _, _, Q, R, S = prep.at(t)
+        step = step_channels(prep, out, t)
+        Sigma = joint_noise_cov(Q[None], R[None], S[None])[0]
+        # covariances of z = [w_t; v_t] with the transformed channels' noise and with w~
+        Czv = Sigma[:, n + step.W] @ step.Li.T  # (n + p, k)
+        Czw = Sigma[:, :n] - Czv @ step.G.T
+        X = np.zeros((n + p, n))  # cov(z, x_t - a_{t,j}) after channel j
+        mean = np.zeros((Ns, n + p))
+        Pz = Sigma.copy()
+        for j, ch in enumerate(step.chans):
+            if ch.kind == 0:
+                continue
+            g = X @ ch.c + Czv[:, j]  # cov(z, e_{t,j})
+            if ch.kind == 1:
+                mean += np.outer(step.e[:, j] / ch.f_star, g)
+                Pz -= np.outer(g, g) / ch.f_star
+                X -= np.outer(g, ch.m_star / ch.f_star)
+            else:  # F_inf > 0: F^-1 -> 0, K -> K0
+                X -= np.outer(g, ch.m_inf / ch.f_inf)
+        Gamma = X @ step.At.T + Czw  # cov(z, x_{t+1} - a_{t+1})
+        mean += r0s[:, t] @ Gamma.T
+        Pz -= Gamma @ N0s[t] @ Gamma.T
+        Pz = 0.5 * (Pz + Pz.T)
+        w[:, t], v[:, t], Pw[t], Pv[t] = mean[:, :n], mean[:, n:], Pz[:n, :n], Pz[n:, n:]
+    return dict(r=r0s, N=N0s, w=w, Pw=Pw, v=v, Pv=Pv)
+
+
 def _group(prep: Prepared, out: FilterOutputs, covariances: bool) -> dict:
     """The disturbance smoother of one group (module docstring)."""
     T = prep.T
     Q, R, S = prep.Q, prep.R, prep.S
     Finv, K = out.Finv[:T], out.K[:T]
     r, N, _ = backward_recursion(prep, out, covariances)
+    d = out.n_diffuse
+    if d:
+        Nd = N[d - 1] if covariances else np.zeros((prep.n, prep.n))
+        diffuse = diffuse_disturbances(prep, out, r[:, d - 1], Nd)
     # u_t = F^-1 v_t - K_t' r_t (the smoothing error, Durbin & Koopman eq. 4.66)
     uu = _apply(Finv, out.v) - _apply(_t(K), r)
     St = _t(S)
     v_hat = _apply(R, uu) + _apply(St, r)
     w_hat = _apply(Q, r) + _apply(S, uu)
     if not covariances:
-        return dict(r=r, w=w_hat, v=v_hat)
-    Phi_v = St - R @ _t(K)  # (T, p, n)
-    Phi_w = Q - S @ _t(K)  # (T, n, n)
-    Pv = R - R @ Finv @ R - Phi_v @ N @ _t(Phi_v)
-    Pw = Q - S @ Finv @ St - Phi_w @ N @ _t(Phi_w)
-    return dict(r=r, N=N, w=w_hat, Pw=0.5 * (Pw + _t(Pw)), v=v_hat, Pv=0.5 * (Pv + _t(Pv)))
+        parts = dict(r=r, w=w_hat, v=v_hat)
+    else:
+        Phi_v = St - R @ _t(K)  # (T, p, n)
+        Phi_w = Q - S @ _t(K)  # (T, n, n)
+        Pv = R - R @ Finv @ R - Phi_v @ N @ _t(Phi_v)
+        Pw = Q - S @ Finv @ St - Phi_w @ N @ _t(Phi_w)
+        parts = dict(r=r, N=N, w=w_hat, Pw=0.5 * (Pw + _t(Pw)), v=v_hat, Pv=0.5 * (Pv + _t(Pv)))
+    if d:
+        for k, a in parts.items():
+            # the per-series means carry a leading series axis; covariances may be
+            # broadcast stacks (1, ...) of a time-invariant model
+            if k in ("r", "w", "v"):
+                a[:, :d] = diffuse[k]
+            else:
+                if a.shape[0] != T:
+                    a = parts[k] = np.array(np.broadcast_to(a, (T, *a.shape[1:])))
+                a[:d] = diffuse[k]
+    return parts
 
 
 def smooth_disturbances(
@@ -215,9 +330,11 @@ class DisturbanceSmootherResult(SmootherResult):
     r : (T, n) array
         ``r_t``, the weighted sum of the innovations after t (statsmodels'
         ``scaled_smoothed_estimator``): ``smoothed_state[t] = predicted_state[t] +
-        predicted_cov[t] r_{t-1}``.
+        predicted_cov[t] r_{t-1}``; over an exact diffuse period, its kappa^0 part
+        ``r^(0)_t`` (as statsmodels reports it).
     N : (T, n, n) array
-        ``N_t = var(r_t)`` (``scaled_smoothed_estimator_cov``).
+        ``N_t = var(r_t)`` (``scaled_smoothed_estimator_cov``); ``N^(0)_t`` over an
+        exact diffuse period.
 
     Examples
     --------
@@ -267,9 +384,6 @@ def with_disturbances(result: SmootherResult, prep: Prepared, groups) -> Disturb
     >>> res.smoothed_state_disturbance.shape, res.smoothed_observation_disturbance.shape
     ((50, 1), (50, 1))
     """
-    from realize.filtering.diffuse import refuse_diffuse
-
-    refuse_diffuse(prep, "the disturbance smoother")
     parts = smooth_disturbances(prep, groups)
     if not prep.batched:
         parts = {k: a[0] for k, a in parts.items()}

@@ -1,7 +1,8 @@
 r"""Simulation smoother: draws of the states and disturbances from their distribution
 given the data (Durbin & Koopman 2002, the mean-correction method).
 
-Draw ``x0+ ~ N(0, P0)`` and ``[w+_t; v+_t] ~ N(0, [[Q, S], [S', R]])``, run the model
+Draw ``x0+ ~ N(0, P0)`` (P0 the finite part P_* under an exact diffuse start: the
+diffuse directions start at zero, DK 2012 section 4.9.3) and ``[w+_t; v+_t] ~ N(0, [[Q, S], [S', R]])``, run the model
 from them without inputs, ``x+_{t+1} = A x+_t + w+_t``, ``y+_t = C x+_t + v+_t``. Then
 ``x+ - E[x+ | y+]`` has the distribution of ``x - E[x | y]`` (Gaussian, with the smoothed
 covariance, which does not depend on the data), so ::
@@ -219,6 +220,7 @@ def simulation_smoother(
     x0=None,
     P0=None,
     init: str = "auto",
+    P0_diffuse=None,
     method: str = "conventional",
     steady_state: bool = True,
     tol: float = STEADY_STATE_TOL,
@@ -227,8 +229,9 @@ def simulation_smoother(
 
     Parameters
     ----------
-    sys, y, u, x0, P0, init, method, steady_state, tol
-        As in :func:`realize.kalman_smoother` (y may contain NaN; (N, T, p) for N series).
+    sys, y, u, x0, P0, init, P0_diffuse, method, steady_state, tol
+        As in :func:`realize.kalman_smoother` (y may contain NaN; (N, T, p) for N series;
+        an exact diffuse start is allowed).
     draws : int, default 1
         Number of draws, >= 1.
     rng : None, int or numpy.random.Generator
@@ -256,6 +259,13 @@ def simulation_smoother(
     transformed, to statsmodels' ``simulate(..., pretransformed_...=True)`` to get the
     same draws).
 
+    Under an exact diffuse start (Durbin & Koopman 2012, section 4.9.3) ``x0+`` is drawn
+    from the finite part ``N(0, P_*)`` only, the diffuse directions set to zero (any value
+    would do: ``x+`` and ``E[x+ | y+]`` move together along them), and the smoother on
+    ``y - y+`` is the exact diffuse one, so the draws' moments are the exact diffuse
+    smoothed ones. statsmodels' simulation smoother does the same
+    (``alpha_1+ = a_1 + chol(P_*) z``).
+
     References
     ----------
     .. [1] J. Durbin and S. J. Koopman, "A simple and efficient simulation smoother for
@@ -274,10 +284,7 @@ def simulation_smoother(
     draws = as_int(draws, "draws", low=1)
     method = public_method(method)
     tol = steady_state_tol(tol, steady_state)
-    prep = prepare(sys, y, u, x0, P0, init)
-    from realize.filtering.diffuse import refuse_diffuse
-
-    refuse_diffuse(prep, "the simulation smoother")
+    prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)
     rng = np.random.default_rng(rng)
     out = mean_correction(prep, *draw_disturbances(prep, draws, rng), method=method, tol=tol)
     if not prep.batched:

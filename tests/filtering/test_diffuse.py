@@ -327,10 +327,6 @@ def test_bad_inputs():
         realize.loglik(NILE, y, init="diffuse", P0_diffuse=np.eye(2))
     with pytest.raises(realize.errors.NotPositiveSemidefiniteError, match="P0_diffuse"):
         realize.loglik(NILE, y, init="diffuse", P0_diffuse=-np.eye(1))
-    with pytest.raises(InvalidValueError, match="disturbance smoother"):
-        realize.kalman_smoother(NILE, y, init="diffuse", disturbances=True)
-    with pytest.raises(InvalidValueError, match="simulation smoother"):
-        realize.simulation_smoother(NILE, y, init="diffuse")
     # one observation only partly identifies a local linear trend
     trend = dict(A=[[1.0, 1.0], [0.0, 1.0]], C=[[1.0, 0.0]], Q=np.eye(2), R=[[1.0]])
     with pytest.raises(DataError):

@@ -290,7 +290,7 @@ def smooth_disturbances(
     >>> parts["w"].shape, parts["Pv"].shape
     ((1, 20, 1), (1, 20, 1, 1))
     """
-    parts = [(idx, _group(prep, out, covariances)) for idx, out in groups]
+    parts = [(idx, _group(prep.series(idx), out, covariances)) for idx, out in groups]
     NS = prep.N
     if len(parts) == 1:
         part = parts[0][1]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from joint_gaussian import joint_posterior
 from test_filtering import random_problem
+from test_simulation_smoother import assert_smoothed_moments
 
 import realize
 from realize.filtering._model import prepare
@@ -230,19 +231,34 @@ def test_draws_have_the_exact_diffuse_smoothed_moments(seed):
     sim = realize.simulation_smoother(model, y, u, draws=draws, rng=seed, **kw)
     sm = realize.kalman_smoother(model, y, u, disturbances=True, **kw)
     assert sm.filter.n_diffuse >= 1
-    pairs = (
-        (sim.state, sm.smoothed_state, sm.smoothed_cov),
-        (sim.state_disturbance, sm.smoothed_state_disturbance, sm.smoothed_state_disturbance_cov),
-        (
-            sim.observation_disturbance,
-            sm.smoothed_observation_disturbance,
-            sm.smoothed_observation_disturbance_cov,
-        ),
-    )
-    for x, mean, cov in pairs:
-        var = np.diagonal(cov, 0, 1, 2)
-        assert np.all(np.abs(x.mean(axis=0) - mean) <= 5 * np.sqrt(var / draws) + 1e-12)
-        dev = x - x.mean(axis=0)
-        emp = np.einsum("dti,dtj->tij", dev, dev) / (draws - 1)
-        se = np.sqrt((var[:, :, None] * var[:, None, :] + cov**2) / draws)
-        assert np.all(np.abs(emp - cov) <= 5 * se + 1e-12)
+    assert_smoothed_moments(sim, sm, draws)
+
+
+def test_series_with_their_own_missing_patterns_equal_one_at_a_time():
+    """Batched series (each with its own diffuse period length) equal separate calls."""
+    model, y, P0, Pinf = local_linear_trend()
+    ys = np.stack([y, y[::-1].copy(), np.where(np.arange(len(y)) < 4, np.nan, y)])[..., None]
+    kw = ours(P0, Pinf)
+    both = realize.kalman_smoother(model, ys, disturbances=True, **kw)
+    lengths = set()
+    for i in range(3):
+        one = realize.kalman_smoother(model, ys[i], disturbances=True, **kw)
+        lengths.add(one.filter.n_diffuse)
+        for k in (
+            "smoothed_state_disturbance",
+            "smoothed_state_disturbance_cov",
+            "smoothed_observation_disturbance",
+            "smoothed_observation_disturbance_cov",
+            "r",
+            "N",
+        ):
+            close(getattr(both, k)[i], getattr(one, k), rtol=1e-10)
+    assert len(lengths) == 3
+    prep = prepare(model, ys, **kw)
+    x0, w, v = draw_disturbances(prep, 2, np.random.default_rng(0))
+    batch = mean_correction(prep, x0, w, v)
+    for i in range(3):
+        sl = slice(i, i + 1)
+        one = mean_correction(prepare(model, ys[i], **kw), x0[:, sl], w[:, sl], v[:, sl])
+        for k in batch:
+            close(batch[k][:, i], one[k][:, 0], rtol=1e-10)

@@ -56,6 +56,12 @@ def test_draws_have_the_smoothed_moments(seed):
     draws = 4000
     sim = realize.simulation_smoother(model, y, u, draws=draws, rng=seed)
     sm = realize.kalman_smoother(model, y, u, disturbances=True)
+    assert_smoothed_moments(sim, sm, draws)
+
+
+def assert_smoothed_moments(sim, sm, draws):
+    """The draws' means and covariances within 5 Monte Carlo standard errors of the
+    smoothed ones (states and both disturbances)."""
     pairs = (
         (sim.state, sm.smoothed_state, sm.smoothed_cov),
         (sim.state_disturbance, sm.smoothed_state_disturbance, sm.smoothed_state_disturbance_cov),

@@ -144,14 +144,19 @@ def test_local_level_first_disturbances_by_hand():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_correlated_noise_and_partly_missing_rows_are_the_limit_of_a_large_variance(seed):
+@pytest.mark.parametrize("time_varying", [False, True])
+def test_correlated_noise_and_partly_missing_rows_are_the_limit_of_a_large_variance(
+    seed, time_varying
+):
     """With correlated noise S and partly observed rows in the diffuse period (where
     statsmodels has no counterpart): the joint-Gaussian posterior with P0 = P_* +
     kappa P_inf, extrapolated in 1/kappa, is the exact diffuse one."""
     rng = np.random.default_rng(20 + seed)
-    model, u, y = random_problem(rng, 3, 1, 2, 20, correlated=True, missing=0.0)
+    model, u, y = random_problem(
+        rng, 3, 1, 2, 20, correlated=True, missing=0.0, time_varying=time_varying
+    )
     A = np.array(model["A"], dtype=float)
-    A[:2] = np.eye(3)[:2]  # random walks in states 0 and 1, state 2 stationary
+    A[..., :2, :] = np.eye(3)[:2]  # random walks in states 0 and 1, state 2 stationary
     model["A"] = A
     y[0, 1] = y[1, 0] = y[3, 1] = np.nan  # one channel in each diffuse step
     Pinf = np.diag([1.0, 1.0, 0.0])
@@ -262,3 +267,37 @@ def test_series_with_their_own_missing_patterns_equal_one_at_a_time():
         one = mean_correction(prepare(model, ys[i], **kw), x0[:, sl], w[:, sl], v[:, sl])
         for k in batch:
             close(batch[k][:, i], one[k][:, 0], rtol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore:The univariate filtering approach diagonalized")
+@pytest.mark.parametrize(
+    "case", ["var1", "var1_measurement_error", "var1_missing", "var1_mixed", "dfm"]
+)
+def test_multivariate_kfas_cases_match_statsmodels(case):
+    """statsmodels' multivariate exact diffuse cases (VAR(1) with and without
+    measurement noise, missing rows and channels, a mixed start; a dynamic factor
+    model): ``w = R_sel eta``, whose smoothed moments statsmodels reports for eta."""
+    from test_diffuse import _kfas_case, from_statsmodels
+
+    ssm = _kfas_case(case)
+    res = ssm.smooth()
+    model, y = from_statsmodels(ssm)
+    kw = dict(P0=res.initial_state_cov, P0_diffuse=res.initial_diffuse_state_cov)
+    sm = realize.kalman_smoother(model, y, init="diffuse", disturbances=True, **kw)
+    assert sm.filter.n_diffuse == res.nobs_diffuse
+    Rs = ssm["selection"]
+    close(sm.smoothed_state_disturbance, res.smoothed_state_disturbance.T @ Rs.T)
+    Pw = Rs @ np.moveaxis(res.smoothed_state_disturbance_cov, -1, 0) @ Rs.T
+    close(sm.smoothed_state_disturbance_cov, Pw)
+    full = full_rows(y)
+    close(sm.smoothed_observation_disturbance[full], res.smoothed_measurement_disturbance.T[full])
+    # statsmodels' univariate treatment (the diffuse period, the factor model) reports
+    # only the variances of the channels; the whole covariance is checked against the
+    # joint-Gaussian posterior as the diffuse variance grows
+    Pv = np.moveaxis(res.smoothed_measurement_disturbance_cov, -1, 0)
+    ours_Pv = sm.smoothed_observation_disturbance_cov
+    close(np.diagonal(ours_Pv, 0, 1, 2)[full], np.diagonal(Pv, 0, 1, 2)[full])
+    P0, Pinf = kw["P0"], kw["P0_diffuse"]
+    lo = joint_posterior(model, y, P0=P0 + 1e5 * Pinf)["Pv"]
+    hi = joint_posterior(model, y, P0=P0 + 2e5 * Pinf)["Pv"]
+    close(ours_Pv, 2 * hi - lo, rtol=1e-5)

@@ -2,20 +2,28 @@
 exact diffuse results (``initialize_diffuse()`` and mixed initializations), the
 joint-Gaussian posterior as the diffuse variance grows, and Monte Carlo moments."""
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from joint_gaussian import joint_posterior
 from test_filtering import random_problem
-from test_simulation_smoother import assert_smoothed_moments
+from test_simulation_smoother import assert_draws_equal_statsmodels, assert_smoothed_moments
 
 import realize
 from realize.filtering._model import prepare
+from realize.filtering.disturbance import DisturbanceSmootherResult
+from realize.filtering.results import SmootherResult
 from realize.filtering.simulation_smoother import draw_disturbances, mean_correction
 
 sm_sim = pytest.importorskip("statsmodels.tsa.statespace.simulation_smoother")
 from statsmodels.tsa.statespace.initialization import Initialization  # noqa: E402
 
 RTOL = 1e-8
+#: what the disturbance smoother adds to the smoother's result
+DISTURBANCE_FIELDS = sorted(
+    {f.name for f in fields(DisturbanceSmootherResult)} - {f.name for f in fields(SmootherResult)}
+)
 
 
 def close(a, b, rtol=RTOL):
@@ -190,19 +198,7 @@ def test_simulation_smoother_equals_statsmodels_given_the_same_variates(case):
     assert np.all(x0[..., np.diag(Pinf) > 0] == 0.0)
     mine = mean_correction(prep, x0, w, v)
     sim = statsmodels_model(model, y, P0, Pinf).simulation_smoother()
-    full = full_rows(y)
-    for d in range(3):
-        sim.simulate(
-            measurement_disturbance_variates=v[d, 0],
-            state_disturbance_variates=w[d, 0],
-            initial_state_variates=x0[d, 0],
-            pretransformed_measurement_disturbance_variates=True,
-            pretransformed_state_disturbance_variates=True,
-            pretransformed_initial_state_variates=True,
-        )
-        close(mine["state"][d, 0], sim.simulated_state.T)
-        close(mine["w"][d, 0], sim.simulated_state_disturbance.T)
-        close(mine["v"][d, 0][full], sim.simulated_measurement_disturbance.T[full])
+    assert_draws_equal_statsmodels(mine, sim, x0, w, v, full_rows(y), RTOL)
 
 
 def test_diffuse_directions_of_the_draw_cancel():
@@ -249,14 +245,7 @@ def test_series_with_their_own_missing_patterns_equal_one_at_a_time():
     for i in range(3):
         one = realize.kalman_smoother(model, ys[i], disturbances=True, **kw)
         lengths.add(one.filter.n_diffuse)
-        for k in (
-            "smoothed_state_disturbance",
-            "smoothed_state_disturbance_cov",
-            "smoothed_observation_disturbance",
-            "smoothed_observation_disturbance_cov",
-            "r",
-            "N",
-        ):
+        for k in DISTURBANCE_FIELDS:
             close(getattr(both, k)[i], getattr(one, k), rtol=1e-10)
     assert len(lengths) == 3
     prep = prepare(model, ys, **kw)
@@ -301,3 +290,16 @@ def test_multivariate_kfas_cases_match_statsmodels(case):
     lo = joint_posterior(model, y, P0=P0 + 1e5 * Pinf)["Pv"]
     hi = joint_posterior(model, y, P0=P0 + 2e5 * Pinf)["Pv"]
     close(ours_Pv, 2 * hi - lo, rtol=1e-5)
+
+
+def test_public_simulation_smoother_takes_the_diffuse_start():
+    model, y, P0, Pinf = level_plus_ar1()
+    kw = ours(P0, Pinf)
+    sim = realize.simulation_smoother(model, y, draws=2, rng=3, **kw)
+    prep = prepare(model, y, **kw)
+    ref = mean_correction(prep, *draw_disturbances(prep, 2, np.random.default_rng(3)))
+    close(sim.state, ref["state"][:, 0], rtol=1e-12)
+    close(sim.observation_disturbance, ref["v"][:, 0], rtol=1e-12)
+    # without P0_diffuse the same P0 is a known start: other draws
+    known = realize.simulation_smoother(model, y, draws=2, rng=3, P0=P0)
+    assert not np.allclose(known.state, sim.state)

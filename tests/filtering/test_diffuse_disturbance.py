@@ -303,3 +303,23 @@ def test_public_simulation_smoother_takes_the_diffuse_start():
     # without P0_diffuse the same P0 is a known start: other draws
     known = realize.simulation_smoother(model, y, draws=2, rng=3, P0=P0)
     assert not np.allclose(known.state, sim.state)
+
+
+@pytest.mark.parametrize("rng_seed", range(2))
+def test_diffuse_level_with_two_observations_by_hand(rng_seed):
+    """A diffuse level seen twice: only ``y_1 - y_0 = w_0 + v_1 - v_0`` informs the
+    disturbances (variance Q + 2R); one observation leaves them at their prior."""
+    rng = np.random.default_rng(rng_seed)
+    q, r = rng.uniform(0.5, 3.0, size=2)
+    y = rng.standard_normal(2)
+    model = dict(A=[[1.0]], C=[[1.0]], Q=[[q]], R=[[r]])
+    sm = realize.kalman_smoother(model, y, init="diffuse", disturbances=True)
+    assert sm.filter.n_diffuse == 1
+    s, dy = q + 2 * r, y[1] - y[0]
+    close(sm.smoothed_state_disturbance[0, 0], q * dy / s)
+    close(sm.smoothed_state_disturbance_cov[0, 0, 0], q - q**2 / s)
+    close(sm.smoothed_observation_disturbance[:, 0], [-r * dy / s, r * dy / s])
+    close(sm.smoothed_observation_disturbance_cov[:, 0, 0], [r - r**2 / s] * 2)
+    one = realize.kalman_smoother(model, y[:1], init="diffuse", disturbances=True)
+    close(one.smoothed_observation_disturbance_cov[0, 0, 0], r)
+    close(one.smoothed_observation_disturbance[0, 0], 0.0)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from identifiable import distance, modest_similarity, separated_real_poles, signed_uniform
 
 import realize
 from realize.errors import DataError, NonFiniteError, NotPositiveRealError, OrderError
@@ -12,40 +13,24 @@ from realize.model import StateSpace
 def innovation_system(rng, n=2, p=2):
     """A stable innovation model that is identifiable by construction, in random coordinates.
 
-    Real poles with 0.4 <= |z| <= 0.75, at least 0.3 apart (a root moves by a perturbation of
-    the characteristic polynomial divided by its distance to the other roots); in modal
-    coordinates every entry of C of magnitude in [0.5, 1.5] and of K in [0.2, 0.6]; the zeros of
-    the spectral factor (the eigenvalues of ``A - K C``) at least 0.15 from every pole, else the
-    pole nearly cancels and has a large standard error; the predictor radius below 0.7: a
-    horizon i sees the state through a Kalman filter started i steps back, whose covariance
-    (CCA's P_min) and backward twin (P_max) converge to the steady state like
+    Real poles with 0.4 <= |z| <= 0.75, at least 0.3 apart, in coordinates of condition number
+    below 10 (see ``identifiable``); in modal coordinates every entry of C of magnitude in
+    [0.5, 1.5] and of K in [0.2, 0.6]; the zeros of the spectral factor (the eigenvalues of
+    ``A - K C``) at least 0.15 from every pole, else the pole nearly cancels; the predictor
+    radius below 0.7: a horizon i sees the state through a Kalman filter started i steps back,
+    whose covariance (CCA's P_min) and backward twin (P_max) converge to the steady state like
     rho(A - K C)^(2 i) (Van Overschee and De Moor 1996, sec. 3.2), 0.7^12 = 0.014 at i = 6;
     the first canonical correlation of past and future at most 0.95: as it nears 1,
     P_max - P_min turns singular and the Riccati solutions and the CCA basis lose their
     conditioning (a draw at 0.99 missed the balanced P_max by 0.035 at T = 800000).
     """
-
-    def magnitudes(lo, hi, shape):
-        return rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape)
-
+    poles = separated_real_poles(rng, n, 0.4, 0.75)
+    V, Vi = modest_similarity(rng, n)
     for _ in range(1000):
-        poles = magnitudes(0.4, 0.75, n)
-        if np.min(np.abs(np.subtract.outer(poles, poles)) + np.eye(n), initial=1.0) >= 0.3:
-            break
-    else:
-        raise AssertionError("no pole draw with separation 0.3")
-    for _ in range(1000):
-        V = rng.standard_normal((n, n)) + 2 * np.eye(n)
-        if np.linalg.cond(V) < 10:
-            break
-    else:
-        raise AssertionError("no similarity with condition number below 10")
-    Vi = np.linalg.inv(V)
-    for _ in range(1000):
-        Cm, Km = magnitudes(0.5, 1.5, (p, n)), magnitudes(0.2, 0.6, (n, p))
+        Cm, Km = signed_uniform(rng, 0.5, 1.5, (p, n)), signed_uniform(rng, 0.2, 0.6, (n, p))
         F = rng.standard_normal((p, p))
         zeros = np.linalg.eigvals(np.diag(poles) - Km @ Cm)
-        if np.max(np.abs(zeros)) >= 0.7 or np.min(np.abs(np.subtract.outer(zeros, poles))) < 0.15:
+        if np.max(np.abs(zeros)) >= 0.7 or distance(zeros, poles) < 0.15:
             continue
         sys = StateSpace(V @ np.diag(poles) @ Vi, C=Cm @ Vi, K=V @ Km, Lambda=F @ F.T + np.eye(p))
         if canonical_correlations(sys)[0] <= 0.95:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from identifiable import distance, modest_similarity, separated_real_poles, signed_uniform
 
 import realize
 from realize.errors import (
@@ -32,42 +33,18 @@ METHODS = ["n4sid", "moesp", "cva"]
 def clear_system(rng, n=3, m=1, p=1, noise=0.1):
     """A stable system that is identifiable by construction, in random coordinates.
 
-    Real poles with 0.3 <= |z| <= 0.85, at least 0.3 apart (a root moves by a perturbation of
-    the characteristic polynomial divided by its distance to the other roots); no zero of the input model
+    Real poles with 0.3 <= |z| <= 0.85, at least 0.3 apart; no zero of the input model
     ``(A, B, C, D)`` within 0.15 of a pole, none of the innovation model (the eigenvalues of
-    ``A - K C``) within 0.1; the predictor stable (radius below 0.95); in modal coordinates every entry of B and C
-    of magnitude in [0.5, 1.5] and of K in [0.2, 0.5]; the similarity has condition number below
-    10. A pole near a zero is a near pole-zero cancellation: the pole's residue is small and its
-    standard error grows like noise / (|residue| sqrt(T)), so no finite-sample tolerance on the
-    poles holds (draws with a residue 0.0125, or a zero 0.04 from a pole, gave pole errors of
-    0.1-0.4 at T = 40000 whatever the method).
+    ``A - K C``) within 0.1; the predictor radius below 0.95; in modal coordinates every entry
+    of B and C of magnitude in [0.5, 1.5] and of K in [0.2, 0.5]; a similarity of condition
+    number below 10. Draws with a residue 0.0125, or a zero 0.04 from a pole, gave pole errors
+    of 0.1-0.4 at T = 40000 whatever the method (see ``identifiable``).
     """
-
-    def magnitudes(lo, hi, shape):
-        return rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape)
-
-    def gap(zeros, poles):
-        return np.min(np.abs(np.subtract.outer(zeros, poles)), initial=np.inf)
-
+    poles = separated_real_poles(rng, n, 0.3, 0.85)
+    V, Vi = modest_similarity(rng, n)
     for _ in range(1000):
-        poles = magnitudes(0.3, 0.85, n)
-        if np.min(np.abs(np.subtract.outer(poles, poles)) + np.eye(n), initial=1.0) >= 0.3:
-            break
-    else:
-        raise AssertionError("no pole draw with separation 0.3")
-    for _ in range(1000):
-        V = rng.standard_normal((n, n)) + 2 * np.eye(n)
-        if np.linalg.cond(V) < 10:
-            break
-    else:
-        raise AssertionError("no similarity with condition number below 10")
-    Vi = np.linalg.inv(V)
-    for _ in range(1000):
-        Bm, Cm, Km = (
-            magnitudes(0.5, 1.5, (n, m)),
-            magnitudes(0.5, 1.5, (p, n)),
-            magnitudes(0.2, 0.5, (n, p)),
-        )
+        Bm, Cm = signed_uniform(rng, 0.5, 1.5, (n, m)), signed_uniform(rng, 0.5, 1.5, (p, n))
+        Km = signed_uniform(rng, 0.2, 0.5, (n, p))
         sys = StateSpace(
             V @ np.diag(poles) @ Vi,
             V @ Bm,
@@ -80,8 +57,8 @@ def clear_system(rng, n=3, m=1, p=1, noise=0.1):
         zeros = sys.zeros() if m else np.array([])
         if (
             np.max(np.abs(predictor)) < 0.95
-            and gap(predictor, poles) >= 0.1
-            and gap(zeros, poles) >= 0.15
+            and distance(predictor, poles) >= 0.1
+            and distance(zeros, poles) >= 0.15
         ):
             return sys
     raise AssertionError("no draw without a near pole-zero cancellation")
@@ -171,17 +148,29 @@ def test_consistency_pole_error_and_fit_improve_with_T(rng, method):
     true = clear_system(rng, n=3, m=1, p=1, noise=0.5)
     u = rng.standard_normal((40000, 1))
     y = true.simulate(u, rng=rng)
-    short = realize.n4sid(y[:1000], u[:1000], order=3, method=method, feedthrough=True)
-    long = realize.n4sid(y, u, order=3, method=method, feedthrough=True)
-    assert pole_error(long.model, true) < pole_error(short.model, true)
-    assert pole_error(long.model, true) < 0.1
-    markov_error = lambda r: np.abs(r.model.markov(20) - true.markov(20)).max()
-    assert markov_error(long) < markov_error(short) and markov_error(long) < 0.05
-    # fit of the deterministic part on fresh noise-free data improves too
+    fit_kw = dict(order=3, method=method, feedthrough=True)
+    short = [
+        realize.n4sid(y[k : k + 1000], u[k : k + 1000], **fit_kw) for k in range(0, 8000, 1000)
+    ]
+    long = realize.n4sid(y, u, **fit_kw)
     uv = rng.standard_normal((2000, 1))
     yv = true.simulate(uv, noise=False)
-    fit = lambda r: realize.identify.fit_percent(yv, r.model.simulate(uv, noise=False))[0]
-    assert fit(long) > fit(short) and fit(long) > 97
+    errors = {
+        "poles": lambda r: pole_error(r.model, true),
+        "markov": lambda r: np.abs(r.model.markov(20) - true.markov(20)).max(),
+        # misfit of the deterministic part on fresh noise-free data
+        "misfit": lambda r: (
+            100 - realize.identify.fit_percent(yv, r.model.simulate(uv, noise=False))[0]
+        ),
+    }
+    # a consistent estimator's errors fall like 1/sqrt(T): with 40 times the data, the error
+    # is held below the typical (mean) error on 1000 samples (one short draw can be lucky,
+    # and the long draws have a tail: 0.018 against a typical 0.004 on one system)
+    for name, err in errors.items():
+        typical = np.mean([err(r) for r in short])
+        assert err(long) < typical, (name, err(long), typical)
+    assert errors["poles"](long) < 0.1 and errors["markov"](long) < 0.05
+    assert errors["misfit"](long) < 3
 
 
 @pytest.mark.parametrize("seed", range(4))

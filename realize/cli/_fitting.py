@@ -144,6 +144,14 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         help="training time of --nonlinear, in seconds (default 60)",
     )
     p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="stop --nonlinear's training after N optimizer steps if the budget has not run "
+        "out first: the same N gives the same model on any machine",
+    )
+    p.add_argument(
         "--save",
         metavar="MODEL.npz",
         default=None,
@@ -364,7 +372,8 @@ def grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, win
             f"--nonlinear: expected torch (pip install 'realize[nn]'), got {err}"
         ) from None
 
-    con.say(f"growing a neural state-space model for {args.budget:g} s ...")
+    limit = f"{args.budget:g} s" + (f" or {args.steps} steps" if args.steps else "")
+    con.say(f"growing a neural state-space model for {limit} ...")
     fitted = fit_neural_ssm(
         y_train,
         u_train,
@@ -372,6 +381,7 @@ def grow_nonlinear(result, args, con, *, y_train, u_train, y_valid, u_valid, win
         validation=(y_valid, u_valid),
         window=window,
         time_budget=args.budget,
+        max_steps=args.steps,
         progress=not args.quiet,
     )
     nl = assess_neural_fit(fitted.model, y_valid, u_valid, window=window, test=test)

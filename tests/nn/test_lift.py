@@ -82,7 +82,11 @@ def test_lift_float32(rng, par):
         u = rng.standard_normal((2, 80, 2))
         y = layer(torch.as_tensor(u, dtype=torch.float32)).detach().numpy()
         assert y.dtype == np.float32
-        assert rel(y, simulate(sys, u)) < 1e-5
+        # float32 rounding of the lifted parameters perturbs the output by eps32 times the
+        # condition number of the similarity into the parametrization's coordinates: 1 for
+        # dense, up to 5e4 for the companion form of clustered poles (Vandermonde-like)
+        cond = np.linalg.cond(companion_form(sys.A)[1]) if par == "companion" else 1.0
+        assert rel(y, simulate(sys, u)) < 1e-5 * cond
 
 
 def test_memory_form_finds_the_shift(rng):
@@ -106,7 +110,9 @@ def test_round_trip_after_training_step(rng):
         opt.step()
         back = layer.to_realization()
         y = layer(u).detach().numpy()
-        np.testing.assert_allclose(y, simulate(back, u.numpy()), rtol=1e-9, atol=1e-11)
+        # normwise: the FFT convolution's error is eps log(L) times the largest output, not
+        # each sample's (a step that made the outputs grow to 1e8 missed y[0] = 0.39 by 6e-7)
+        assert rel(y, simulate(back, u.numpy())) < 1e-9
         assert back.is_stable()
 
 
@@ -115,7 +121,10 @@ def test_stable_parametrization_stays_stable(rng):
     u = torch.as_tensor(rng.standard_normal((1, 60, 1)))
     for par in PARS:
         layer = SSMLayer.from_realization(sys, par, stable=True, dtype=torch.float64)
-        opt = torch.optim.SGD(layer.parameters(), lr=1.0)  # big steps that push the poles out
+        # big steps that push the poles out, short of where the float64 maps saturate (tanh
+        # rounds to 1 beyond |kappa| ~ 19, exp(-exp(nu)) beyond nu ~ -37): lr 1 with gradients
+        # clipped to 10 reached kappa ~ 50 and put a companion pole on the circle
+        opt = torch.optim.SGD(layer.parameters(), lr=0.3)
         for _ in range(5):
             opt.zero_grad()
             (-layer(u).square().mean()).backward()
@@ -130,8 +139,10 @@ def test_gradients_match_finite_differences(rng):
     for par in PARS:
         for stable in (False, True):
             layer = SSMLayer.from_realization(sys, par, stable=stable, dtype=torch.float64)
-            params = [q for q in layer.parameters()]
-            names = [k for k, _ in layer.named_parameters()]
+            # empty parameters (no complex pair, no shift) have no entries to check, and
+            # gradcheck refuses their zero strides
+            named = [(k, q) for k, q in layer.named_parameters() if q.numel()]
+            names, params = [k for k, _ in named], [q for _, q in named]
 
             def f(*ps, layer=layer, names=names):
                 out = torch.func.functional_call(
@@ -226,9 +237,13 @@ def test_diagonal_refuses_a_delay_chain_and_memory_lifts_it(rng, n, coordinates)
     layer = SSMLayer.from_realization(sys, "memory", dtype=torch.float64)
     u = rng.standard_normal((2, 40, 1))
     y = layer(torch.as_tensor(u)).detach().numpy()
-    # oracle: the delay line itself
+    # oracle: the delay line itself. The lift finds the shift through the coordinates T and
+    # loses eps ||A|| cond(T) (a similarity's rounding); cond(T) is that of the controllability
+    # matrix [B, AB, ...] (the identity in the shift's own coordinates)
     ref = np.concatenate([np.zeros((2, n, 1)), u[:, :-n]], axis=1)
-    assert np.abs(y - ref).max() < 1e-12
+    ctrb = np.hstack([np.linalg.matrix_power(sys.A, k) @ sys.B for k in range(n)])
+    scale = np.linalg.norm(sys.A, 2) * np.linalg.cond(ctrb) * np.abs(u).max()
+    assert np.abs(y - ref).max() < 100 * np.finfo(float).eps * scale
     assert layer.n_shift == n
 
 

@@ -55,10 +55,10 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ clusters
-def _perturbation_radii(A: np.ndarray, lam: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """First-order perturbation radius of each computed eigenvalue (module notes)."""
+def _perturbation_radii(A: np.ndarray, lam: np.ndarray, V: np.ndarray, s: float) -> np.ndarray:
+    """First-order perturbation radius of each computed eigenvalue (module notes);
+    ``s = ||A||_2``."""
     n = A.shape[0]
-    s = float(np.linalg.norm(A, 2))
     Vn = V / np.linalg.norm(V, axis=0)
     with np.errstate(all="ignore"):
         try:
@@ -72,6 +72,8 @@ def _perturbation_radii(A: np.ndarray, lam: np.ndarray, V: np.ndarray) -> np.nda
 def _cluster_labels(lam: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """Single-linkage clusters: connected components of the graph of overlapping discs."""
     overlap = np.abs(lam[:, None] - lam[None, :]) <= radius[:, None] + radius[None, :]
+    if np.count_nonzero(overlap) == len(lam):  # the usual case: every disc on its own
+        return np.arange(len(lam))
     return connected_components(overlap, directed=False)[1]
 
 
@@ -110,7 +112,7 @@ def eigenvalue_clusters(A: np.ndarray, lam: np.ndarray, V: np.ndarray, imag_tol:
     s = float(np.linalg.norm(A, 2)) if n else 0.0
     if s == 0.0:  # A = 0: one eigenvalue, every vector an eigenvector
         return [(np.arange(n), 0.0, n, np.eye(n))] if n else []
-    radius = _perturbation_radii(A, lam, V)
+    radius = _perturbation_radii(A, lam, V, s)
     near_real = np.abs(lam.imag) <= imag_tol * max(1.0, float(np.max(np.abs(lam))))
     radius = np.where(near_real, np.maximum(radius, np.abs(lam.imag)), radius)
     label = _cluster_labels(lam, radius)
@@ -194,14 +196,19 @@ def defective_eigenvalue(A: np.ndarray, lam=None, V=None):
         return None
     if lam is None or V is None:
         lam, V = np.linalg.eig(A)
-    for members, mu, geometric, _ in eigenvalue_clusters(A, lam, V):
+    return _first_defect(eigenvalue_clusters(A, lam, V))
+
+
+def _first_defect(clusters):
+    """``(mu, algebraic, geometric)`` of the first defective cluster, or None."""
+    for members, mu, geometric, _ in clusters:
         if geometric < len(members):
             return mu, len(members), geometric
     return None
 
 
 # ------------------------------------------------------------------ modal form
-def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12):
+def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12, *, clusters=None):
     """Real modal decomposition ``A V = V J`` of a diagonalizable A (module notes).
 
     Parameters
@@ -212,6 +219,8 @@ def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12):
         ``np.linalg.eig(A)``, if already computed.
     imag_tol : float
         As in :func:`eigenvalue_clusters`.
+    clusters : list, optional
+        ``eigenvalue_clusters(A, lam, W, imag_tol)``, if already computed.
 
     Returns
     -------
@@ -244,7 +253,9 @@ def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12):
     if lam is None or W is None:
         lam, W = np.linalg.eig(A)
     modes = []  # (eigenvalue, unit vector), one per real mode and per pair
-    for members, mu, _, basis in eigenvalue_clusters(A, lam, W, imag_tol):
+    if clusters is None:
+        clusters = eigenvalue_clusters(A, lam, W, imag_tol)
+    for members, mu, _, basis in clusters:
         # a cluster of (nearly) repeated eigenvalues: an orthonormal basis of its eigenspace
         # (the computed eigenvectors of a repeated eigenvalue can be nearly parallel, and a
         # real one split by rounding into a conjugate pair has conjugate eigenvectors)
@@ -280,9 +291,10 @@ def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12):
 def modal_transform(A: np.ndarray, what: str = "A"):
     """:func:`real_modal` of A, refusing a defective or numerically defective A."""
     lam, W = np.linalg.eig(A)
-    defect = defective_eigenvalue(A, lam, W)
+    clusters = eigenvalue_clusters(A, lam, W) if A.shape[0] else []
+    defect = _first_defect(clusters) if A.shape[0] >= 2 else None
     if defect is None:
-        V, J, sizes, Vc, lc = real_modal(A, lam, W)
+        V, J, sizes, Vc, lc = real_modal(A, lam, W, clusters=clusters)
         c = np.linalg.cond(V) if V.size else 1.0
     if defect is not None or not c < 1.0 / (EPS * max(A.shape[0], 1)):
         detail = (
@@ -484,7 +496,7 @@ def _jordan_clusters(A: np.ndarray):
     s = float(np.linalg.norm(A, 2))
     if s == 0.0:
         return lam, np.zeros(n, dtype=int), [(0, 0.0, n)]
-    radius = _perturbation_radii(A, lam, V)
+    radius = _perturbation_radii(A, lam, V, s)
     label = _cluster_labels(lam, radius)
     clusters = []
     for c in np.unique(label):

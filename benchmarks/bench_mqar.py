@@ -113,6 +113,18 @@ def mqar_run(cfg: BMOJOConfig, a, steps: int, out_dir: str, **train_fields) -> d
     }
 
 
+def model_sizes(model: BMOJOLM) -> dict:
+    """Parameters, memory floats, window, SSM state and store size of a trained model."""
+    cfg = model.config
+    return dict(
+        params=model.num_parameters(),
+        memory_floats=model.memory_floats(),
+        window=cfg.window if cfg.attention else 0,
+        d_state=cfg.d_state if cfg.ssm else 0,
+        n_eidetic=cfg.n_eidetic,
+    )
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=600)
@@ -205,11 +217,7 @@ def main(argv=None):
             steps=m["steps_done"],
             steps_per_s_measured=rate,
             train_seconds=m["train_seconds"],
-            params=model.num_parameters(),
-            memory_floats=model.memory_floats(),
-            window=cfg.window if cfg.attention else 0,
-            d_state=cfg.d_state if cfg.ssm else 0,
-            n_eidetic=cfg.n_eidetic,
+            **model_sizes(model),
             mlp_ratio=cfg.mlp_ratio,
             train_loss=m["loss"],
             val_acc=m["val_acc"],

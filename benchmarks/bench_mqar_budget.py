@@ -22,7 +22,7 @@ import json
 import time
 
 import torch
-from bench_mqar import mqar_run, sized
+from bench_mqar import model_sizes, mqar_run, sized
 
 from realize.nn import BMOJOLM, BMOJOConfig
 from realize.nn.train import train
@@ -72,11 +72,7 @@ def main(argv=None):
             row = dict(
                 variant=name,
                 budget=budget,
-                memory_floats=model.memory_floats(),
-                params=model.num_parameters(),
-                window=cfg.window if cfg.attention else 0,
-                d_state=cfg.d_state if cfg.ssm else 0,
-                n_eidetic=cfg.n_eidetic,
+                **model_sizes(model),
                 steps=m["steps_done"],
                 val_acc=m["val_acc"],
                 seconds=time.perf_counter() - t0,

@@ -56,5 +56,5 @@ def test_eidetic_memory_recovers_recall_at_equal_memory(seed, tmp_path):
     assert fading.d_state > 4 * bmojo.d_state  # the store's floats went to the SSM state
     acc_b = _recall(bmojo, seed, tmp_path)
     acc_f = _recall(fading, seed, tmp_path)
-    # seeds 0 and 1 (one CPU thread): 0.44 and 0.32 against 0.07 and 0.06
+    # seeds 0, 1, 2 (one CPU thread): 0.44, 0.32, 0.39 against 0.07, 0.06, 0.07
     assert acc_b > acc_f + 0.15, (acc_b, acc_f)

@@ -80,6 +80,21 @@ class _Dense(nn.Module):
         return self.W / torch.sqrt(1.0 + s * s)
 
 
+def _strictly_inside(x: torch.Tensor, kind: str) -> torch.Tensor:
+    """Clamp a stable map's parameter short of where it rounds onto the unit circle.
+
+    ``tanh(x)`` rounds to exactly 1 beyond ``|x| ~ 19`` in float64 (``~ 9`` in float32) and
+    ``exp(-exp(nu))`` beyond ``nu ~ -37``: a large step would put a pole on the circle. The
+    clamp keeps ``1 - |pole| >= 2 eps`` of the dtype (``kind`` is ``"tanh"`` or ``"radius"``);
+    lifted poles closer to the circle than that were not representable anyway.
+    """
+    eps = torch.finfo(x.dtype).eps
+    if kind == "tanh":
+        lim = 0.5 * math.log((2.0 - 2.0 * eps) / (2.0 * eps))  # atanh(1 - 2 eps)
+        return x.clamp(-lim, lim)
+    return x.clamp(min=math.log(2.0 * eps))  # 1 - exp(-exp(nu)) ~ exp(nu) >= 2 eps
+
+
 class _Companion(nn.Module):
     """Companion matrix of z^n + a_1 z^(n-1) + ... + a_n; with ``stable``, a from the
     reflection coefficients k = tanh(kappa) (Levinson step-up)."""
@@ -95,7 +110,9 @@ class _Companion(nn.Module):
             self.theta = nn.Parameter(torch.as_tensor(a))
 
     def coefficients(self):
-        return _lift.reflection_to_poly(torch.tanh(self.theta)) if self.stable else self.theta
+        if not self.stable:
+            return self.theta
+        return _lift.reflection_to_poly(torch.tanh(_strictly_inside(self.theta, "tanh")))
 
     def matrix(self):
         a = self.coefficients()
@@ -135,8 +152,8 @@ class _Modes(nn.Module):
     def eigenvalues(self):
         """(real eigenvalues (n_r,), complex ones (n_c,)) as tensors."""
         if self.stable:
-            lr = torch.tanh(self.lam_real)
-            r = torch.exp(-torch.exp(self.nu))
+            lr = torch.tanh(_strictly_inside(self.lam_real, "tanh"))
+            r = torch.exp(-torch.exp(_strictly_inside(self.nu, "radius")))
             return lr, torch.polar(r, self.theta)
         return self.lam_real, torch.complex(self.nu, self.theta)
 

@@ -149,8 +149,16 @@ class BMOJOBlock(nn.Module):
 
     def _update_scale(self, score: torch.Tensor) -> None:
         """Move ``innovation_scale`` toward the median score of a training batch."""
+        scores = score.detach().float().reshape(-1)
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # the median of the global batch, so that data-parallel training moves the scale
+            # exactly as one process does
+            parts = [torch.empty_like(scores) for _ in range(dist.get_world_size())]
+            dist.all_gather(parts, scores.contiguous())
+            scores = torch.cat(parts)
         m = self.scale_momentum
-        self.innovation_scale.mul_(1.0 - m).add_(m * score.detach().float().median())
+        self.innovation_scale.mul_(1.0 - m).add_(m * scores.median())
 
     def _schedule(self, score: torch.Tensor):
         """Eidetic store seen by each chunk, (batch, n_chunks, n_eidetic) index and valid."""

@@ -28,7 +28,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import realize  # noqa: E402

@@ -14,6 +14,7 @@ from realize.nn.attention import SlidingWindowAttention
 from realize.nn.bmojo.config import BLOCK_OPTIONS, BMOJOConfig
 from realize.nn.bmojo.mixer import SelectiveSSMMixer
 from realize.nn.bmojo.selection import select_candidates, update_store
+from realize.nn.ops.window_attention import eidetic_schedule
 
 __all__ = ["BMOJOBlock"]
 
@@ -161,26 +162,13 @@ class BMOJOBlock(nn.Module):
         self.innovation_scale.mul_(1.0 - m).add_(m * scores.median())
 
     def _schedule(self, score: torch.Tensor):
-        """Eidetic store seen by each chunk, (batch, n_chunks, n_eidetic) index and valid."""
-        bsz, L = score.shape
-        cs, M = self.chunk, self.n_eidetic
-        nc = -(-L // cs)
-        store = {
-            "index": score.new_zeros(bsz, M, dtype=torch.long),
-            "score": score.new_full((bsz, M), float("-inf")),
-            "valid": torch.zeros(bsz, M, dtype=torch.bool, device=score.device),
-        }
-        idx, val = [], []
-        tau = self.threshold()
-        for c in range(nc):
-            idx.append(store["index"])
-            val.append(store["valid"])
-            if (c + 1) * cs <= L and c < nc - 1:
-                i, sc, v = select_candidates(
-                    score[:, c * cs : (c + 1) * cs], c * cs, self.selection, self.select_k, tau
-                )
-                store = update_store(store, {"index": i, "score": sc, "valid": v}, M, self.eviction)
-        return torch.stack(idx, 1), torch.stack(val, 1)
+        """Eidetic store seen by each chunk, (batch, n_chunks, n_eidetic) index and valid:
+        every chunk's store from one batched sort (``eidetic_schedule``, tested equal to the
+        chunk-by-chunk ``select_candidates`` / ``update_store`` merge that decoding runs)."""
+        return eidetic_schedule(
+            score, self.chunk, self.n_eidetic, self.selection, self.select_k,
+            self.threshold(), self.eviction,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:

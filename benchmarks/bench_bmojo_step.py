@@ -15,8 +15,7 @@ import time
 
 import torch
 
-from realize.nn import BMOJOLM, BMOJOBlock, SlidingWindowAttention
-from realize.nn.ops.window_attention import eidetic_schedule
+from realize.nn import BMOJOLM, SlidingWindowAttention
 
 
 def make_step(model, tokens, device):
@@ -40,14 +39,6 @@ def make_step(model, tokens, device):
     return step
 
 
-def batched_schedule(self, score):
-    """BMOJOBlock._schedule through the batched sort (same stores, see its tests)."""
-    return eidetic_schedule(
-        score, self.chunk, self.n_eidetic, self.selection, self.select_k, self.threshold(),
-        self.eviction,
-    )  # fmt: skip
-
-
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--vocab", type=int, default=256)
@@ -67,14 +58,7 @@ def main(argv=None):
         default=None,
         help="set every layer's SlidingWindowAttention.backend (default: its own)",
     )
-    p.add_argument(
-        "--batched-schedule",
-        action="store_true",
-        help="B'MOJO's store schedule by ops.window_attention.eidetic_schedule (one sort)",
-    )
     a = p.parse_args(argv)
-    if a.batched_schedule:
-        BMOJOBlock._schedule = batched_schedule
     torch.set_num_threads(a.threads)
     device = torch.device(a.device)
     g = torch.Generator().manual_seed(0)

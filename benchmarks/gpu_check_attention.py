@@ -17,7 +17,7 @@ test of the script itself, not a measurement). Sections:
 2. kernel times: forward and forward + backward of ``chunk``, ``flex`` and ``triton``, with
    and without eidetic memory, at the MQAR GPU setting and at a long sequence;
 3. training step of ``BMOJOLM`` with and without eidetic memory (the 1.5x target) for each
-   attention backend, with the batched eidetic schedule and without.
+   attention backend (B'MOJO's blocks use the batched eidetic schedule).
 """
 
 import functools
@@ -241,23 +241,16 @@ if DRY:
     args = ["--vocab", "16", "--seq-len", "24", "--d-model", "8", "--layers", "1", "--window", "4",
             "--n-eidetic", "2", "--batch", "2", "--steps", "1", "--warmup", "1"]  # fmt: skip
 for name in ("triton", "chunk", "flex"):  # triton is what auto picks on CUDA
-    for batched in (False, True):
-        cmd = [sys.executable, "benchmarks/bench_bmojo_step.py", *args, "--attention-backend", name]
-        cmd += ["--batched-schedule"] if batched else []
-        try:
-            p = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
-            last = [json.loads(s) for s in p.stdout.splitlines() if s.startswith("{")]
-            row = dict(
-                backend=name,
-                batched_schedule=batched,
-                rows=last,
-                stderr=p.stderr[-300:] if p.returncode else "",
-            )
-        except Exception as exc:
-            row = dict(backend=name, batched_schedule=batched, error=repr(exc)[:300])
-        steps.append(row)
-        print("step", row, flush=True)
-        save()
+    cmd = [sys.executable, "benchmarks/bench_bmojo_step.py", *args, "--attention-backend", name]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+        last = [json.loads(s) for s in p.stdout.splitlines() if s.startswith("{")]
+        row = dict(backend=name, rows=last, stderr=p.stderr[-300:] if p.returncode else "")
+    except Exception as exc:
+        row = dict(backend=name, error=repr(exc)[:300])
+    steps.append(row)
+    print("step", row, flush=True)
+    save()
 res["train_step"] = steps
 save()
 print("done", flush=True)

@@ -68,6 +68,7 @@ import numpy as np
 
 from realize._checks import as_bool, as_choice, as_float, as_timeseries
 from realize.errors import DataError, InvalidValueError, ShapeError
+from realize.filtering.panel import is_dask
 from realize.identify.estimate import (
     METHODS,
     SubspaceResult,
@@ -88,10 +89,6 @@ __all__ = ["n4sid", "SubspaceResult", "identify_from_accumulator"]
 
 
 # ------------------------------------------------------------------ public API
-def _is_dask(x) -> bool:
-    return type(x).__module__.split(".")[0] == "dask"
-
-
 def _records(y, u):
     """Normalize the data arguments to a list of (y, u) pairs (u may be None).
 
@@ -270,7 +267,7 @@ def _identify_records(y, u, order, horizon, method, focus, detrend, options):
     options["dt"] = as_float(options["dt"], "dt", low=0.0, open_low=True)
     detrend = as_bool(detrend, "detrend")
     raw = _records(y, u)
-    dask_input = any(_is_dask(r[0]) for r in raw)
+    dask_input = any(is_dask(r[0]) for r in raw)
     check_focus(focus, not dask_input)
     records = _checked_records(raw, dask_input)
     lay = _layout(records, order, horizon, detrend)

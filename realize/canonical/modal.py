@@ -291,8 +291,8 @@ def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12, *, clus
 def modal_transform(A: np.ndarray, what: str = "A"):
     """:func:`real_modal` of A, refusing a defective or numerically defective A."""
     lam, W = np.linalg.eig(A)
-    clusters = eigenvalue_clusters(A, lam, W) if A.shape[0] else []
-    defect = _first_defect(clusters) if A.shape[0] >= 2 else None
+    clusters = eigenvalue_clusters(A, lam, W)
+    defect = _first_defect(clusters)
     if defect is None:
         V, J, sizes, Vc, lc = real_modal(A, lam, W, clusters=clusters)
         c = np.linalg.cond(V) if V.size else 1.0

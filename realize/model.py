@@ -588,19 +588,19 @@ class StateSpace:
             raise InvalidValueError(
                 "T: expected an invertible matrix, got a singular one"
             ) from None
+        return self._in_coordinates(T, T @ self.A @ Ti, T @ self.B, self.C @ Ti)
+
+    def _in_coordinates(self, T, A, B, C) -> StateSpace:
+        """The model in the coordinates ``x_new = T x`` whose ``A, B, C`` (``T A T^-1``,
+        ``T B``, ``C T^-1``, or a canonical form's exactly structured version of them) the
+        caller computed; the noise model and innovation form follow T."""
         fields = self._fields()
-        fields.update(
-            A=T @ self.A @ Ti,
-            B=T @ self.B,
-            C=self.C @ Ti,
-            state_names=None,
-            state_units=None,
-        )
+        fields.update(B=B, C=C, state_names=None, state_units=None)
         if self.Q is not None:
             fields.update(Q=T @ self.Q @ T.T, S=T @ self.S)
         if self.K is not None:
             fields.update(K=T @ self.K)
-        A = fields.pop("A")
+        del fields["A"]
         # a similarity keeps the pair consistent; skip the Riccati check for speed and
         # because rounding may move K by more than its tolerance on ill-conditioned T
         return build_unchecked(A, fields)

@@ -14,7 +14,7 @@ import numpy as np
 
 from realize._checks import as_float
 from realize.errors import IllConditionedWarning, InvalidValueError
-from realize.model import StateSpace, build_unchecked
+from realize.model import StateSpace
 
 __all__ = ["COND_WARN", "EPS", "apply", "check_cond", "finish", "options"]
 
@@ -25,9 +25,10 @@ COND_WARN = 1e8
 EPS = np.finfo(float).eps
 
 
-def check_cond(T: np.ndarray, form: str, stacklevel: int = 4) -> float:
-    """``cond(T)``, with an IllConditionedWarning above :data:`COND_WARN`."""
-    c = float(np.linalg.cond(T)) if T.size else 1.0
+def check_cond(T: np.ndarray, form: str, stacklevel: int = 4, *, cond=None) -> float:
+    """``cond(T)``, with an IllConditionedWarning above :data:`COND_WARN`; ``cond``, when the
+    caller already has it (``cond(T) = cond(T^-1)``), saves computing it again."""
+    c = (float(np.linalg.cond(T)) if T.size else 1.0) if cond is None else float(cond)
     if not c < COND_WARN:
         warnings.warn(
             f"canonical_form({form!r}): the transformation is ill-conditioned "
@@ -39,13 +40,9 @@ def check_cond(T: np.ndarray, form: str, stacklevel: int = 4) -> float:
 
 
 def finish(sys: StateSpace, T, A, B, C) -> StateSpace:
-    """sys.similarity(T) (which carries the noise model), with A, B, C replaced by the
-    structured matrices of the form."""
-    new = sys.similarity(T)
-    fields = new._fields()
-    fields.pop("A")
-    fields.update(B=B, C=C)
-    return build_unchecked(A, fields)
+    """sys.similarity(T) (which carries the noise model), with the structured matrices
+    A, B, C of the form in place of ``T A T^-1, T B, C T^-1``."""
+    return sys._in_coordinates(T, A, B, C)
 
 
 def apply(sys: StateSpace, T: np.ndarray, Ti: np.ndarray):

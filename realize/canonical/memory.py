@@ -146,7 +146,7 @@ def memory_blocks(sys, tol: float | None = None, *, fading: str = "modal"):
     Z = sla.solve_sylvester(N, -M, -X) if nu and nu < n else np.zeros((nu, n - nu))
     Vn, lengths = jordan_chains(N, sizes)
     if fading == "modal":
-        Vm, F, fblocks, _, _ = modal_transform(M, "A (fading part)")
+        Vm, F, fblocks, _, _, _ = modal_transform(M, "A (fading part)")
     else:
         F, Vm = sla.schur(M, output="real")
         F = np.triu(F, -1)

@@ -59,10 +59,9 @@ def _perturbation_radii(A: np.ndarray, lam: np.ndarray, V: np.ndarray, s: float)
     """First-order perturbation radius of each computed eigenvalue (module notes);
     ``s = ||A||_2``."""
     n = A.shape[0]
-    Vn = V / np.linalg.norm(V, axis=0)
     with np.errstate(all="ignore"):
-        try:
-            kappa = np.linalg.norm(np.linalg.inv(Vn), axis=1)
+        try:  # eig's eigenvectors have unit norm (LAPACK xGEEV)
+            kappa = np.linalg.norm(np.linalg.inv(V), axis=1)
         except np.linalg.LinAlgError:
             kappa = np.full(n, np.inf)
     kappa = np.where(np.isfinite(kappa), kappa, np.inf)
@@ -116,6 +115,12 @@ def eigenvalue_clusters(A: np.ndarray, lam: np.ndarray, V: np.ndarray, imag_tol:
     near_real = np.abs(lam.imag) <= imag_tol * max(1.0, float(np.max(np.abs(lam))))
     radius = np.where(near_real, np.maximum(radius, np.abs(lam.imag)), radius)
     label = _cluster_labels(lam, radius)
+    if label[-1] == n - 1:  # labels are 0, 1, ... in order of first member: all single
+        return [
+            (np.array([i]), lam[i].real if near_real[i] else lam[i], 1, None)
+            for i in range(n)
+            if near_real[i] or lam[i].imag >= 0
+        ]
     tol = np.sqrt(EPS) * s
     out = []
     for c in np.unique(label):
@@ -250,46 +255,55 @@ def real_modal(A: np.ndarray, lam=None, W=None, imag_tol: float = 1e-12, *, clus
     ([[0.5, 0.4], [-0.4, 0.5]], [2])
     """
     n = A.shape[0]
+    if n == 0:
+        return (
+            np.zeros((0, 0)),
+            np.zeros((0, 0)),
+            [],
+            np.zeros((0, 0), complex),
+            np.zeros(0, complex),
+        )
     if lam is None or W is None:
         lam, W = np.linalg.eig(A)
-    modes = []  # (eigenvalue, unit vector), one per real mode and per pair
     if clusters is None:
         clusters = eigenvalue_clusters(A, lam, W, imag_tol)
-    for members, mu, _, basis in clusters:
-        # a cluster of (nearly) repeated eigenvalues: an orthonormal basis of its eigenspace
-        # (the computed eigenvectors of a repeated eigenvalue can be nearly parallel, and a
-        # real one split by rounding into a conjugate pair has conjugate eigenvectors)
-        for v in [W[:, members[0]]] if basis is None else list(basis.T):
-            if np.isrealobj(mu):
-                v = v.real / np.linalg.norm(v.real)
-                modes.append((complex(float(np.real(mu))), v * np.sign(v[np.argmax(np.abs(v))])))
-            else:
-                v = v * np.exp(-0.5j * np.angle(v @ v))  # vr orthogonal to vi
-                modes.append((complex(mu), v / np.linalg.norm(v)))
-    if sum(1 if z.imag == 0 else 2 for z, _ in modes) != n:
+    # one mode per real eigenvalue and per pair: a cluster of (nearly) repeated eigenvalues
+    # gives an orthonormal basis of its eigenspace (the computed eigenvectors of a repeated
+    # eigenvalue can be nearly parallel, and a real one split by rounding into a conjugate
+    # pair has conjugate eigenvectors)
+    if all(basis is None for *_, basis in clusters):
+        z = np.array([mu for _, mu, _, _ in clusters], dtype=complex)
+        v = W[:, [members[0] for members, *_ in clusters]].astype(complex)
+    else:
+        z = np.array([mu for _, mu, geo, _ in clusters for _ in range(geo)], dtype=complex)
+        cols = [W[:, m[:1]] if b is None else b for m, _, _, b in clusters]
+        v = np.hstack(cols).astype(complex)
+    real = z.imag == 0  # a pair's mean is never within rounding of the real axis
+    sizes = np.where(real, 1, 2)
+    if int(sizes.sum()) != n:
         raise InvalidValueError("A: expected a diagonalizable matrix with conjugate pairs")
-    modes.sort(key=lambda mode: (-abs(mode[0]), abs(np.angle(mode[0]))))
-    V, J = np.zeros((n, n)), np.zeros((n, n))
-    Vc, lc, sizes = [], [], []
-    k = 0
-    for z, v in modes:
-        if z.imag == 0:
-            V[:, k], J[k, k] = v.real, z.real
-            Vc.append(v.astype(complex))
-            lc.append(z)
-            sizes.append(1)
-        else:
-            V[:, k], V[:, k + 1] = v.real, v.imag
-            J[k : k + 2, k : k + 2] = [[z.real, z.imag], [-z.imag, z.real]]
-            Vc.extend([v, v.conj()])
-            lc.extend([z, z.conjugate()])
-            sizes.append(2)
-        k += sizes[-1]
-    return V, J, sizes, np.column_stack(Vc) if Vc else np.zeros((n, 0)), np.array(lc)
+    order = np.lexsort((np.abs(np.angle(z)), -np.abs(z)))
+    z, real, sizes, v = z[order], real[order], sizes[order], v[:, order]
+    v = np.where(real, v.real, v)
+    # unit vectors; a real one's largest entry positive, a pair's vr orthogonal to vi
+    phase = np.exp(-0.5j * np.angle(np.einsum("ij,ij->j", v, v)))
+    phase[real] = np.sign(v[np.abs(v).argmax(axis=0), np.arange(len(z))].real[real])
+    v = v * (phase / np.linalg.norm(v, axis=0))
+    # columns [v] per real mode, [v, conj(v)] per pair; V takes [vr, vi] of a pair
+    col = np.repeat(np.arange(len(z)), sizes)
+    second = np.zeros(n, dtype=bool)
+    second[1:] = col[1:] == col[:-1]
+    Vc, lc = v[:, col], z[col]
+    Vc[:, second], lc[second] = Vc[:, second].conj(), lc[second].conj()
+    V = np.where(second, -Vc.imag, Vc.real)
+    J = np.diag(lc.real) + np.diag(np.where(second, -lc.imag, 0.0)[1:], 1)
+    J -= J.T * np.eye(n, k=-1)  # [[a, b], [-b, a]]
+    return V, J, sizes.tolist(), Vc, lc
 
 
 def modal_transform(A: np.ndarray, what: str = "A"):
-    """:func:`real_modal` of A, refusing a defective or numerically defective A."""
+    """:func:`real_modal` of A, refusing a defective or numerically defective A; returns
+    ``(V, J, sizes, Vc, lam, cond(V))``."""
     lam, W = np.linalg.eig(A)
     clusters = eigenvalue_clusters(A, lam, W)
     defect = _first_defect(clusters)
@@ -307,12 +321,12 @@ def modal_transform(A: np.ndarray, what: str = "A"):
             f"(repeated, non-diagonalizable) eigenvalue ({detail}); use the 'schur' or "
             "'jordan' form"
         )
-    return V, J, sizes, Vc, lc
+    return V, J, sizes, Vc, lc, c
 
 
 def to_modal(sys, complex: bool = False):
     """``(new_sys, T)`` of the 'modal' form (a :class:`ComplexModalForm` with ``complex``)."""
-    V, J, _, Vc, lam = modal_transform(np.asarray(sys.A))
+    V, J, _, Vc, lam, c = modal_transform(np.asarray(sys.A))
     if complex:
         T = np.linalg.inv(Vc)
         check_cond(T, "modal")
@@ -330,7 +344,7 @@ def to_modal(sys, complex: bool = False):
         )
         return cm, T
     T = np.linalg.inv(V)
-    check_cond(T, "modal")
+    check_cond(T, "modal", cond=c)  # cond(T) = cond(V)
     return finish(sys, T, J, T @ sys.B, sys.C @ V), T
 
 

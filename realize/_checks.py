@@ -341,11 +341,14 @@ def as_timeseries(
     allow_nan: bool = False,
     min_length: int = 1,
     min_channels: int = 1,
+    length_of: tuple[str, int] | None = None,
 ) -> np.ndarray:
     """A (T, channels) float64 array; 1-D input means one channel.
 
     ``allow_nan`` permits NaN (missing samples) but never Inf. Without ``channels``, at
     least ``min_channels`` channels are required (0 for an input that may be absent).
+    ``length_of = (other, T)``: the array must have the T samples of the array ``other``
+    (inputs and outputs of one record), or a ShapeError names both.
     """
     arr = as_float_array(x, name)
     if arr.ndim == 1:
@@ -360,6 +363,11 @@ def as_timeseries(
         raise ShapeError(
             f"{name}: expected a (T, channels) array with at least {min_channels} channel(s), "
             f"got shape {arr.shape}"
+        )
+    if length_of is not None and arr.shape[0] != length_of[1]:
+        raise ShapeError(
+            f"{name}: expected as many samples as {length_of[0]} ({length_of[1]}), "
+            f"got {arr.shape[0]}"
         )
     if arr.shape[0] < min_length:
         raise DataError(f"{name}: expected at least {min_length} samples, got {arr.shape[0]}")

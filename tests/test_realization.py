@@ -344,7 +344,7 @@ def test_era_and_markov_from_data_bad_inputs(rng):
     with pytest.raises(realize.errors.NonFiniteError):
         realize.era(np.full((6, 1, 1), np.nan))
     u = rng.standard_normal((100, 1))
-    with pytest.raises(ShapeError, match="u: expected 100"):
+    with pytest.raises(ShapeError, match=r"u: expected as many samples as y \(100\)"):
         realize.markov_from_data(np.zeros(100), u[:50], 5)
     with pytest.raises(DataError, match="samples"):
         realize.markov_from_data(np.zeros(20), u[:20], 15)

@@ -64,7 +64,7 @@ from scipy.optimize import least_squares
 
 from realize._checks import as_timeseries, describe
 from realize.bilinear.model import BilinearStateSpace, bilinear_recursion
-from realize.errors import DataError, NotStableError, OrderError, RealizeWarning, ShapeError
+from realize.errors import DataError, NotStableError, OrderError, RealizeWarning
 from realize.model import StateSpace
 from realize.riccati import kalman_gain
 
@@ -315,10 +315,8 @@ def identify_bilinear(
 
 def _check_data(u, y, order, horizon):
     """Validated ``(u, y, n, i)``: data, order and horizon (block rows)."""
-    u = as_timeseries(u, "u")
     y = as_timeseries(y, "y")
-    if u.shape[0] != y.shape[0]:
-        raise ShapeError(f"u: expected as many samples as y ({y.shape[0]}), got {u.shape[0]}")
+    u = as_timeseries(u, "u", length_of=("y", y.shape[0]))
     T, m = u.shape
     p = y.shape[1]
     try:

@@ -363,9 +363,8 @@ class SubspaceAccumulator:
                 channels=None if self.layout is None else self.layout.m,
                 min_length=0,
                 min_channels=0,
+                length_of=("y", k),
             )
-        if u.shape[0] != k:
-            raise ShapeError(f"u: expected as many samples as y ({k}), got {u.shape[0]}")
         if self.layout is None:
             if y.shape[1] == 0:
                 raise ShapeError("y: expected at least one output channel, got 0")

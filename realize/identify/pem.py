@@ -518,10 +518,8 @@ def _records(y, u, m: int, p: int) -> list:
                 raise ShapeError(f"u{sfx}: expected a (T, {m}) input array, got None")
             uk = np.zeros((yk.shape[0], 0))
         else:
-            uk = as_timeseries(uk, "u" + sfx, channels=m, min_channels=0)
-        if uk.shape[0] != yk.shape[0]:
-            raise ShapeError(
-                f"u{sfx}: expected as many samples as y{sfx} ({yk.shape[0]}), got {uk.shape[0]}"
+            uk = as_timeseries(
+                uk, "u" + sfx, channels=m, min_channels=0, length_of=("y" + sfx, yk.shape[0])
             )
         records.append((yk, uk))
     return records

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from realize._checks import as_int
-from realize.errors import DataError
+from realize._checks import as_int, as_timeseries
 
 __all__ = ["empirical_frequency_response"]
 
@@ -42,8 +41,10 @@ def empirical_frequency_response(u, y, nperseg: int = 256):
 
     Raises
     ------
-    DataError
-        ``u`` and ``y`` of different lengths.
+    ShapeError
+        ``u`` and ``y`` of different lengths, or not (T, channels) arrays.
+    NonFiniteError
+        NaN or Inf in the data.
 
     Examples
     --------
@@ -58,10 +59,8 @@ def empirical_frequency_response(u, y, nperseg: int = 256):
     """
     from scipy import signal
 
-    u = np.asarray(u, dtype=float).reshape(len(u), -1)
-    y = np.asarray(y, dtype=float).reshape(len(y), -1)
-    if u.shape[0] != y.shape[0]:
-        raise DataError(f"y: expected as many samples as u ({u.shape[0]}), got {y.shape[0]}")
+    u = as_timeseries(u, "u")
+    y = as_timeseries(y, "y", length_of=("u", u.shape[0]))
     m, p = u.shape[1], y.shape[1]
     nperseg = min(as_int(nperseg, "nperseg", low=1), u.shape[0])
     f, _ = signal.welch(u[:, 0], nperseg=nperseg)

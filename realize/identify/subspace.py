@@ -297,13 +297,14 @@ def _checked_records(raw, dask_input: bool):
             for name, arr in ((ny, yk), (nu, uk)):
                 if arr is not None and arr.dtype.kind not in "biuf":
                     raise ShapeError(f"{name}: expected a real array, got dtype {arr.dtype}")
+            if uk is not None and uk.shape[0] != yk.shape[0]:
+                raise ShapeError(
+                    f"{nu}: expected as many samples as {ny} ({yk.shape[0]}), got {uk.shape[0]}"
+                )
         else:
             yk = as_timeseries(yk, ny)
-            uk = None if uk is None else as_timeseries(uk, nu, min_channels=0)
-        if uk is not None and uk.shape[0] != yk.shape[0]:
-            raise ShapeError(
-                f"{nu}: expected as many samples as {ny} ({yk.shape[0]}), got {uk.shape[0]}"
-            )
+            if uk is not None:
+                uk = as_timeseries(uk, nu, min_channels=0, length_of=(ny, yk.shape[0]))
         records.append((yk, uk))
     p = records[0][0].shape[1]
     m = 0 if records[0][1] is None else records[0][1].shape[1]

@@ -174,12 +174,7 @@ def _inputs(model, y, u, name_y="y", name_u="u"):
             f"{name_u}: expected a (T, {model.m}) input array for a model with {model.m} "
             "input(s), got None"
         )
-    u = as_timeseries(u, name_u, channels=model.m)
-    if u.shape[0] != y.shape[0]:
-        raise DataError(
-            f"{name_u}: expected as many samples as {name_y} ({y.shape[0]}), got {u.shape[0]}"
-        )
-    return y, u
+    return y, as_timeseries(u, name_u, channels=model.m, length_of=(name_y, y.shape[0]))
 
 
 def simulate_output(A, B, C, D, u, x0) -> np.ndarray:

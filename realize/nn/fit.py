@@ -113,12 +113,12 @@ def _validation_split(y, u, validation, window, horizon):
                 f"validation: expected a fraction or a (y_val, u_val) pair, got {len(validation)} items"
             )
         yv = as_timeseries(validation[0], "validation[0]", channels=y.shape[1])
-        uv = as_timeseries(validation[1], "validation[1]", channels=u.shape[1])
-        if uv.shape[0] != yv.shape[0]:
-            raise DataError(
-                f"validation[1]: expected as many samples as validation[0] ({yv.shape[0]}), "
-                f"got {uv.shape[0]}"
-            )
+        uv = as_timeseries(
+            validation[1],
+            "validation[1]",
+            channels=u.shape[1],
+            length_of=("validation[0]", yv.shape[0]),
+        )
         return y, u, yv, uv
     frac = float(validation) if np.isscalar(validation) else float("nan")
     if not 0.0 < frac < 1.0:
@@ -352,10 +352,7 @@ def _check_data(y, u) -> tuple[np.ndarray, np.ndarray]:
     y = as_timeseries(y, "y", min_length=2)
     if u is None:
         raise DataError("u: expected the inputs (T, m) of the data, got None")
-    u = as_timeseries(u, "u", min_length=2)
-    if u.shape[0] != y.shape[0]:
-        raise DataError(f"u: expected as many samples as y ({y.shape[0]}), got {u.shape[0]}")
-    return y, u
+    return y, as_timeseries(u, "u", length_of=("y", y.shape[0]))
 
 
 def _split_records(y, u, validation, window, horizon):

@@ -637,9 +637,9 @@ def _normalization(sys, u, y, u_mean, y_mean) -> dict:
         x_mean = np.zeros(n)
         Sx = _state_covariance(A, B)
     if y is not None:
-        y = as_timeseries(y, "y", channels=p, min_length=2)
-        if u is not None and y.shape[0] != u.shape[0]:
-            raise DataError(f"y: expected as many samples as u ({u.shape[0]}), got {y.shape[0]}")
+        y = as_timeseries(
+            y, "y", channels=p, min_length=2, length_of=None if u is None else ("u", u.shape[0])
+        )
         mu_y, s_y = y.mean(axis=0), _scale(y, "y")
     else:
         mu_y = y0 + C @ x_mean + D @ (mu_u - u0)

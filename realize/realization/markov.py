@@ -182,9 +182,7 @@ def markov_from_data(y, u, k: int) -> np.ndarray:
     True
     """
     y = as_timeseries(y, "y")
-    u = as_timeseries(u, "u")
-    if u.shape[0] != y.shape[0]:
-        raise ShapeError(f"u: expected {y.shape[0]} samples (as many as y), got {u.shape[0]}")
+    u = as_timeseries(u, "u", length_of=("y", y.shape[0]))
     k = as_int(k, "k", low=1)
     T, m = u.shape
     p = y.shape[1]

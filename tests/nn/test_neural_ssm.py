@@ -221,7 +221,7 @@ def test_fit_divergence_keeps_the_best_weights(rng):
 def test_fit_bad_input(rng):
     y, u = oscillator(rng, 400)
     kw = dict(TINY, max_steps=1)
-    with pytest.raises(DataError, match="u"):
+    with pytest.raises(realize.errors.ShapeError, match="u: expected as many samples as y"):
         fit_neural_ssm(y, u[:-1], **kw)
     with pytest.raises(DataError, match="u"):
         fit_neural_ssm(y, None, **kw)

@@ -183,23 +183,20 @@ def kalman_filter(
     ----------
     sys : StateSpace or mapping
         A :class:`~realize.StateSpace` with a noise model (Q, R, S) or an innovation form
-        (K, Lambda: then Q = K Lambda K', R = Lambda, S = K Lambda); or a mapping (dict)
-        with keys ``A, B, C, D, Q, R, S`` (or ``K, Lambda``) whose values may carry a
-        leading time axis of length T for time-varying models (``A[t]`` maps x_t to
-        x_{t+1}).
+        (K, Lambda: then Q = K Lambda K', R = Lambda, S = K Lambda); or a mapping with
+        keys ``A, B, C, D, Q, R, S`` (or ``K, Lambda``) whose values may carry a leading
+        time axis of length T for time-varying models (``A[t]`` maps x_t to x_{t+1}).
     y : (T, p) or (N, T, p) array
         Outputs; NaN marks a missing entry (whole rows or single channels). A 1-D array
         is one channel; a 3-D array is N series filtered with the same model. An
         (N, T, p) dask array is a panel, filtered chunk by chunk of series on the active
         dask scheduler and gathered (:mod:`realize.filtering.panel`).
     u : (T, m) or (N, T, m) array, optional
-        Inputs (required when the model has inputs); must be finite. A dask array for a
-        panel y.
+        Inputs (required when the model has inputs; finite); a dask array for a panel y.
     x0 : (n,) array, optional
         Mean of x_0 before y_0 is seen (``predicted_state[0] = x0``); default zero.
     P0 : (n, n) array, optional
-        Covariance of x_0 (its finite part P_* under an exact diffuse start); the default
-        follows ``init``.
+        Covariance of x_0 (its finite part P_* under an exact diffuse start), else by ``init``.
     init : {"auto", "stationary", "diffuse", "approximate_diffuse", "steady_state"}
         ``"auto"``: the stationary covariance ``P0 = dlyap(A, Q)`` for a stable A; for an
         A with unit-root or explosive modes, those modes start exactly diffuse and the
@@ -218,15 +215,13 @@ def kalman_filter(
         one covariance recursion shared by N series). ``"univariate"``: compiled
         sequential processing of the channels (needs diagonal R; no p x p factorization
         in the recursion). ``"square_root"``: the compiled array (QR) square-root filter
-        for ill-conditioned problems. All three have the steady-state switch.
-        ``"reference"`` (the plain NumPy definition, the tests' oracle) is deprecated: it
-        warns and still runs for one release.
+        for ill-conditioned problems. All three have the steady-state switch. The
+        deprecated ``"reference"`` (the tests' NumPy oracle) warns and still runs.
     steady_state : bool, default True
-        Freeze the covariance recursion once it has converged (time-invariant models,
-        all channels observed), until the next missing value: the conventional filter
-        freezes P, F and the gain, the univariate one also each channel's scalar update,
-        the square-root one the factor of P and the gain. ``init="steady_state"`` starts
-        frozen. ``False`` runs the exact recursion at every step.
+        Freeze the covariance recursion (P, F, the gain; each channel's update for the
+        univariate filter, the factor of P for the square-root one) once it has converged
+        on a time-invariant model, until the next missing value. ``False``: the exact
+        recursion at every step.
     tol : float, default 1e-13
         Convergence test ``max|P[t+1] - P[t]| <= tol * max|P[t]|``.
 
@@ -246,13 +241,10 @@ def kalman_filter(
     NonFiniteError
         NaN or Inf in u or the model; Inf in y.
     DataError
-        y entirely missing.
+        y entirely missing; a diffuse initial state that the data never identify.
     InvalidValueError
         A singular innovation covariance, a non-finite log-likelihood, or a predicted
-        covariance that overflowed (an explosive mode, seen by the outputs or not:
-        :func:`realize.loglik` raises the same).
-    DataError
-        A diffuse initial state that the data never identify.
+        covariance that overflowed (an explosive mode, seen by the outputs or not).
 
     Notes
     -----

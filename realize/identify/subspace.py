@@ -46,6 +46,11 @@ unifying theorem (Sec. 4.3.3):
    ``Gamma_up A = Gamma_down``, with the smallest Tikhonov regularization of that
    least-squares problem that makes it stable (Van Gestel et al. 2001).
 
+The estimate does not depend on the units of the data: every input channel is scaled
+internally by a power of two to the RMS of the outputs (the projections are invariant to
+it, their rank decisions are not) and ``B``, ``D`` are scaled back exactly, so ``u`` and
+``y`` may differ in scale by many orders of magnitude.
+
 The numerics are in :mod:`realize.identify.estimate`, the Hankel data and their streaming
 R factor in :mod:`realize.identify.hankel`; this module holds :func:`n4sid`, which reads
 the data (arrays, records, dask arrays or an accumulator) and calls them.
@@ -152,38 +157,28 @@ def n4sid(
     u : (T, m) array, optional
         Inputs, as many samples as ``y``. None: output-only (stochastic) identification.
     order : "auto", int or sequence of int, default "auto"
-        "auto": BIC over the orders ``1 .. n_floor + 1``, ``n_floor`` the number of canonical
-        correlations above the noise floor ``(sqrt(f p) + sqrt(i (m + p)))^2 / N``; a
-        sequence: the information criterion ``criterion`` over those orders. Both are
-        defined in :mod:`realize.identify.order`.
+        "auto": BIC over ``1 .. n_floor + 1``, ``n_floor`` the canonical correlations above
+        the noise floor; a sequence: ``criterion`` over those orders
+        (:mod:`realize.identify.order`).
     horizon : int or (int, int), optional
-        Past and future block rows ``(i, f)``; an int sets both. Default
-        ``max(10, 2 ceil(n_max / p) + 1)`` with ``n_max`` the largest order requested,
-        reduced (not below what the order needs) when the data are too short.
+        Past and future block rows ``(i, f)``; an int sets both. Default ``max(10, 2
+        ceil(n_max / p) + 1)`` (``n_max`` the largest order), less for short data.
     method : {"n4sid", "moesp", "cva"}, default "n4sid"
         Weighting of the singular value decomposition.
     feedthrough : bool, default False
         Estimate ``D`` (otherwise ``D = 0``).
     stable : bool, default False
-        Enforce a stable ``A`` by the smallest regularization of the shift equation that
-        achieves it (Van Gestel et al. 2001); the weight is in ``result.regularization``.
+        Enforce a stable ``A`` by the smallest regularization that achieves it (Van Gestel
+        et al. 2001; the weight is ``result.regularization``).
     detrend : bool, default False
-        Remove the mean of every Hankel row (offsets of ``u`` and ``y``); the offsets are
-        in ``result.u_mean`` and ``result.y_mean``.
+        Remove the offsets of ``u`` and ``y`` (``result.u_mean``, ``result.y_mean``).
     focus : {"prediction", "simulation"}, default "prediction"
-        "prediction": ``B`` and ``D`` from the subspace regression (VODM, consistent for the
-        innovation model, one pass over the data). "simulation": ``B``, ``D`` and the
-        initial states by least squares on the simulation error given ``A`` and ``C``
-        (:mod:`realize.identify.output_error`); best for simulation (output-error) use on
-        real data, needs in-memory data. ``A``, ``C``, ``K`` and the noise model are the
-        same for both.
+        Where ``B``, ``D`` come from: the subspace regression (consistent for the innovation
+        model, one pass) or least squares on the simulation error given ``A``, ``C``
+        (:mod:`realize.identify.output_error`: best for simulation use; in-memory data).
     estimator : "states"
-        ``[A B; C D]`` by least squares on the estimated state sequence and its
-        one-sample shift, ``[X(t+1); y(t)] = [A B; C D] [X(t); u(t)]`` (VODM 1996,
-        Sec. 4.3; as SIPPY's OLSims), and ``Q, R, S`` from its residuals (the module
-        notes). ``"shift"`` (``A`` from the shift invariance of ``Gamma_f``, ``B, D`` from
-        the structured regression of VODM Fig. 4.8) is deprecated: it warns and runs
-        ``"states"``, which was more accurate in simulation and more often stable.
+        ``[A B; C D]`` and ``Q, R, S`` by least squares on the estimated states (module
+        notes, step 4). The deprecated ``"shift"`` warns and runs ``"states"``.
     criterion : {"bic", "aic"}, default "bic"
         Information criterion for a sequence of candidate orders.
     dt : float, default 1.0
@@ -192,8 +187,8 @@ def n4sid(
     Returns
     -------
     SubspaceResult
-        ``.model`` (StateSpace with K, Lambda and, where a Kalman filter exists, Q, R, S),
-        ``.order``, ``.singular_values``, ``.x0``, ``.fit`` (per output, percent) and more.
+        ``.model`` (with K, Lambda and, where a Kalman filter exists, Q, R, S), ``.order``,
+        ``.singular_values``, ``.x0``, ``.fit`` (per output, percent) and more.
 
     Raises
     ------
@@ -203,13 +198,11 @@ def n4sid(
     NonFiniteError
         NaN or Inf in the data.
     DataError
-        Fewer samples than the horizon needs (the message names the minimum), a constant
-        output channel (nothing to identify, the fit undefined), an identically zero
-        input, or with ``detrend`` an input that is constant (zero after detrending).
+        Fewer samples than the horizon needs (the minimum is named), a constant output
+        channel, an identically zero input, or (``detrend``) a constant input.
     OrderError
-        An order that is not a positive integer (``1.7``, NaN, None are refused, never
-        truncated), or above ``min((future - 1) p, past (m + p))`` or above what the data
-        support.
+        An order that is not a positive integer (never truncated), above
+        ``min((future - 1) p, past (m + p))`` or above what the data support.
     InvalidValueError
         An unknown ``method``, ``focus``, ``estimator`` or ``criterion``; a ``horizon``
         that is not positive integers; a non-positive ``dt``; flags that are not booleans.
@@ -226,11 +219,7 @@ def n4sid(
     future ``f > n / p``. The minimal number of samples of a record is
     ``s - 1 + s (m + p)`` (``s = i + f``; one more with ``detrend``), so that the
     Hankel matrix has at least as many columns as rows; far more are needed for accuracy.
-
-    The estimate does not depend on the units of the data: every input channel is
-    scaled internally by a power of two to the RMS of the outputs (the projections are
-    invariant to it, their rank decisions are not) and ``B``, ``D`` are scaled back
-    exactly, so ``u`` and ``y`` may differ in scale by many orders of magnitude.
+    The units of ``u`` and ``y`` do not matter (module notes).
 
     References
     ----------

@@ -249,34 +249,28 @@ def fit_neural_ssm(
         The residual networks f, h and the encoder's: ``depth`` hidden layers of
         ``hidden`` units (see :class:`~realize.nn.NeuralStateSpace`).
     window : int, default 50
-        Samples the encoder reads to estimate the state of a sub-record (and of the
-        validation record).
+        Samples the encoder reads to estimate the state of a (sub-)record.
     horizon : int, default 40
-        Simulated samples of each training sub-record (longer captures slower dynamics
-        and costs proportionally more per step).
+        Simulated samples of each training sub-record (longer: slower dynamics, costlier).
     batch_size : int, default 64
         Sub-records per step.
     lr : float, default 3e-3
-        Adam's initial learning rate (decayed over the budget, halved on a jump of the
-        validation error: see :mod:`realize.nn.fit`).
+        Adam's initial learning rate (schedule in :mod:`realize.nn.fit`).
     validation : float or (y_val, u_val), default 0.1
         The fraction of the record held out at its end, or a separate validation record.
-    time_budget : float, optional
-        Seconds of wall clock for the whole fit (linear start included).
-    max_steps : int, optional
-        Training steps.
+    time_budget, max_steps : float, int, optional
+        Seconds of wall clock for the whole fit (linear start included); training steps.
     patience : int, default 40
         With neither budget: evaluations without a better validation error before stopping.
     eval_every : int, default 50
         Steps between validation simulations.
     seed : int, default 0
-        Seeds the networks' initialization and the sub-record draws: on the CPU, a fit
-        with ``max_steps`` is reproducible bit for bit.
+        Seeds initialization and sub-record draws: on the CPU, a fit with ``max_steps`` is
+        reproducible bit for bit.
     device : "auto", "cpu", "cuda" or torch.device, default "auto"
         Where training runs ("auto": CUDA when available); validation runs on the CPU.
     dtype : torch dtype, default torch.float32
-        Training precision (float32 trains about twice as fast on a CPU). The returned
-        model is float64, like the linear start it was lifted from.
+        Training precision (float32 is ~2x faster on a CPU); the returned model is float64.
     progress : bool, default True
         A progress bar on a terminal (tqdm); nothing when stderr is not a terminal.
 
@@ -288,16 +282,14 @@ def fit_neural_ssm(
     Raises
     ------
     ShapeError, DataError, NonFiniteError
-        Data of the wrong shape, NaN or Inf, mismatched lengths, records too short for
-        ``window + horizon`` samples.
+        Wrong shapes, NaN or Inf, mismatched lengths, records shorter than window + horizon.
     InvalidValueError
         Budgets or sizes that are not positive.
 
     Warns
     -----
     RealizeWarning
-        When training diverges (a non-finite loss): training stops and the best weights so
-        far are kept.
+        When training diverges (a non-finite loss): it stops, keeping the best weights.
 
     Examples
     --------
@@ -326,18 +318,9 @@ def fit_neural_ssm(
 
     y_tr, u_tr, y_val, u_val = _split_records(y, u, validation, window, horizon)
     linear, u0, y0 = _linear_start(y_tr, u_tr, init, order)
+    net = dict(hidden=hidden, depth=depth, activation=activation, window=window, seed=seed)
     model = NeuralStateSpace.from_realization(
-        linear,
-        u=u_tr,
-        y=y_tr,
-        u_mean=u0,
-        y_mean=y0,
-        hidden=hidden,
-        depth=depth,
-        activation=activation,
-        window=window,
-        dtype=torch.float64,
-        seed=seed,
+        linear, u=u_tr, y=y_tr, u_mean=u0, y_mean=y0, dtype=torch.float64, **net
     )
     linear_val = _validation_rmse(model, y_val, u_val)
     model = model.to(device=dev, dtype=dtype)

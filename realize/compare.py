@@ -1,7 +1,8 @@
 """Validation measures of an identified model: simulation, prediction, fit, whiteness.
 
-The user-facing names of :mod:`realize.identify.validation`, where they are defined
-(with the matrix-level routines that :func:`realize.n4sid` uses):
+The user-facing names of :mod:`realize.identify.validation` and
+:mod:`realize.identify.residuals`, where they are defined (with the matrix-level routines
+that :func:`realize.n4sid` uses):
 
 - :func:`simulate_from_window` and :func:`estimate_initial_state`: simulation from an
   initial state estimated on a short window (as MATLAB's ``compare`` does), scored by
@@ -23,14 +24,12 @@ Example
 (2.0, 100.0)
 """
 
+from realize.identify.residuals import autocorrelation, innovations, whiteness
 from realize.identify.validation import (
-    autocorrelation,
     estimate_initial_state,
     fit_percent,
-    innovations,
     rmse,
     simulate_from_window,
-    whiteness,
 )
 
 __all__ = [

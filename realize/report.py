@@ -677,7 +677,7 @@ def _add_model_figures(report: Report, model, assessment: dict, train, time_unit
 
 
 def whiteness_text(w) -> str:
-    """The verdict of a whiteness test (:func:`realize.identify.validation.whiteness`) in
+    """The verdict of a whiteness test (:func:`realize.identify.residuals.whiteness`) in
     one sentence."""
     outside = np.asarray(w["outside"]).tolist()
     lags = w["autocorrelation"].shape[0] - 1

@@ -109,7 +109,7 @@ def test_input_checks():
     sys = realize.StateSpace([[0.5]], [[1.0]], [[1.0]])
     with pytest.raises(DataError, match="input"):
         estimate_initial_state(sys, np.zeros(10))
-    with pytest.raises(DataError, match="samples"):
+    with pytest.raises(realize.errors.ShapeError, match="u: expected as many samples as y"):
         estimate_initial_state(sys, np.zeros(10), np.zeros(9))
     with pytest.raises(DataError, match="window"):
         simulate_from_window(sys, np.zeros(10), np.zeros(10), window=11)

@@ -43,7 +43,8 @@ from realize.identify.order import (
     VALIDATION_MAX_ORDER,
     select_order_by_validation,
 )
-from realize.identify.validation import assess_neural_fit, operating_point, whiteness
+from realize.identify.residuals import whiteness
+from realize.identify.validation import assess_neural_fit, operating_point
 
 __all__ = [
     "FitJob",
@@ -307,7 +308,7 @@ def whiteness_verdict(assessment: dict, y_valid, refined: bool) -> dict | None:
     ``(K, Lambda)`` (estimated from data in which that noise is white) need not be. So
     the verdict is
 
-    - ``white``: the innovations pass (:func:`realize.identify.validation.whiteness`);
+    - ``white``: the innovations pass (:func:`realize.identify.residuals.whiteness`);
     - ``output error``: they fail but the simulation errors after the window pass (a
       model with inputs only): the input-output part fits, the noise model does not
       matter for simulation, and ``--refine pem`` re-estimates it;

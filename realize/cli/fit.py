@@ -8,7 +8,7 @@ import numpy as np
 from realize.cli import _fitting
 from realize.cli._common import Console, fraction, positive_float
 from realize.errors import DataError, RealizeWarning, ShapeError
-from realize.identify.validation import whiteness
+from realize.identify.residuals import whiteness
 
 HELP = "identify a state-space model from a data file"
 DESCRIPTION = (
@@ -157,7 +157,7 @@ def _warn_swapped(y, u, out_cols, in_cols) -> None:
     """Warn when the outputs look like white noise and an input like a filtered signal.
 
     The test, cheap and documented: every output passes the whiteness test of the
-    innovations (:func:`realize.identify.validation.whiteness`, 20 lags, 99 % band, at most
+    innovations (:func:`realize.identify.residuals.whiteness`, 20 lags, 99 % band, at most
     max(2, 3 x expected) lags outside) and some input fails it. A system filters its
     input, so a measured output is rarely whiter than the input that drives it; white
     'outputs' beside a coloured 'input' are the signature of --input and --output

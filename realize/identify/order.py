@@ -73,7 +73,8 @@ from realize.identify.criteria import (
     max_order,
 )
 from realize.identify.hankel import SubspaceAccumulator
-from realize.identify.validation import fit_percent, innovations, simulate_from_window
+from realize.identify.residuals import innovations
+from realize.identify.validation import fit_percent, simulate_from_window
 
 __all__ = [
     "VALIDATION_HORIZONS",

@@ -53,7 +53,7 @@ from realize._ext._simulate import state_recursion
 from realize._linalg import symmetrize
 from realize._progress import progress_bar
 from realize.errors import InvalidValueError, ShapeError
-from realize.identify.validation import prediction_errors
+from realize.identify.residuals import prediction_errors
 from realize.model import StateSpace, compact_repr
 
 __all__ = ["pem", "PEMResult", "predictor_cost", "ddlc_basis"]

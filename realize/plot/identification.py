@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from realize.errors import DataError, ShapeError
-from realize.identify.validation import fit_percent, whiteness
+from realize.identify.residuals import whiteness
+from realize.identify.validation import fit_percent
 from realize.plot._style import (
     BAND,
     DROPPED,

@@ -277,7 +277,9 @@ def estimate_initial_state(model, y, u=None, window: int | None = None) -> np.nd
     Raises
     ------
     DataError
-        Fewer samples than the window, or inputs missing or of the wrong length.
+        Fewer samples than the window, or inputs missing.
+    ShapeError
+        Inputs or outputs of the wrong shape or length.
 
     Notes
     -----

@@ -92,24 +92,12 @@ def _resolve(backend: str, q) -> str:
     return avail[0]
 
 
-def window_attention(
-    q,
-    k,
-    v,
-    slopes,
-    window,
-    *,
-    chunk=None,
-    eidetic_index=None,
-    eidetic_valid=None,
-    eidetic_bias=None,
-    fading_k=None,
-    fading_v=None,
-    fading_bias=None,
-    n_fading=0,
-    backend="auto",
-):
-    """Sliding-window attention over eidetic and fading memory; see :func:`naive.window_attention`.
+def window_attention(q, k, v, slopes, window, *, backend="auto", **memory):
+    """Sliding-window attention over eidetic and fading memory, by the chosen backend.
+
+    Every backend (``naive``, the reference; ``chunk``, ``flex``, ``triton``) has this
+    signature without ``backend`` and returns the same result (shapes and conventions in
+    :mod:`realize.nn.ops.window_attention._common`).
 
     Parameters
     ----------
@@ -118,6 +106,9 @@ def window_attention(
         ALiBi slopes: window key ``j`` of query ``t`` gets ``-slopes[h] (t - j)``.
     window : int
         Query ``t`` reads the keys ``t - window < j <= t``.
+    backend : {"auto", "naive", "chunk", "flex", "triton"}
+    **memory
+        The keyword arguments below, all optional.
     chunk : int, optional
         Queries sharing one eidetic store (default ``window``).
     eidetic_index : (batch, n_chunks, M) long tensor, optional
@@ -128,7 +119,6 @@ def window_attention(
         Fading-memory keys and values; query ``t`` reads ``t - window - n_fading < j <= t - window``.
     fading_bias : (heads,) tensor, optional
     n_fading : int
-    backend : {"auto", "naive", "chunk", "flex", "triton"}
 
     Returns
     -------
@@ -158,18 +148,4 @@ def window_attention(
     """
     name = _resolve(backend, q)
     mod = importlib.import_module(f"realize.nn.ops.window_attention.{name}")
-    return mod.window_attention(
-        q,
-        k,
-        v,
-        slopes,
-        window,
-        chunk=chunk,
-        eidetic_index=eidetic_index,
-        eidetic_valid=eidetic_valid,
-        eidetic_bias=eidetic_bias,
-        fading_k=fading_k,
-        fading_v=fading_v,
-        fading_bias=fading_bias,
-        n_fading=n_fading,
-    )
+    return mod.window_attention(q, k, v, slopes, window, **memory)

@@ -51,6 +51,7 @@ def check_inputs(
     v,
     slopes,
     window,
+    *,
     chunk=None,
     eidetic_index=None,
     eidetic_valid=None,

@@ -74,22 +74,7 @@ def _neg(x):
     return torch.tensor(float("-inf"), dtype=x.dtype, device=x.device)
 
 
-def window_attention(
-    q,
-    k,
-    v,
-    slopes,
-    window,
-    *,
-    chunk=None,
-    eidetic_index=None,
-    eidetic_valid=None,
-    eidetic_bias=None,
-    fading_k=None,
-    fading_v=None,
-    fading_bias=None,
-    n_fading=0,
-):
+def window_attention(q, k, v, slopes, window, **memory):
     """Chunked window attention; the signature and result of :func:`naive.window_attention`.
 
     Examples
@@ -102,10 +87,7 @@ def window_attention(
     ...                naive.window_attention(q, k, v, s, 4))
     True
     """
-    a = check_inputs(
-        q, k, v, slopes, window, chunk, eidetic_index, eidetic_valid, eidetic_bias,
-        fading_k, fading_v, fading_bias, n_fading,
-    )  # fmt: skip
+    a = check_inputs(q, k, v, slopes, window, **memory)
     B, L, H, hd = q.shape
     cs, nc = a.chunk, a.n_chunks
     Lp = nc * cs

@@ -62,22 +62,7 @@ def _compiled(flex_attention, device):
     return _COMPILED["flex"]
 
 
-def window_attention(
-    q,
-    k,
-    v,
-    slopes,
-    window,
-    *,
-    chunk=None,
-    eidetic_index=None,
-    eidetic_valid=None,
-    eidetic_bias=None,
-    fading_k=None,
-    fading_v=None,
-    fading_bias=None,
-    n_fading=0,
-):
+def window_attention(q, k, v, slopes, window, **memory):
     """Window attention by FlexAttention; the signature and result of
     :func:`naive.window_attention`.
 
@@ -91,14 +76,13 @@ def window_attention(
     ...                atol=1e-5)
     True
     """
-    a = check_inputs(
-        q, k, v, slopes, window, chunk, eidetic_index, eidetic_valid, eidetic_bias,
-        fading_k, fading_v, fading_bias, n_fading,
-    )  # fmt: skip
+    a = check_inputs(q, k, v, slopes, window, **memory)
     flex_attention, create_block_mask = _flex()
     if q.device.type != "cuda" and torch.is_grad_enabled():
         grads = [
-            t for t in (q, k, v, eidetic_bias, fading_k, fading_v, fading_bias) if t is not None
+            t
+            for t in (q, k, v, a.eidetic_bias, a.fading_k, a.fading_v, a.fading_bias)
+            if t is not None
         ]
         if any(t.requires_grad for t in grads):
             raise InvalidValueError(

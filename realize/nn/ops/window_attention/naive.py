@@ -24,42 +24,11 @@ from realize.nn.ops.window_attention._common import check_inputs
 __all__ = ["window_attention"]
 
 
-def window_attention(
-    q,
-    k,
-    v,
-    slopes,
-    window,
-    *,
-    chunk=None,
-    eidetic_index=None,
-    eidetic_valid=None,
-    eidetic_bias=None,
-    fading_k=None,
-    fading_v=None,
-    fading_bias=None,
-    n_fading=0,
-):
-    """Sliding-window attention over eidetic and fading memory, densely.
+def window_attention(q, k, v, slopes, window, **memory):
+    """Sliding-window attention over eidetic and fading memory, densely: the reference.
 
-    Parameters
-    ----------
-    q, k, v : (batch, length, heads, head_dim) tensors
-    slopes : (heads,) tensor
-        ALiBi slopes of the window keys.
-    window : int
-    chunk : int, optional
-        Queries per eidetic store (default ``window``).
-    eidetic_index : (batch, n_chunks, M) long tensor, optional
-    eidetic_valid : (batch, n_chunks, M) bool tensor, optional
-    eidetic_bias : (heads,) tensor, optional
-    fading_k, fading_v : (batch, length, heads, head_dim) tensors, optional
-    fading_bias : (heads,) tensor, optional
-    n_fading : int
-
-    Returns
-    -------
-    y : (batch, length, heads, head_dim) tensor
+    The arguments and result of :func:`realize.nn.ops.window_attention.window_attention`
+    (without ``backend``): ``(batch, length, heads, head_dim)`` outputs.
 
     Examples
     --------
@@ -69,10 +38,7 @@ def window_attention(
     >>> torch.allclose(y, v)  # a window of one: every query reads only itself
     True
     """
-    a = check_inputs(
-        q, k, v, slopes, window, chunk, eidetic_index, eidetic_valid, eidetic_bias,
-        fading_k, fading_v, fading_bias, n_fading,
-    )  # fmt: skip
+    a = check_inputs(q, k, v, slopes, window, **memory)
     B, L, H, hd = q.shape
     W, dt, dev = a.window, q.dtype, q.device
     t = torch.arange(L, device=dev)[:, None]

@@ -384,22 +384,7 @@ class _WindowAttention(torch.autograd.Function):
         return (None, *(g if need else None for g, need in zip(grads, ctx.needs_input_grad[1:])))
 
 
-def window_attention(
-    q,
-    k,
-    v,
-    slopes,
-    window,
-    *,
-    chunk=None,
-    eidetic_index=None,
-    eidetic_valid=None,
-    eidetic_bias=None,
-    fading_k=None,
-    fading_v=None,
-    fading_bias=None,
-    n_fading=0,
-):
+def window_attention(q, k, v, slopes, window, **memory):
     """Window attention by the Triton kernel; the signature and result of
     :func:`naive.window_attention`.
 
@@ -414,9 +399,6 @@ def window_attention(
         raise InvalidValueError(
             f"q: expected a CUDA tensor for backend='triton' (or TRITON_INTERPRET=1), got device {q.device}"
         )
-    a = check_inputs(
-        q, k, v, slopes, window, chunk, eidetic_index, eidetic_valid, eidetic_bias,
-        fading_k, fading_v, fading_bias, n_fading,
-    )  # fmt: skip
+    a = check_inputs(q, k, v, slopes, window, **memory)
     tensors = (q, k, v, a.slopes, a.eidetic_bias, a.fading_k, a.fading_v, a.fading_bias)
     return _WindowAttention.apply(a, *tensors)

@@ -1,5 +1,6 @@
-"""Panels of many series on dask: :func:`realize.loglik`, :func:`realize.kalman_filter`
-and :func:`realize.em` of an (N, T, p) dask array, chunk by chunk of series.
+"""Panels of many series on dask: :func:`realize.loglik`, :func:`realize.kalman_filter`,
+:func:`realize.kalman_smoother` and :func:`realize.em` of an (N, T, p) dask array, chunk by
+chunk of series.
 
 The series of a panel share the model, not their data, so the filter runs on each chunk
 of series on its own, on the active dask scheduler (threads, processes, or a
@@ -26,9 +27,17 @@ import numpy as np
 
 from realize.errors import DataError, RealizeError, ShapeError
 from realize.filtering._model import Prepared, prepare
-from realize.filtering.results import FilterResult
+from realize.filtering.results import FilterResult, SmootherResult
 
-__all__ = ["is_dask", "Panel", "panel", "panel_loglik", "panel_filter", "panel_em_start"]
+__all__ = [
+    "is_dask",
+    "Panel",
+    "panel",
+    "panel_loglik",
+    "panel_filter",
+    "panel_smoother",
+    "panel_em_start",
+]
 
 
 def is_dask(x) -> bool:
@@ -268,20 +277,35 @@ def panel_loglik(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) ->
     return np.concatenate(dask.compute(*_map(pan, loglik, P0, init, **options)))
 
 
-def _filter_chunk(model, y, u, x0, P0, init, **options) -> dict:
-    """The fields of :func:`realize.kalman_filter` on one chunk; a covariance that its
-    series share travels once (``("shared", a[0])``), not once per series."""
-    from realize.filtering.filter import kalman_filter
-
-    res = kalman_filter(model, y, u, x0, P0, init=init, **options)
+def _result_fields(res, N: int) -> dict:
+    """The fields of a filter or smoother result of N series, ready to travel: an array
+    with a leading axis N as ``("series", a)``, or once as ``("shared", a[0])`` when its
+    series share it (a covariance that depends on the missing pattern alone); a nested
+    result as ``("nested", type, fields)``."""
     out = {}
-    for f in fields(FilterResult):
+    for f in fields(res):
         value = res.filtered_cov if f.name == "_filtered_cov" else getattr(res, f.name)
-        if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == y.shape[0]:
+        if isinstance(value, (FilterResult, SmootherResult)):
+            value = ("nested", type(value), _result_fields(value, N))
+        elif isinstance(value, np.ndarray) and value.ndim and value.shape[0] == N:
             shared = value.shape[0] > 1 and value.strides[0] == 0
             value = ("shared", value[0].copy()) if shared else ("series", value)
         out[f.name] = value
     return out
+
+
+def _filter_chunk(model, y, u, x0, P0, init, **options) -> dict:
+    """:func:`_result_fields` of :func:`realize.kalman_filter` on one chunk."""
+    from realize.filtering.filter import kalman_filter
+
+    return _result_fields(kalman_filter(model, y, u, x0, P0, init=init, **options), y.shape[0])
+
+
+def _smoother_chunk(model, y, u, x0, P0, init, **options) -> dict:
+    """:func:`_result_fields` of :func:`realize.kalman_smoother` on one chunk."""
+    from realize.filtering.smoother import kalman_smoother
+
+    return _result_fields(kalman_smoother(model, y, u, x0, P0, init=init, **options), y.shape[0])
 
 
 def _gather(parts: list, sizes: list):
@@ -298,6 +322,20 @@ def _gather(parts: list, sizes: list):
             for (kind, a), s in zip(parts, sizes)
         ]
     )
+
+
+def _gathered(cls, chunks: list, sizes: list):
+    """The result of type ``cls`` of the whole panel from its chunks' fields."""
+    res = {}
+    for f in fields(cls):
+        parts = [c[f.name] for c in chunks]
+        if isinstance(parts[0], tuple) and parts[0][0] == "nested":
+            res[f.name] = _gathered(parts[0][1], [p[2] for p in parts], sizes)
+        elif isinstance(parts[0], tuple):
+            res[f.name] = _gather(parts, sizes)
+        else:
+            res[f.name] = {} if f.name == "raw" else parts[0]
+    return cls(**res)
 
 
 def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> FilterResult:
@@ -323,15 +361,37 @@ def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) ->
     pan = panel(sys, y, u, x0, P0, init)
     _probe(pan, kalman_filter, P0, init, options)
     chunks = dask.compute(*_map(pan, _filter_chunk, P0, init, **options))
-    sizes = [b - a for a, b in pan.bounds]
-    res = {}
-    for f in fields(FilterResult):
-        parts = [c[f.name] for c in chunks]
-        if isinstance(parts[0], tuple):
-            res[f.name] = _gather(parts, sizes)
-        else:
-            res[f.name] = {} if f.name == "raw" else parts[0]
-    return FilterResult(**res)
+    return _gathered(FilterResult, chunks, [b - a for a, b in pan.bounds])
+
+
+def panel_smoother(sys, y, u=None, x0=None, P0=None, *, init="auto", **options):
+    """:func:`realize.kalman_smoother` of a panel, each chunk smoothed where its data lie
+    and gathered into one result with a leading axis N; ``options`` as in
+    :func:`realize.kalman_smoother` (``disturbances=True`` included).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, realize
+    >>> sys = realize.StateSpace([[0.9]], C=[[1.0]], Q=[[1.0]], R=[[0.5]])
+    >>> y = np.stack([sys.simulate(T=50, rng=seed) for seed in range(6)])  # (N, T, p)
+    >>> sm = panel_smoother(sys, da.from_array(y, chunks=(2, 50, 1)))
+    >>> sm.smoothed_state.shape
+    (6, 50, 1)
+    >>> bool(np.allclose(sm.smoothed_state[4], realize.kalman_smoother(sys, y[4]).smoothed_state))
+    True
+    """
+    import dask
+
+    from realize.filtering.smoother import kalman_smoother
+
+    pan = panel(sys, y, u, x0, P0, init)
+    _probe(pan, kalman_smoother, P0, init, options)
+    chunks = dask.compute(*_map(pan, _smoother_chunk, P0, init, **options))
+    if options.get("disturbances"):
+        from realize.filtering.disturbance import DisturbanceSmootherResult as cls
+    else:
+        cls = SmootherResult
+    return _gathered(cls, chunks, [b - a for a, b in pan.bounds])
 
 
 def _statistics_chunk(theta, y, u, x0, P0, init) -> tuple:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from realize._checks import as_bool
+from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering.filter import assemble, public_method, run_filter
+from realize.filtering.panel import is_dask
 from realize.filtering.results import SmootherResult
 
 __all__ = ["kalman_smoother", "smooth_groups"]
@@ -153,8 +155,17 @@ def kalman_smoother(
     True
     """
     method = public_method(method)
-    tol = steady_state_tol(tol, steady_state)
     disturbances = as_bool(disturbances, "disturbances")
+    if is_dask(y):
+        if P0_diffuse is not None:
+            raise InvalidValueError(
+                "P0_diffuse: not supported for a dask panel y; use init='diffuse'"
+            )
+        from realize.filtering.panel import panel_smoother
+
+        options = dict(method=method, steady_state=steady_state, tol=tol)
+        return panel_smoother(sys, y, u, x0, P0, init=init, disturbances=disturbances, **options)
+    tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)
     groups = run_filter(prep, method, store=True, tol=tol, filtered_cov=False)
     filt = assemble(prep, groups, method)

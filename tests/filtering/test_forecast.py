@@ -133,7 +133,10 @@ def test_forecast_bad_input_raises_named_errors():
     other = realize.kalman_filter(
         realize.StateSpace(np.eye(2) * 0.5, C=np.eye(2), Q=np.eye(2), R=np.eye(2)), np.zeros((5, 2))
     )
-    with pytest.raises(ShapeError, match="y: expected the FilterResult of a model with the sizes of sys, got one with n=2"):
+    with pytest.raises(
+        ShapeError,
+        match="y: expected the FilterResult of a model with the sizes of sys, got one with n=2",
+    ):
         realize.forecast(noin, other, steps=2)
 
 

@@ -150,12 +150,47 @@ def test_threaded_scheduler_equals_in_memory(rng, missing):
         _close(realize.loglik(sys, dy, u[0]), realize.loglik(sys, y, u[0]))
 
 
+SMOOTHED = ("smoothed_state", "smoothed_cov", "smoothed_lag1_cov", "loglik")
+DISTURBANCES = (
+    "smoothed_state_disturbance",
+    "smoothed_state_disturbance_cov",
+    "smoothed_observation_disturbance",
+    "smoothed_observation_disturbance_cov",
+    "r",
+)
+
+
+@pytest.mark.parametrize("missing", [True, False])
+def test_smoother_of_a_panel_equals_in_memory(rng, missing):
+    sys, y, u = _panel(rng, missing=missing)
+    dy, du = _dask_panel(y, u)
+    x0 = rng.standard_normal((y.shape[0], 3))
+    with dask.config.set(scheduler="threads"):
+        for disturbances in (False, True):
+            res = realize.kalman_smoother(sys, dy, du, x0=x0, disturbances=disturbances)
+            mem = realize.kalman_smoother(sys, y, u, x0=x0, disturbances=disturbances)
+            assert type(res) is type(mem)
+            names = SMOOTHED + (DISTURBANCES if disturbances else ())
+            for name in names:
+                got, ref = getattr(res, name), getattr(mem, name)
+                assert got.shape == ref.shape, name
+                _close(got, ref)
+            _assert_same_filter(res.filter, mem.filter)
+            _close(res.filter.filtered_cov, mem.filter.filtered_cov)
+            shared = mem.smoothed_cov.strides[0] == 0
+            assert (res.smoothed_cov.strides[0] == 0) == shared
+    assert shared == (not missing)  # complete data: one covariance sequence for all series
+
+
 @pytest.mark.slow
 def test_process_pool_scheduler_equals_in_memory(rng):
     sys, y, u = _panel(rng, N=9, T=40)
     dy, du = _dask_panel(y, u)
     with dask.config.set(scheduler="processes", num_workers=2):
         _close(realize.loglik(sys, dy, du), realize.loglik(sys, y, u))
+        sm, mem = realize.kalman_smoother(sys, dy, du), realize.kalman_smoother(sys, y, u)
+        _close(sm.smoothed_state, mem.smoothed_state)
+        _close(sm.smoothed_cov, mem.smoothed_cov)
 
 
 def test_em_statistics_of_chunks_add_up(rng):

@@ -114,7 +114,9 @@ def test_bode_welch_estimate_agrees_with_the_model(rng):
     np.testing.assert_allclose(phase_ax.lines[1].get_ydata()[band], p_model, atol=5)
     # the model curve is the model's own frequency response
     w = 2 * np.pi * f_model * sys.dt
-    np.testing.assert_allclose(m_model, 20 * np.log10(np.abs(sys.freqresp(w, normalized=True)[:, 0, 0])))
+    np.testing.assert_allclose(
+        m_model, 20 * np.log10(np.abs(sys.freqresp(w, normalized=True)[:, 0, 0]))
+    )
 
 
 def test_bode_mimo_and_output_only(rng):

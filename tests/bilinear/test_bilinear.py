@@ -287,6 +287,10 @@ def test_subspace_step_already_carries_N(rng, seed_offset):
     # is the same on noise-free data): a Gaussian input (E u^8 = 105) gives a heavy tail of
     # draws (0.24 in 2 of 60), a uniform one of unit variance (E u^8 = 9) stays below 0.06
     # in 60 draws, and keeps A + N u(t) from expanding under a burst of large inputs.
+    # Over the 21 draws of REALIZE_SEED_SALT=0..20 at seed_offset 2 the kernel error has
+    # median 0.033 and maximum 0.195 (salt 15; the same on noise-free data, and falling
+    # only slowly with T on that input sequence: 0.31 of the largest kernel at T = 6000):
+    # the bound 0.25 keeps that tail and still fails an estimate without N (error 1).
     rng = np.random.default_rng(rng.integers(2**31) + seed_offset)
     true = BilinearStateSpace(
         [[0.6, 0.3], [-0.2, 0.5]],
@@ -300,7 +304,7 @@ def test_subspace_step_already_carries_N(rng, seed_offset):
     fit = identify_bilinear(u, true.simulate(u, rng=rng), 2, refine=False)
     init = fit.initial_model
     kt, kf = second_order_kernels(true), second_order_kernels(init)
-    assert np.max(np.abs(kf - kt)) < 0.15 * np.max(np.abs(kt))
+    assert np.max(np.abs(kf - kt)) < 0.25 * np.max(np.abs(kt))
     assert np.max(np.abs(bilinear_invariants(init) - bilinear_invariants(true))) < 0.1 * np.max(
         np.abs(bilinear_invariants(true))
     )

@@ -573,3 +573,46 @@ def test_jordan_form_small_cases():
         canonical_form(jordan, "jordan", tol=-1.0)
     with pytest.raises(InvalidValueError, match="unexpected"):
         canonical_form(jordan, "jordan", complex=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_real_modal_conventions_with_repeated_eigenvalues(seed):
+    """real_modal on A = S J S^-1 with a repeated real eigenvalue and a repeated complex
+    pair (full eigenspaces) and distinct ones: A V = V J, A Vc = Vc diag(lam), unit
+    eigenvectors (a real one's largest entry positive, a pair's vr orthogonal to vi),
+    modes by decreasing modulus then increasing angle."""
+    from realize.canonical.modal import real_modal
+
+    rng = np.random.default_rng(5100 + seed)
+    a, b = rng.uniform(0.2, 0.6), rng.uniform(0.1, 0.5)
+    rot = np.array([[a, b], [-b, a]])
+    blocks = [np.diag([0.9, 0.9]), rot, rot, np.diag([-0.3]), np.diag([rng.uniform(-0.8, 0.8)])]
+    J0 = np.zeros((8, 8))
+    k = 0
+    for blk in blocks:
+        J0[k : k + len(blk), k : k + len(blk)] = blk
+        k += len(blk)
+    S = rng.standard_normal((8, 8)) + 3 * np.eye(8)
+    A = S @ J0 @ np.linalg.inv(S)
+    V, J, sizes, Vc, lam = real_modal(A)
+    scale = np.linalg.cond(V)
+    np.testing.assert_allclose(A @ V, V @ J, atol=1e-12 * scale)
+    np.testing.assert_allclose(A @ Vc, Vc * lam, atol=1e-12 * scale)
+    assert sum(sizes) == 8 and sorted(sizes) == [1, 1, 1, 1, 2, 2]
+    np.testing.assert_allclose(
+        np.sort_complex(lam), np.sort_complex(np.linalg.eigvals(J0)), atol=1e-6
+    )
+    k, moduli = 0, []
+    for size in sizes:
+        if size == 1:
+            v = V[:, k]
+            assert abs(np.linalg.norm(v) - 1) < 1e-12 and v[np.argmax(np.abs(v))] > 0
+            assert J[k, k] == lam[k].real
+        else:
+            vr, vi = V[:, k], V[:, k + 1]
+            assert abs(np.linalg.norm(vr + 1j * vi) - 1) < 1e-12 and abs(vr @ vi) < 1e-12
+            assert J[k, k + 1] == lam[k].imag > 0 and J[k + 1, k] == -lam[k].imag
+            np.testing.assert_array_equal(Vc[:, k + 1], Vc[:, k].conj())
+        moduli.append(abs(lam[k]))
+        k += size
+    assert np.all(np.diff(moduli) <= 1e-12)

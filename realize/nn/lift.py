@@ -43,6 +43,7 @@ import numpy as np
 from scipy.linalg import solve_discrete_lyapunov
 
 from realize._linalg import symmetrize
+from realize.canonical import COND_WARN
 from realize.canonical.memory import memory_blocks
 from realize.canonical.modal import defective_eigenvalue, real_modal
 from realize.errors import IllConditionedWarning, InvalidValueError, NotStableError
@@ -57,7 +58,7 @@ __all__ = [
     "memory_form",
 ]
 
-_COND_WARN = 1e8
+#: cond(T) above which a lift is refused (it warns above canonical's COND_WARN, 1e8).
 _COND_FAIL = 1e13
 
 
@@ -67,7 +68,7 @@ def _check_cond(T: np.ndarray, what: str) -> None:
         raise InvalidValueError(
             f"sys: expected {what}, got a similarity transform with condition number {cond:.2e}"
         )
-    if cond > _COND_WARN:
+    if cond > COND_WARN:
         warnings.warn(
             f"sys: the similarity transform to {what} has condition number {cond:.2e}; "
             "the lifted layer may lose accuracy",

@@ -140,9 +140,13 @@ def test_similarity_keeps_io_behaviour(seed, n, m, p):
     tol = max(1e-10, 8 * np.finfo(float).eps * np.linalg.cond(T) ** 2) * scale
     assert np.abs(new.markov(8) - sys.markov(8)).max() <= tol
     np.testing.assert_allclose(new.Q, T @ sys.Q @ T.T, rtol=1e-12)
-    # the transformed innovation form is still the one of the transformed noise model
+    # the transformed innovation form is still the one of the transformed noise model, up
+    # to the Riccati solver's accuracy in the new coordinates, whose data are cond(T) and
+    # whose solution T X T' cond(T)^2 worse conditioned: normwise (seed 1167144, n = 6:
+    # cond(T) = 963, relative difference 9.2e-7, 1.5e-4 on an entry 1e-2 of the norm)
     ref = new.replace(K=None).innovation_form()
-    np.testing.assert_allclose(ref.K, new.K, rtol=1e-6, atol=1e-8)
+    rel = np.linalg.norm(ref.K - new.K) / np.linalg.norm(new.K)
+    assert rel <= max(1e-8, 1e-11 * np.linalg.cond(T) ** 2), rel
     np.testing.assert_allclose(ref.Lambda, sys.Lambda, rtol=1e-8)
     with pytest.raises(InvalidValueError, match="T"):
         sys.similarity(np.zeros((n, n)))

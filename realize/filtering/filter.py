@@ -272,12 +272,10 @@ def kalman_filter(
     ((200, 1), (200, 1, 1), True)
     """
     method = public_method(method)
-    if is_dask(y) and P0_diffuse is not None:
-        raise InvalidValueError("P0_diffuse: not supported for a dask panel y; use init='diffuse'")
     if is_dask(y):
         from realize.filtering.panel import panel_filter
 
-        options = dict(method=method, steady_state=steady_state, tol=tol)
+        options = dict(P0_diffuse=P0_diffuse, method=method, steady_state=steady_state, tol=tol)
         return panel_filter(sys, y, u, x0, P0, init=init, **options)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)

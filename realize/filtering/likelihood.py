@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering._outputs import merge
 from realize.filtering.filter import public_method, run_filter
@@ -69,10 +68,8 @@ def loglik(
     True
     """
     method = public_method(method)
-    if is_dask(y) and P0_diffuse is not None:
-        raise InvalidValueError("P0_diffuse: not supported for a dask panel y; use init='diffuse'")
     if is_dask(y):
-        options = dict(method=method, steady_state=steady_state, tol=tol)
+        options = dict(P0_diffuse=P0_diffuse, method=method, steady_state=steady_state, tol=tol)
         return panel_loglik(sys, y, u, x0, P0, init=init, **options)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)

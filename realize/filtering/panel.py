@@ -256,7 +256,8 @@ def _probe(pan: Panel, fn, P0, init, options) -> None:
 def panel_loglik(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> np.ndarray:
     """:func:`realize.loglik` of a panel: the (N,) log-likelihoods, chunk by chunk.
 
-    ``options`` are ``method``, ``steady_state`` and ``tol`` of :func:`realize.loglik`.
+    ``options`` are ``P0_diffuse``, ``method``, ``steady_state`` and ``tol`` of
+    :func:`realize.loglik`.
 
     Examples
     --------
@@ -310,17 +311,21 @@ def _smoother_chunk(model, y, u, x0, P0, init, **options) -> dict:
 
 def _gather(parts: list, sizes: list):
     """One (N, ...) field from the chunks' ``("shared" | "series", array)``: a read-only
-    broadcast view when every chunk shares the same array, else the concatenation."""
+    broadcast view when every chunk shares the same array, else the concatenation. Chunks
+    whose arrays are shorter along a later axis are padded with zeros, as the in-memory call
+    pads the diffuse covariances P_inf of series with shorter diffuse periods."""
     first = parts[0][1]
     if all(kind == "shared" for kind, _ in parts) and all(
         a.shape == first.shape and np.array_equal(a, first) for _, a in parts
     ):
         return np.broadcast_to(first, (sum(sizes), *first.shape))
+    arrays = [
+        a if kind == "series" else np.broadcast_to(a, (s, *a.shape))
+        for (kind, a), s in zip(parts, sizes)
+    ]
+    shape = np.max([a.shape[1:] for a in arrays], axis=0)
     return np.concatenate(
-        [
-            a if kind == "series" else np.broadcast_to(a, (s, *a.shape))
-            for (kind, a), s in zip(parts, sizes)
-        ]
+        [np.pad(a, [(0, 0), *((0, k - j) for j, k in zip(a.shape[1:], shape))]) for a in arrays]
     )
 
 
@@ -333,6 +338,8 @@ def _gathered(cls, chunks: list, sizes: list):
             res[f.name] = _gathered(parts[0][1], [p[2] for p in parts], sizes)
         elif isinstance(parts[0], tuple):
             res[f.name] = _gather(parts, sizes)
+        elif f.name == "n_diffuse":  # the longest diffuse period of the series
+            res[f.name] = max(parts)
         else:
             res[f.name] = {} if f.name == "raw" else parts[0]
     return cls(**res)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from realize._checks import as_bool
-from realize.errors import InvalidValueError
 from realize.filtering._model import STEADY_STATE_TOL, prepare, steady_state_tol
 from realize.filtering.filter import assemble, public_method, run_filter
 from realize.filtering.panel import is_dask
@@ -157,13 +156,9 @@ def kalman_smoother(
     method = public_method(method)
     disturbances = as_bool(disturbances, "disturbances")
     if is_dask(y):
-        if P0_diffuse is not None:
-            raise InvalidValueError(
-                "P0_diffuse: not supported for a dask panel y; use init='diffuse'"
-            )
         from realize.filtering.panel import panel_smoother
 
-        options = dict(method=method, steady_state=steady_state, tol=tol)
+        options = dict(P0_diffuse=P0_diffuse, method=method, steady_state=steady_state, tol=tol)
         return panel_smoother(sys, y, u, x0, P0, init=init, disturbances=disturbances, **options)
     tol = steady_state_tol(tol, steady_state)
     prep = prepare(sys, y, u, x0, P0, init, P0_diffuse)

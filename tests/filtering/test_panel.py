@@ -254,3 +254,31 @@ def test_in_memory_calls_do_not_import_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_mixed_diffuse_start_of_a_panel_equals_in_memory(rng):
+    """A random-walk level beside a stationary AR(1) state: the level starts exactly diffuse
+    (P0_diffuse), the rest from P0; the panel's likelihoods, filter and smoother are the
+    in-memory ones."""
+    sys = realize.StateSpace(
+        np.diag([1.0, rng.uniform(0.3, 0.8)]), C=[[1.0, 1.0]], Q=np.diag([0.2, 1.0]), R=[[0.5]]
+    )
+    y = np.stack([sys.simulate(T=40, x0=[3.0, 0.0], rng=rng) for _ in range(7)])
+    y[rng.uniform(size=y.shape) < 0.05] = np.nan
+    kw = dict(P0=np.diag([0.0, 1.0 / (1 - sys.A[1, 1] ** 2)]), P0_diffuse=np.diag([1.0, 0.0]))
+    dy = da.from_array(y, chunks=(3, 40, 1))
+    with dask.config.set(scheduler="threads"):
+        _close(
+            realize.loglik(sys, dy, init="diffuse", **kw),
+            realize.loglik(sys, y, init="diffuse", **kw),
+        )
+        res = realize.kalman_filter(sys, dy, init="diffuse", **kw)
+        mem = realize.kalman_filter(sys, y, init="diffuse", **kw)
+        assert mem.n_diffuse > 0 and res.n_diffuse == mem.n_diffuse
+        _assert_same_filter(res, mem)
+        # series with shorter diffuse periods (missing data) padded with zeros, as in memory
+        _close(res.predicted_diffuse_cov, mem.predicted_diffuse_cov)
+        sm = realize.kalman_smoother(sys, dy, init="diffuse", **kw)
+        _close(
+            sm.smoothed_state, realize.kalman_smoother(sys, y, init="diffuse", **kw).smoothed_state
+        )

@@ -108,7 +108,7 @@ def eigenvalue_clusters(A: np.ndarray, lam: np.ndarray, V: np.ndarray, imag_tol:
     [(2, 0.5, 2), (1, -0.2, 1)]
     """
     n = A.shape[0]
-    s = float(np.linalg.norm(A, 2)) if n else 0.0
+    s = float(np.linalg.svd(A, compute_uv=False)[0]) if n else 0.0  # ||A||_2
     if s == 0.0:  # A = 0: one eigenvalue, every vector an eigenvector
         return [(np.arange(n), 0.0, n, np.eye(n))] if n else []
     radius = _perturbation_radii(A, lam, V, s)
@@ -309,7 +309,8 @@ def modal_transform(A: np.ndarray, what: str = "A"):
     defect = _first_defect(clusters)
     if defect is None:
         V, J, sizes, Vc, lc = real_modal(A, lam, W, clusters=clusters)
-        c = np.linalg.cond(V) if V.size else 1.0
+        sv = np.linalg.svd(V, compute_uv=False) if V.size else np.ones(1)
+        c = sv[0] / sv[-1] if sv[-1] > 0 else np.inf  # cond(V), as np.linalg.cond
     if defect is not None or not c < 1.0 / (EPS * max(A.shape[0], 1)):
         detail = (
             f"{defect[1]} eigenvalues but {defect[2]} eigenvector(s) at {defect[0]:.3g}"

@@ -295,18 +295,21 @@ def _result_fields(res, N: int) -> dict:
     return out
 
 
-def _filter_chunk(model, y, u, x0, P0, init, **options) -> dict:
-    """:func:`_result_fields` of :func:`realize.kalman_filter` on one chunk."""
+def _recursion(smoother: bool):
+    """:func:`realize.kalman_smoother` or :func:`realize.kalman_filter`."""
+    if smoother:
+        from realize.filtering.smoother import kalman_smoother
+
+        return kalman_smoother
     from realize.filtering.filter import kalman_filter
 
-    return _result_fields(kalman_filter(model, y, u, x0, P0, init=init, **options), y.shape[0])
+    return kalman_filter
 
 
-def _smoother_chunk(model, y, u, x0, P0, init, **options) -> dict:
-    """:func:`_result_fields` of :func:`realize.kalman_smoother` on one chunk."""
-    from realize.filtering.smoother import kalman_smoother
-
-    return _result_fields(kalman_smoother(model, y, u, x0, P0, init=init, **options), y.shape[0])
+def _result_chunk(model, y, u, x0, P0, init, *, smoother: bool, **options) -> dict:
+    """:func:`_result_fields` of the filter (or smoother) on one chunk."""
+    res = _recursion(smoother)(model, y, u, x0, P0, init=init, **options)
+    return _result_fields(res, y.shape[0])
 
 
 def _gather(parts: list, sizes: list):
@@ -345,6 +348,17 @@ def _gathered(cls, chunks: list, sizes: list):
     return cls(**res)
 
 
+def _run_results(sys, y, u, x0, P0, init, smoother: bool, options) -> tuple[list, list]:
+    """The filter (or smoother) of every chunk of the panel: the chunks' fields and their
+    numbers of series."""
+    import dask
+
+    pan = panel(sys, y, u, x0, P0, init)
+    _probe(pan, _recursion(smoother), P0, init, options)
+    chunks = dask.compute(*_map(pan, _result_chunk, P0, init, smoother=smoother, **options))
+    return list(chunks), [b - a for a, b in pan.bounds]
+
+
 def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) -> FilterResult:
     """:func:`realize.kalman_filter` of a panel, gathered into one :class:`FilterResult`
     with a leading axis N; ``options`` as in :func:`realize.kalman_filter`.
@@ -361,14 +375,7 @@ def panel_filter(sys, y, u=None, x0=None, P0=None, *, init="auto", **options) ->
     >>> bool(np.allclose(res.loglik, [realize.loglik(sys, series) for series in y]))
     True
     """
-    import dask
-
-    from realize.filtering.filter import kalman_filter
-
-    pan = panel(sys, y, u, x0, P0, init)
-    _probe(pan, kalman_filter, P0, init, options)
-    chunks = dask.compute(*_map(pan, _filter_chunk, P0, init, **options))
-    return _gathered(FilterResult, chunks, [b - a for a, b in pan.bounds])
+    return _gathered(FilterResult, *_run_results(sys, y, u, x0, P0, init, False, options))
 
 
 def panel_smoother(sys, y, u=None, x0=None, P0=None, *, init="auto", **options):
@@ -387,18 +394,11 @@ def panel_smoother(sys, y, u=None, x0=None, P0=None, *, init="auto", **options):
     >>> bool(np.allclose(sm.smoothed_state[4], realize.kalman_smoother(sys, y[4]).smoothed_state))
     True
     """
-    import dask
-
-    from realize.filtering.smoother import kalman_smoother
-
-    pan = panel(sys, y, u, x0, P0, init)
-    _probe(pan, kalman_smoother, P0, init, options)
-    chunks = dask.compute(*_map(pan, _smoother_chunk, P0, init, **options))
     if options.get("disturbances"):
         from realize.filtering.disturbance import DisturbanceSmootherResult as cls
     else:
         cls = SmootherResult
-    return _gathered(cls, chunks, [b - a for a, b in pan.bounds])
+    return _gathered(cls, *_run_results(sys, y, u, x0, P0, init, True, options))
 
 
 def _statistics_chunk(theta, y, u, x0, P0, init) -> tuple:

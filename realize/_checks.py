@@ -30,6 +30,7 @@ __all__ = [
     "as_matrix",
     "as_square",
     "as_timeseries",
+    "check_same_length",
     "check_finite",
     "check_psd",
     "describe",
@@ -334,6 +335,12 @@ semidefinite matrix, got smallest eigenvalue -9e-09
     return Ms.reshape(M.shape)
 
 
+def check_same_length(name: str, samples: int, other: str, expected: int) -> None:
+    """ShapeError unless the array ``name`` has the ``expected`` samples of ``other``."""
+    if samples != expected:
+        raise ShapeError(f"{name}: expected as many samples as {other} ({expected}), got {samples}")
+
+
 def as_timeseries(
     x,
     name: str,
@@ -364,11 +371,8 @@ def as_timeseries(
             f"{name}: expected a (T, channels) array with at least {min_channels} channel(s), "
             f"got shape {arr.shape}"
         )
-    if length_of is not None and arr.shape[0] != length_of[1]:
-        raise ShapeError(
-            f"{name}: expected as many samples as {length_of[0]} ({length_of[1]}), "
-            f"got {arr.shape[0]}"
-        )
+    if length_of is not None:
+        check_same_length(name, arr.shape[0], *length_of)
     if arr.shape[0] < min_length:
         raise DataError(f"{name}: expected at least {min_length} samples, got {arr.shape[0]}")
     if allow_nan:

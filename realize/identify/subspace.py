@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from realize._checks import as_bool, as_choice, as_float, as_timeseries
+from realize._checks import as_bool, as_choice, as_float, as_timeseries, check_same_length
 from realize.errors import DataError, InvalidValueError, ShapeError
 from realize.filtering.panel import is_dask
 from realize.identify.estimate import (
@@ -286,10 +286,8 @@ def _checked_records(raw, dask_input: bool):
             for name, arr in ((ny, yk), (nu, uk)):
                 if arr is not None and arr.dtype.kind not in "biuf":
                     raise ShapeError(f"{name}: expected a real array, got dtype {arr.dtype}")
-            if uk is not None and uk.shape[0] != yk.shape[0]:
-                raise ShapeError(
-                    f"{nu}: expected as many samples as {ny} ({yk.shape[0]}), got {uk.shape[0]}"
-                )
+            if uk is not None:
+                check_same_length(nu, uk.shape[0], ny, yk.shape[0])
         else:
             yk = as_timeseries(yk, ny)
             if uk is not None:
